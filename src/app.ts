@@ -1,0 +1,120 @@
+import fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import type { DestinationStream } from 'pino';
+import { Authenticator, type Authenticated } from './auth/authenticator.js';
+import { localPasswordVerifier } from './auth/password-verifier.js';
+import { RememberedLogins } from './auth/remembered-logins.js';
+import { systemClock, type Clock } from './clock.js';
+import type { Config } from './config.js';
+import type { Databases } from './databases.js';
+import { ERRORS, KosyncError } from './errors.js';
+import { sendJson } from './http/json.js';
+import { healthRoutes } from './routes/health.js';
+import { pageRoutes } from './routes/page.js';
+import { syncsRoutes } from './routes/syncs.js';
+import { usersRoutes } from './routes/users.js';
+import { ProgressService } from './sync/progress-service.js';
+
+/** Largest request body accepted; a kosync PUT is a few hundred bytes. */
+export const BODY_LIMIT = 16 * 1024;
+
+export interface AppDeps {
+  databases: Databases;
+  clock?: Clock;
+  /** Where log lines go (tests capture them); stdout when absent. */
+  logStream?: DestinationStream;
+}
+
+/** What route plugins share, decorated on the instance as `kosync`. */
+export interface KosyncServices {
+  config: Config;
+  appDb: Databases['appDb'];
+  progress: ProgressService;
+  authenticator: Authenticator;
+  authenticate(request: FastifyRequest): Promise<Authenticated>;
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    kosync: KosyncServices;
+  }
+}
+
+/** Builds the server; the CLI listens, tests inject. */
+export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyInstance> {
+  const app = fastify({
+    logger: {
+      level: config.logLevel,
+      ...(deps.logStream ? { stream: deps.logStream } : {}),
+    },
+    bodyLimit: BODY_LIMIT,
+    routerOptions: { ignoreTrailingSlash: true, ignoreDuplicateSlashes: true },
+    frameworkErrors: (error, _request, reply) => {
+      sendError(reply, error);
+    },
+  });
+
+  const { databases } = deps;
+  const clock = deps.clock ?? systemClock;
+  const authenticator = new Authenticator({
+    appDb: databases.appDb,
+    lockWaitMs: config.lockWaitMs,
+    remembered: new RememberedLogins({ maxEntries: 10_000, ttlMs: 12 * 60 * 60 * 1000 }),
+    verifyPassword: localPasswordVerifier,
+  });
+  app.decorate('kosync', {
+    config,
+    appDb: databases.appDb,
+    authenticator,
+    progress: new ProgressService({
+      appDb: databases.appDb,
+      matcher: databases.matcher,
+      clock,
+      lockWaitMs: config.lockWaitMs,
+      shareProgressAcrossFiles: config.shareProgressAcrossFiles,
+    }),
+    authenticate: (request: FastifyRequest) => authenticator.authenticate(request.headers),
+  } satisfies KosyncServices);
+
+  // Bodies are read whatever their Content-Type and parsed by the route that wants them.
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('*', { parseAs: 'buffer' }, (_request, body, done) => done(null, body));
+
+  app.setErrorHandler((error, request, reply) => {
+    if (!(error instanceof KosyncError) && !isClientError(error)) {
+      request.log.error({ err: error }, 'unexpected error');
+    }
+    sendError(reply, error);
+  });
+  app.setNotFoundHandler((_request, reply) => {
+    sendError(reply, new KosyncError('notFound'));
+  });
+
+  const routeFamilies = [usersRoutes, syncsRoutes, healthRoutes];
+  for (const routes of routeFamilies) await app.register(routes, { prefix: config.basePath });
+  await app.register(pageRoutes, { prefix: config.basePath });
+  if (config.rootAliases && config.basePath !== '') {
+    for (const routes of routeFamilies) await app.register(routes);
+  }
+  return app;
+}
+
+function isClientError(error: unknown): error is FastifyError {
+  const status = (error as FastifyError).statusCode;
+  return typeof status === 'number' && status >= 400 && status < 500;
+}
+
+function sendError(reply: FastifyReply, error: unknown): FastifyReply {
+  const known = toKosyncError(error);
+  for (const [name, value] of Object.entries(known.headers)) reply.header(name, value);
+  return sendJson(reply, known.status, known.body);
+}
+
+function toKosyncError(error: unknown): KosyncError {
+  if (error instanceof KosyncError) return error;
+  if (isClientError(error)) {
+    if (error.statusCode === 413) return new KosyncError('bodyTooLarge');
+    if (error.statusCode === 404) return new KosyncError('notFound');
+    return new KosyncError('invalidFields', ERRORS.invalidFields.message);
+  }
+  return new KosyncError('internal');
+}

@@ -1,0 +1,15 @@
+import type { UserRow } from '../repos/users.js';
+import { verifyWerkzeugHash } from './werkzeug.js';
+
+/** How a password was confirmed, and for how long that may be remembered (undefined: the default). */
+export interface Verified {
+  method: 'basic' | 'ldap';
+  rememberMs?: number;
+}
+
+/** Checks a Calibre-Web password for a user row (Guest already excluded). */
+export type PasswordVerifier = (user: UserRow, password: string) => Promise<Verified | undefined>;
+
+/** The user's local Werkzeug hash; an empty hash (Guest, LDAP-imported users) never matches. */
+export const localPasswordVerifier: PasswordVerifier = async (user, password) =>
+  user.password !== '' && (await verifyWerkzeugHash(user.password, password)) ? { method: 'basic' } : undefined;

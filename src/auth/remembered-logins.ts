@@ -1,0 +1,67 @@
+import { createHash, createHmac, randomBytes } from 'node:crypto';
+import type { Credentials } from './credentials.js';
+
+export interface RememberedLogin {
+  userId: number;
+  /** Fingerprint of the user's stored Calibre-Web password hash when the login was verified. */
+  hashFingerprint: string;
+  method: string;
+  expiresAt: number;
+}
+
+export interface RememberedLoginsOptions {
+  maxEntries: number;
+  ttlMs: number;
+}
+
+/** A short, non-reversible fingerprint of a stored password hash (never kept or logged as is). */
+export function fingerprintOf(storedHash: string): string {
+  return createHash('sha256').update(storedHash, 'utf8').digest('base64url');
+}
+
+/**
+ * Successful verifications, so a repeated sync costs microseconds instead of 100–400 ms of key
+ * derivation (PROTOCOL.md §3). Keyed by an HMAC with a per-process secret over scheme, lower-cased
+ * username and secret: the plaintext is never kept. An entry counts only while the user's stored hash
+ * is unchanged, so a password change in Calibre-Web takes effect on the next request. LRU-bounded.
+ */
+export class RememberedLogins {
+  private readonly key = randomBytes(32);
+  private readonly entries = new Map<string, RememberedLogin>();
+
+  constructor(private readonly options: RememberedLoginsOptions, private readonly now: () => number = Date.now) {}
+
+  keyFor(credentials: Credentials): string {
+    return createHmac('sha256', this.key)
+      .update(`${credentials.scheme}\0${credentials.username.toLowerCase()}\0`)
+      .update(credentials.secret, 'utf8')
+      .digest('base64url');
+  }
+
+  /** The remembered login for this key if it still fits the user's current row. */
+  find(key: string, userId: number, storedHash: string): RememberedLogin | undefined {
+    const entry = this.entries.get(key);
+    if (!entry) return undefined;
+    if (entry.expiresAt <= this.now() || entry.userId !== userId || entry.hashFingerprint !== fingerprintOf(storedHash)) {
+      this.entries.delete(key);
+      return undefined;
+    }
+    this.entries.delete(key); // move to the most recently used end
+    this.entries.set(key, entry);
+    return entry;
+  }
+
+  remember(key: string, userId: number, storedHash: string, method: string, ttlMs = this.options.ttlMs): void {
+    if (this.options.maxEntries <= 0 || ttlMs <= 0) return;
+    this.entries.delete(key);
+    this.entries.set(key, { userId, hashFingerprint: fingerprintOf(storedHash), method, expiresAt: this.now() + ttlMs });
+    while (this.entries.size > this.options.maxEntries) {
+      const oldest = this.entries.keys().next().value as string;
+      this.entries.delete(oldest);
+    }
+  }
+
+  get size(): number {
+    return this.entries.size;
+  }
+}

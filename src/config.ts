@@ -1,0 +1,86 @@
+import { z } from 'zod';
+
+const booleanText = z
+  .string()
+  .trim()
+  .toLowerCase()
+  .refine((v) => ['1', '0', 'true', 'false', 'yes', 'no', 'on', 'off'].includes(v), {
+    message: 'must be one of true/false, 1/0, yes/no, on/off',
+  })
+  .transform((v) => ['1', 'true', 'yes', 'on'].includes(v));
+
+const optionalPath = z.string().trim().min(1, 'must not be empty').optional();
+
+const integer = (min: number, max: number) =>
+  z
+    .string()
+    .trim()
+    .regex(/^\d+$/, 'must be a whole number')
+    .transform(Number)
+    .refine((n) => n >= min && n <= max, { message: `must be between ${min} and ${max}` });
+
+/** KOSYNC_BASE_PATH: `/kosync`, `/a/b` or `/` (serve at the root); stored without a trailing slash. */
+const basePath = z
+  .string()
+  .trim()
+  .regex(/^\/[A-Za-z0-9._~\-/]*$/, 'must start with "/" and contain only URL path characters')
+  .transform((p) => p.replace(/\/+/g, '/').replace(/\/$/, ''));
+
+/** Every environment variable the sidecar reads, with its default, mapped to the config object. */
+export const envSchema = z
+  .object({
+    KOSYNC_APP_DB: optionalPath,
+    KOSYNC_LIBRARY: optionalPath,
+    KOSYNC_STATE_DB: optionalPath,
+    KOSYNC_HOST: z.string().trim().min(1).default('0.0.0.0'),
+    KOSYNC_PORT: integer(0, 65535).default(8084),
+    KOSYNC_BASE_PATH: basePath.default('/kosync'),
+    KOSYNC_ROOT_ALIASES: booleanText.default(false),
+    KOSYNC_SHARE_PROGRESS_ACROSS_FILES: booleanText.default(true),
+    KOSYNC_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    KOSYNC_LOCK_WAIT_MS: integer(0, 60_000).default(4000),
+  })
+  .transform((e) => ({
+    appDb: e.KOSYNC_APP_DB,
+    library: e.KOSYNC_LIBRARY,
+    stateDb: e.KOSYNC_STATE_DB,
+    host: e.KOSYNC_HOST,
+    port: e.KOSYNC_PORT,
+    /** '' when served at the root, else e.g. '/kosync'. */
+    basePath: e.KOSYNC_BASE_PATH,
+    rootAliases: e.KOSYNC_ROOT_ALIASES,
+    shareProgressAcrossFiles: e.KOSYNC_SHARE_PROGRESS_ACROSS_FILES,
+    logLevel: e.KOSYNC_LOG_LEVEL,
+    /** How long a PUT waits for a lock held by Calibre-Web before answering 503/1000. */
+    lockWaitMs: e.KOSYNC_LOCK_WAIT_MS,
+  }));
+
+export type Config = Readonly<z.output<typeof envSchema>>;
+export const ENV_VARIABLES = Object.keys(envSchema.in.shape);
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+/** Parses the environment once; every problem is named by its variable. The result is frozen. */
+export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
+  const present = Object.fromEntries(
+    ENV_VARIABLES.flatMap((key) => {
+      const value = env[key];
+      return value === undefined || value === '' ? [] : [[key, value]];
+    }),
+  );
+  const parsed = envSchema.safeParse(present);
+  if (!parsed.success) {
+    throw new ConfigError(
+      parsed.error.issues.map((issue) => {
+        const variable = String(issue.path[0] ?? 'environment');
+        return `${variable}: ${issue.message}${variable in present ? ` (got ${JSON.stringify(present[variable])})` : ''}`;
+      }),
+    );
+  }
+  return Object.freeze(parsed.data);
+}

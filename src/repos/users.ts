@@ -1,0 +1,42 @@
+import { sql } from 'kysely';
+import { appQuery } from '../db/app-db.js';
+import type { Connection } from '../db/query.js';
+
+export interface UserRow {
+  id: number;
+  name: string;
+  role: number;
+  password: string;
+}
+
+/** Calibre-Web's ROLE_ANONYMOUS (constants.py): the Guest account, which never logs in by password. */
+export const ROLE_ANONYMOUS = 32;
+
+/**
+ * A user by name, as Calibre-Web looks it up everywhere (`func.lower(User.name) == name.lower()`,
+ * `.first()`): SQLite's ASCII-only lower() on the column, a Unicode lower-casing of the input, lowest id.
+ */
+export function findUserByName(conn: Connection, name: string): UserRow | undefined {
+  const row = conn.first(
+    appQuery
+      .selectFrom('user')
+      .select(['id', 'name', 'role', 'password'])
+      .where(sql<string>`lower(name)`, '=', name.toLowerCase())
+      .orderBy('id')
+      .limit(1),
+  );
+  return row && normalise(row);
+}
+
+export function findUserById(conn: Connection, id: number): UserRow | undefined {
+  const row = conn.first(appQuery.selectFrom('user').select(['id', 'name', 'role', 'password']).where('id', '=', id));
+  return row && normalise(row);
+}
+
+export function isGuest(user: Pick<UserRow, 'role'>): boolean {
+  return (user.role & ROLE_ANONYMOUS) === ROLE_ANONYMOUS;
+}
+
+function normalise(row: { id: number; name: string | null; role: number | null; password: string | null }): UserRow {
+  return { id: row.id, name: row.name ?? '', role: row.role ?? 0, password: row.password ?? '' };
+}

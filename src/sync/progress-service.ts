@@ -1,0 +1,140 @@
+import type { FastifyBaseLogger } from 'fastify';
+import type { AppDb } from '../db/app-db.js';
+import { formatSqlDatetime, storedDatetimeToEpochSeconds } from '../db/datetime.js';
+import type { Clock } from '../clock.js';
+import type { BookMatch, BookMatcher, DocumentHints } from '../matching/book-matcher.js';
+import { findNewestProgress, findProgress, saveProgress, type ProgressRow } from '../repos/progress.js';
+import { updateReadStatus } from '../repos/read-status.js';
+import type { UserRow } from '../repos/users.js';
+import type { ProgressUpdate } from './progress-body.js';
+
+export interface ProgressServiceDeps {
+  appDb: AppDb;
+  /** Undefined when no Calibre library is available: sync still works, unmatched. */
+  matcher: BookMatcher | undefined;
+  clock: Clock;
+  lockWaitMs: number;
+  shareProgressAcrossFiles: boolean;
+  onLockWait?: () => void;
+}
+
+type CalibreFields = {
+  calibre_book_id: number;
+  calibre_book_title: string;
+  calibre_book_format: string;
+  calibre_checksum_version: string;
+};
+
+export type PutAnswer = { document: string; timestamp: number } & Partial<CalibreFields>;
+export type GetAnswer =
+  | Record<string, never>
+  | ({
+      document: string;
+      progress: string;
+      percentage: number;
+      device: string;
+      device_id?: string;
+      timestamp?: number;
+    } & Partial<CalibreFields>);
+
+/** The two sync operations of PROTOCOL.md §1–2 and §4 over app.db and the library. */
+export class ProgressService {
+  constructor(private readonly deps: ProgressServiceDeps) {}
+
+  /**
+   * PROTOCOL.md §4: the progress row, then read status and Kobo state when the document is a library
+   * book, in one `BEGIN IMMEDIATE` transaction. The read-status step sits in a savepoint: if it fails
+   * only it is rolled back, the progress row commits and the answer is still 200 — the original's
+   * guarantee (CWA kosync.py commits progress first) with one commit instead of two.
+   */
+  async put(user: UserRow, update: ProgressUpdate, log: FastifyBaseLogger): Promise<PutAnswer> {
+    const match = this.match(update.document, log, update.hints);
+    const nowMicros = this.deps.clock.nowMicros();
+    const now = formatSqlDatetime(nowMicros);
+    await this.deps.appDb.transaction(
+      (conn) => {
+        saveProgress(conn, {
+          userId: user.id,
+          document: update.document,
+          progress: update.progress,
+          percentage: update.percentage,
+          device: update.device,
+          deviceId: update.deviceId,
+          timestamp: now,
+        });
+        if (!match) return;
+        conn.statement('SAVEPOINT read_status').run();
+        try {
+          updateReadStatus(conn, { userId: user.id, bookId: match.bookId, percentage: update.percentage, now });
+        } catch (error) {
+          conn.statement('ROLLBACK TO read_status').run();
+          log.error({ err: error, bookId: match.bookId }, 'read status not updated; progress kept');
+        }
+        conn.statement('RELEASE read_status').run();
+      },
+      { lockWaitMs: this.deps.lockWaitMs, onLockWait: this.deps.onLockWait },
+    );
+    return { document: update.document, timestamp: Math.floor(nowMicros / 1_000_000), ...calibreFields(match) };
+  }
+
+  /**
+   * The stored progress, `{}` when there is none. When the document is a library book and sharing is
+   * on, the newest progress of any file of the same book and format (PROTOCOL.md §2), echoing the
+   * requested document.
+   */
+  async get(user: UserRow, document: string, log: FastifyBaseLogger): Promise<GetAnswer> {
+    const match = this.match(document, log);
+    const siblings = match && this.deps.shareProgressAcrossFiles ? this.documentsOf(match, log) : [];
+    const row = await this.deps.appDb.reading(
+      (conn) =>
+        siblings.length > 0
+          ? findNewestProgress(conn, user.id, [document, ...siblings])
+          : findProgress(conn, user.id, document),
+      this.deps.lockWaitMs,
+    );
+    return row ? { ...progressFields(document, row), ...calibreFields(match) } : {};
+  }
+
+  /** The library book of a document; a failing library lookup is logged and leaves it unmatched, as CWA. */
+  private match(document: string, log: FastifyBaseLogger, hints?: DocumentHints): BookMatch | undefined {
+    try {
+      return this.deps.matcher?.match(document, hints);
+    } catch (error) {
+      log.warn({ err: error }, 'library lookup failed; document treated as unmatched');
+      return undefined;
+    }
+  }
+
+  private documentsOf(match: BookMatch, log: FastifyBaseLogger): string[] {
+    try {
+      return this.deps.matcher?.documentsOf(match.bookId, match.format) ?? [];
+    } catch (error) {
+      log.warn({ err: error }, 'library lookup failed; progress not shared across files');
+      return [];
+    }
+  }
+}
+
+function progressFields(document: string, row: ProgressRow) {
+  const timestamp = storedDatetimeToEpochSeconds(row.timestamp);
+  return {
+    document,
+    progress: row.progress,
+    percentage: row.percentage / 100,
+    device: row.device,
+    // The reference server leaves device_id out when none was stored (the original sends null).
+    ...(row.device_id !== null && row.device_id !== undefined ? { device_id: row.device_id } : {}),
+    ...(timestamp !== undefined ? { timestamp } : {}),
+  };
+}
+
+function calibreFields(match: BookMatch | undefined): Partial<CalibreFields> {
+  return match
+    ? {
+        calibre_book_id: match.bookId,
+        calibre_book_title: match.title,
+        calibre_book_format: match.format,
+        calibre_checksum_version: match.checksumVersion,
+      }
+    : {};
+}

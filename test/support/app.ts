@@ -1,0 +1,52 @@
+import type { FastifyInstance } from 'fastify';
+import { buildApp } from '../../src/app.js';
+import { fixedClock, type Clock } from '../../src/clock.js';
+import { loadConfig } from '../../src/config.js';
+import { openDatabases, type Databases } from '../../src/databases.js';
+import { copyFixtures, type FixtureCopy, type FixtureOptions } from './fixtures.js';
+
+/** 2026-11-28 15:21:55.781869 UTC, the moment of the oracle transcript in shared/oracle/README.md. */
+export const T0 = 1795879315781869;
+
+export interface TestApp {
+  app: FastifyInstance;
+  files: FixtureCopy;
+  databases: Databases;
+  clock: ReturnType<typeof fixedClock>;
+  close(): Promise<void>;
+}
+
+export interface TestAppOptions extends FixtureOptions {
+  env?: Record<string, string>;
+  clock?: Clock;
+}
+
+/** The app over temp copies of the fixtures, with a pinned clock, for `app.inject`. */
+export async function testApp(options: TestAppOptions = {}): Promise<TestApp> {
+  const files = copyFixtures(options);
+  const config = loadConfig({
+    KOSYNC_APP_DB: files.appDb,
+    KOSYNC_STATE_DB: files.stateDb,
+    ...(files.library ? { KOSYNC_LIBRARY: files.library } : {}),
+    KOSYNC_LOG_LEVEL: 'silent',
+    ...options.env,
+  });
+  const databases = openDatabases(config, { warn: () => {} });
+  const clock = fixedClock(T0);
+  const app = await buildApp(config, { databases, clock: options.clock ?? clock });
+  return {
+    app,
+    files,
+    databases,
+    clock,
+    close: async () => {
+      await app.close();
+      databases.close();
+      files.remove();
+    },
+  };
+}
+
+export function basic(user: string, password: string): { authorization: string } {
+  return { authorization: `Basic ${Buffer.from(`${user}:${password}`, 'utf8').toString('base64')}` };
+}
