@@ -1,4 +1,4 @@
-import { createHash, createHmac, getHashes, pbkdf2, scrypt, timingSafeEqual } from 'node:crypto';
+import { createHash, createHmac, getHashes, pbkdf2, randomBytes, scrypt, timingSafeEqual } from 'node:crypto';
 import { promisify } from 'node:util';
 
 const pbkdf2Async = promisify(pbkdf2);
@@ -90,4 +90,14 @@ function constantTimeEqual(actual: string, expected: string): boolean {
   const a = Buffer.from(actual, 'utf8');
   const b = Buffer.from(expected, 'utf8');
   return a.length === b.length && timingSafeEqual(a, b);
+}
+
+const SALT_CHARS = 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789';
+
+/** A hash as werkzeug 3.x generate_password_hash writes it (`scrypt:32768:8:1`, 16-char salt). */
+export async function generateWerkzeugHash(password: string): Promise<string> {
+  const salt = Array.from(randomBytes(16), (b) => SALT_CHARS[b % SALT_CHARS.length]).join('');
+  const [n, r, p] = [32768, 8, 1];
+  const derived = await scryptAsync(Buffer.from(password, 'utf8'), Buffer.from(salt, 'utf8'), 64, { N: n, r, p, maxmem: 132 * n * r * p });
+  return `scrypt:${n}:${r}:${p}$${salt}$${derived.toString('hex')}`;
 }

@@ -1,0 +1,22 @@
+import type { Config } from '../config.js';
+
+export interface CommandContext {
+  config: Config;
+  positionals: string[];
+  switches: Set<string>;
+  stdout: NodeJS.WritableStream & { isTTY?: boolean };
+  stderr: NodeJS.WritableStream;
+}
+
+/** One `calibre-web-kosync <name>` subcommand; returns the process exit code. */
+export interface Command {
+  name: string;
+  summary: string;
+  /** Usage line after the program name, e.g. `keys revoke <user>`. */
+  usage: string;
+  /** Extra detail for `<name> --help`. */
+  help?: string;
+  /** Boolean flags the command takes, e.g. `--json`. */
+  switches?: string[];
+  run(context: CommandContext): Promise<number>;
+}

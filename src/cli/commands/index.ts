@@ -1,0 +1,5 @@
+import type { Command } from '../command.js';
+import { demoCommand, serveCommand } from './serve.js';
+
+/** Every subcommand, in the order `--help` lists them. */
+export const COMMANDS: readonly Command[] = [serveCommand, demoCommand];
