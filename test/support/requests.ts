@@ -1,0 +1,41 @@
+import { expect } from 'vitest';
+import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
+import { basic } from './app.js';
+
+export const BOOK1_EPUB = 'e1dbc3a8ba7a76e2bc720bd6815715b0';
+export const BOOK1_OLD_EPUB = '2f28cdd6d7079bc8df9a01a5596fd21c';
+export const BOOK2_EPUB = 'acb60d6e0cde10d38f5335f8c1b1f34f';
+export const BOOK2_PDF = '2fb1702f7329c741178f87f19311cde0';
+export const BOOK3_EPUB = 'b13f0bc32d53edf58c4e6420493e00bd';
+export const UNKNOWN_DOC = '0123456789abcdef0123456789abcdef';
+
+/** dave's hash is pbkdf2:sha1:1000: the cheapest fixture user, for tests not about hashing. */
+export const DAVE = basic('dave', 'oldtimer');
+export const ERIN = basic('erin', 'legacy');
+
+export interface Push {
+  document?: unknown;
+  progress?: unknown;
+  percentage?: unknown;
+  device?: unknown;
+  device_id?: unknown;
+  [extra: string]: unknown;
+}
+
+export function put(app: FastifyInstance, body: Push | string, headers: Record<string, string> = DAVE, url = '/kosync/syncs/progress') {
+  return app.inject({
+    method: 'PUT',
+    url,
+    headers: { 'content-type': 'application/json', ...headers },
+    payload: typeof body === 'string' ? body : JSON.stringify(body),
+  });
+}
+
+export function get(app: FastifyInstance, document: string, headers: Record<string, string> = DAVE) {
+  return app.inject({ method: 'GET', url: `/kosync/syncs/progress/${document}`, headers });
+}
+
+export function json(response: LightMyRequestResponse): unknown {
+  expect(response.headers['content-type']).toBe('application/json');
+  return JSON.parse(response.body);
+}
