@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import { z } from 'zod';
 
 const booleanText = z
@@ -26,6 +27,38 @@ const basePath = z
   .regex(/^\/[A-Za-z0-9._~\-/]*$/, 'must start with "/" and contain only URL path characters')
   .transform((p) => p.replace(/\/+/g, '/').replace(/\/$/, ''));
 
+/** proxy-addr's names for address ranges, accepted by fastify's trustProxy. */
+const PROXY_RANGE_NAMES = ['loopback', 'linklocal', 'uniquelocal'];
+
+function isProxyAddress(entry: string): boolean {
+  if (PROXY_RANGE_NAMES.includes(entry)) return true;
+  const [address, prefix, ...rest] = entry.split('/');
+  const family = isIP(address ?? '');
+  if (family === 0 || rest.length > 0) return false;
+  if (prefix === undefined) return true;
+  return /^\d{1,3}$/.test(prefix) && Number(prefix) <= (family === 4 ? 32 : 128);
+}
+
+/**
+ * KOSYNC_TRUST_PROXY: whether X-Forwarded-Proto/Host/For are believed. `true` trusts any peer,
+ * `false` none, otherwise a comma list of proxy addresses or CIDRs (fastify's trustProxy option).
+ */
+const trustProxy = z.string().transform((text, ctx): boolean | string[] => {
+  const value = text.trim().toLowerCase();
+  if (['1', 'true', 'yes', 'on'].includes(value)) return true;
+  if (['0', 'false', 'no', 'off'].includes(value)) return false;
+  const entries = value.split(',').map((e) => e.trim()).filter((e) => e !== '');
+  const bad = entries.filter((e) => !isProxyAddress(e));
+  if (entries.length === 0 || bad.length > 0) {
+    ctx.addIssue({
+      code: 'custom',
+      message: `must be true, false, or a comma list of proxy addresses or CIDRs${bad.length ? ` (not an address: ${bad.join(', ')})` : ''}`,
+    });
+    return z.NEVER;
+  }
+  return entries;
+});
+
 /** Every environment variable the sidecar reads, with its default, mapped to the config object. */
 export const envSchema = z
   .object({
@@ -39,6 +72,8 @@ export const envSchema = z
     KOSYNC_SHARE_PROGRESS_ACROSS_FILES: booleanText.default(true),
     KOSYNC_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
     KOSYNC_LOCK_WAIT_MS: integer(0, 60_000).default(4000),
+    KOSYNC_TRUST_PROXY: trustProxy.default(false),
+    KOSYNC_RECORD_KEYS_ON_LOGIN: booleanText.default(true),
   })
   .transform((e) => ({
     appDb: e.KOSYNC_APP_DB,
@@ -53,6 +88,10 @@ export const envSchema = z
     logLevel: e.KOSYNC_LOG_LEVEL,
     /** How long a PUT waits for a lock held by Calibre-Web before answering 503/1000. */
     lockWaitMs: e.KOSYNC_LOCK_WAIT_MS,
+    /** fastify's trustProxy: which peers' X-Forwarded-* headers are believed. */
+    trustProxy: e.KOSYNC_TRUST_PROXY,
+    /** Store the stock-KOReader key verifier whenever a Basic login succeeds (PROTOCOL.md §3.5). */
+    recordKeysOnLogin: e.KOSYNC_RECORD_KEYS_ON_LOGIN,
   }));
 
 export type Config = Readonly<z.output<typeof envSchema>>;
