@@ -19,11 +19,14 @@ export interface TestApp {
 export interface TestAppOptions extends FixtureOptions {
   env?: Record<string, string>;
   clock?: Clock;
+  /** Changes to the temp copies before the app opens them. */
+  prepare?: (files: FixtureCopy) => void;
 }
 
 /** The app over temp copies of the fixtures, with a pinned clock, for `app.inject`. */
 export async function testApp(options: TestAppOptions = {}): Promise<TestApp> {
   const files = copyFixtures(options);
+  options.prepare?.(files);
   const config = loadConfig({
     KOSYNC_APP_DB: files.appDb,
     KOSYNC_STATE_DB: files.stateDb,
