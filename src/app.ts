@@ -3,11 +3,13 @@ import type { DestinationStream } from 'pino';
 import { Authenticator, type Authenticated } from './auth/authenticator.js';
 import { localPasswordVerifier } from './auth/password-verifier.js';
 import { RememberedLogins } from './auth/remembered-logins.js';
+import { SyncKeyOutdatedError, SyncKeys } from './auth/sync-keys.js';
 import { systemClock, type Clock } from './clock.js';
 import type { Config } from './config.js';
 import type { Databases } from './databases.js';
 import { ERRORS, KosyncError } from './errors.js';
 import { sendJson } from './http/json.js';
+import { publicBaseUrl } from './http/public-url.js';
 import { healthRoutes } from './routes/health.js';
 import { pageRoutes } from './routes/page.js';
 import { syncsRoutes } from './routes/syncs.js';
@@ -30,6 +32,7 @@ export interface KosyncServices {
   appDb: Databases['appDb'];
   progress: ProgressService;
   authenticator: Authenticator;
+  syncKeys: SyncKeys;
   authenticate(request: FastifyRequest): Promise<Authenticated>;
 }
 
@@ -56,16 +59,25 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
 
   const { databases } = deps;
   const clock = deps.clock ?? systemClock;
+  const syncKeys = new SyncKeys({
+    stateDb: databases.stateDb.conn,
+    clock,
+    log: app.log,
+    recordOnLogin: config.recordKeysOnLogin,
+  });
+  app.addHook('onClose', () => syncKeys.settled());
   const authenticator = new Authenticator({
     appDb: databases.appDb,
     lockWaitMs: config.lockWaitMs,
     remembered: new RememberedLogins({ maxEntries: 10_000, ttlMs: 12 * 60 * 60 * 1000 }),
     verifyPassword: localPasswordVerifier,
+    syncKeys,
   });
   app.decorate('kosync', {
     config,
     appDb: databases.appDb,
     authenticator,
+    syncKeys,
     progress: new ProgressService({
       appDb: databases.appDb,
       matcher: databases.matcher,
@@ -73,7 +85,10 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
       lockWaitMs: config.lockWaitMs,
       shareProgressAcrossFiles: config.shareProgressAcrossFiles,
     }),
-    authenticate: (request: FastifyRequest) => authenticator.authenticate(request.headers),
+    authenticate: (request: FastifyRequest) =>
+      authenticator.authenticate(request.headers).catch((error: unknown) => {
+        throw error instanceof SyncKeyOutdatedError ? error.forPage(publicBaseUrl(request, config.basePath)) : error;
+      }),
   } satisfies KosyncServices);
 
   // Bodies are read whatever their Content-Type and parsed by the route that wants them.

@@ -5,6 +5,7 @@ import { findUserByName, isGuest, type UserRow } from '../repos/users.js';
 import { readCredentials, type Credentials } from './credentials.js';
 import type { PasswordVerifier } from './password-verifier.js';
 import type { RememberedLogins } from './remembered-logins.js';
+import type { SyncKeys } from './sync-keys.js';
 
 export type AuthMethod = 'basic' | 'key' | 'ldap' | 'proxy' | 'remembered';
 
@@ -19,6 +20,8 @@ export interface AuthenticatorDeps {
   lockWaitMs: number;
   remembered: RememberedLogins;
   verifyPassword: PasswordVerifier;
+  /** Stock-KOReader keys (PROTOCOL.md §3.5); without them an x-auth-key login always fails. */
+  syncKeys?: Pick<SyncKeys, 'verify' | 'bindingOf' | 'recordLogin'>;
 }
 
 /**
@@ -35,9 +38,15 @@ export class Authenticator {
   async authenticate(headers: IncomingHttpHeaders): Promise<Authenticated> {
     const credentials = readCredentials(headers);
     if (!credentials) throw new KosyncError('unauthorized');
+    return this.authenticateCredentials(credentials);
+  }
+
+  /** The same check for credentials that did not come in headers (the page's sign-in form). */
+  async authenticateCredentials(credentials: Credentials): Promise<Authenticated> {
     const user = await this.deps.appDb.reading((conn) => findUserByName(conn, credentials.username), this.deps.lockWaitMs);
     const key = this.deps.remembered.keyFor(credentials);
-    if (user && this.deps.remembered.find(key, user.id, user.password)) {
+    const binding = user && this.bindingOf(credentials, user);
+    if (user && binding !== undefined && this.deps.remembered.find(key, user.id, binding)) {
       return { user, method: 'remembered', credentials };
     }
     let pending = this.inFlight.get(key);
@@ -51,10 +60,24 @@ export class Authenticator {
   }
 
   private async verify(credentials: Credentials, user: UserRow | undefined, key: string): Promise<Authenticated | undefined> {
+    if (credentials.scheme === 'key') return this.verifyKey(credentials, user, key);
     if (!user || isGuest(user) || credentials.scheme !== 'basic') return undefined;
     const verified = await this.deps.verifyPassword(user, credentials.secret);
     if (!verified) return undefined;
     this.deps.remembered.remember(key, user.id, user.password, verified.method, verified.rememberMs);
+    this.deps.syncKeys?.recordLogin(user, credentials.secret);
     return { user, method: verified.method, credentials };
+  }
+
+  private async verifyKey(credentials: Credentials, user: UserRow | undefined, key: string): Promise<Authenticated | undefined> {
+    const keys = this.deps.syncKeys;
+    if (!keys || !(await keys.verify(user && !isGuest(user) ? user : undefined, credentials.secret)) || !user) return undefined;
+    this.deps.remembered.remember(key, user.id, keys.bindingOf(user), 'key');
+    return { user, method: 'key', credentials };
+  }
+
+  /** What a remembered login is tied to: the stored hash, plus the current verifier for a key login. */
+  private bindingOf(credentials: Credentials, user: UserRow): string | undefined {
+    return credentials.scheme === 'key' ? this.deps.syncKeys?.bindingOf(user) : user.password;
   }
 }

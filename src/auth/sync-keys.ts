@@ -1,0 +1,134 @@
+import { createHash } from 'node:crypto';
+import { hash, verify } from '@node-rs/bcrypt';
+import type { FastifyBaseLogger } from 'fastify';
+import type { Clock } from '../clock.js';
+import { formatSqlDatetime } from '../db/datetime.js';
+import type { Connection } from '../db/query.js';
+import { KosyncError } from '../errors.js';
+import { findSyncKey, markSyncKeyUsed, saveSyncKey, type SyncKeyRow } from '../repos/sync-keys.js';
+import type { UserRow } from '../repos/users.js';
+import { fingerprintOf } from './remembered-logins.js';
+
+/** bcrypt work factor: about 50 ms of one core, paid once per fresh key login (then remembered). */
+export const BCRYPT_COST = 10;
+
+const MD5_HEX = /^[0-9a-f]{32}$/;
+
+/** KOReader's userkey: md5 of the password as lower-case hex (kosync.koplugin, notes/koreader.md §2.4). */
+export function userkeyOf(password: string): string {
+  return createHash('md5').update(password, 'utf8').digest('hex');
+}
+
+/**
+ * 401/2001 for a key that was right when enabled but whose Calibre-Web account changed since (password
+ * or name). The message names the page where it is enabled again; `forPage` fills in its URL.
+ */
+export class SyncKeyOutdatedError extends KosyncError {
+  constructor(pageUrl?: string) {
+    super(
+      'unauthorized',
+      `Your Calibre-Web password has changed since KOReader sync was enabled. Open ${pageUrl ?? 'the sync server page'} in a browser and enable it again.`,
+    );
+  }
+
+  forPage(pageUrl: string): SyncKeyOutdatedError {
+    return new SyncKeyOutdatedError(pageUrl);
+  }
+}
+
+export interface SyncKeysDeps {
+  stateDb: Connection;
+  clock: Clock;
+  log: Pick<FastifyBaseLogger, 'warn'>;
+  /** Store the verifier after every successful password login (KOSYNC_RECORD_KEYS_ON_LOGIN). */
+  recordOnLogin: boolean;
+}
+
+/**
+ * Stock-KOReader keys (PROTOCOL.md §3.5). KOReader authenticates with md5(password), which a Werkzeug
+ * hash cannot check, so the sidecar keeps its own bcrypt verifier of that md5 in the state database,
+ * bound to a fingerprint of the Calibre-Web password hash and the user name it was made for.
+ */
+export class SyncKeys {
+  /** Background recordings, awaited on shutdown so a write never meets a closed database. */
+  private readonly pending = new Set<Promise<void>>();
+  /** Checked against when no key exists, so an unknown user costs what a wrong key costs. */
+  private decoy: Promise<string> | undefined;
+
+  constructor(private readonly deps: SyncKeysDeps) {}
+
+  /** Enables the key for a user whose password was just confirmed: (re)stores the verifier. */
+  async enable(user: UserRow, password: string): Promise<void> {
+    const verifier = await hash(userkeyOf(password), BCRYPT_COST);
+    saveSyncKey(this.deps.stateDb, {
+      userId: user.id,
+      userName: user.name,
+      verifier,
+      passwordFingerprint: fingerprintOf(user.password),
+      at: this.now(),
+    });
+  }
+
+  /**
+   * After a password login succeeded: stores the verifier in the background when it is missing or no
+   * longer fits, so a CWA-plugin user can switch to stock KOReader with nothing to do. Users without a
+   * local hash (LDAP) have no fingerprint that changes with their password, so their stored verifier is
+   * checked against the password just used instead.
+   */
+  recordLogin(user: UserRow, password: string): void {
+    if (!this.deps.recordOnLogin) return;
+    const work = (async () => {
+      const row = findSyncKey(this.deps.stateDb, user.id);
+      if (row && this.fits(row, user) && (user.password !== '' || (await verify(userkeyOf(password), row.verifier)))) return;
+      await this.enable(user, password);
+    })()
+      .catch((error: unknown) => this.deps.log.warn({ err: error, userId: user.id }, 'could not record the KOReader sync key'))
+      .finally(() => this.pending.delete(work));
+    this.pending.add(work);
+  }
+
+  /**
+   * Whether `key` (hex, any case) is the user's enabled key. Throws SyncKeyOutdatedError when it is the
+   * key that was enabled but the account changed since; that is said only to someone holding the key.
+   * `user` is undefined for an unknown or Guest user.
+   */
+  async verify(user: UserRow | undefined, key: string): Promise<boolean> {
+    const userkey = key.trim().toLowerCase();
+    const row = user && findSyncKey(this.deps.stateDb, user.id);
+    if (!row || !MD5_HEX.test(userkey)) {
+      await verify(MD5_HEX.test(userkey) ? userkey : '0'.repeat(32), await this.decoyVerifier());
+      return false;
+    }
+    if (!(await verify(userkey, row.verifier))) return false;
+    if (!this.fits(row, user)) throw new SyncKeyOutdatedError();
+    markSyncKeyUsed(this.deps.stateDb, user.id, this.now());
+    return true;
+  }
+
+  /**
+   * What a remembered key login is tied to: the user's stored hash and the current verifier, so a
+   * password change, a re-enable or `keys revoke` (from another process) ends it at the next request.
+   */
+  bindingOf(user: UserRow): string {
+    const row = findSyncKey(this.deps.stateDb, user.id);
+    return `${user.password}\0${row?.verifier ?? ''}`;
+  }
+
+  /** Resolves when every background recording has finished. */
+  async settled(): Promise<void> {
+    while (this.pending.size > 0) await Promise.all([...this.pending]);
+  }
+
+  private fits(row: SyncKeyRow, user: UserRow): boolean {
+    return row.password_fingerprint === fingerprintOf(user.password) && row.user_name.toLowerCase() === user.name.toLowerCase();
+  }
+
+  private decoyVerifier(): Promise<string> {
+    this.decoy ??= hash('not a key', BCRYPT_COST);
+    return this.decoy;
+  }
+
+  private now(): string {
+    return formatSqlDatetime(this.deps.clock.nowMicros());
+  }
+}
