@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { basic, testApp, type TestApp } from './support/app.js';
+import { execute } from './support/fixtures.js';
 import { BOOK1_EPUB, DAVE, get, json, put, UNKNOWN_DOC } from './support/requests.js';
 
 const UNAUTHORIZED = { code: 2001, message: 'Unauthorized' };
@@ -174,6 +175,23 @@ describe('base path and root aliases', () => {
       expect(auth.statusCode).toBe(200);
       const page = await t.app.inject({ method: 'GET', url: '/' });
       expect(page.statusCode).toBe(200);
+    } finally {
+      await t.close();
+    }
+  });
+});
+
+describe('unexpected failures', () => {
+  it('answers 502 code 2000 without detail when app.db refuses the write, and logs it with the request id', async () => {
+    const lines: string[] = [];
+    const t = await testApp({ env: { KOSYNC_LOG_LEVEL: 'error' }, logStream: { write: (line: string) => lines.push(line) } });
+    try {
+      execute(t.files.appDb, `DROP TABLE kosync_progress; CREATE VIEW kosync_progress AS SELECT 1 AS id, 6 AS user_id, 'x' AS document`);
+      const response = await put(t.app, PUSH);
+      expect(response.statusCode).toBe(502);
+      expect(json(response)).toEqual({ code: 2000, message: 'Unknown server error' });
+      const logged = lines.map((l) => JSON.parse(l) as { reqId?: string; msg: string });
+      expect(logged).toContainEqual(expect.objectContaining({ msg: 'unexpected error', reqId: expect.any(String) }));
     } finally {
       await t.close();
     }

@@ -21,6 +21,8 @@ export interface TestAppOptions extends FixtureOptions {
   clock?: Clock;
   /** Changes to the temp copies before the app opens them. */
   prepare?: (files: FixtureCopy) => void;
+  /** Receives the log lines (JSON), e.g. to check what is logged. */
+  logStream?: { write(line: string): void };
 }
 
 /** The app over temp copies of the fixtures, with a pinned clock, for `app.inject`. */
@@ -36,7 +38,11 @@ export async function testApp(options: TestAppOptions = {}): Promise<TestApp> {
   });
   const databases = openDatabases(config, { warn: () => {} });
   const clock = fixedClock(T0);
-  const app = await buildApp(config, { databases, clock: options.clock ?? clock });
+  const app = await buildApp(config, {
+    databases,
+    clock: options.clock ?? clock,
+    ...(options.logStream ? { logStream: options.logStream } : {}),
+  });
   return {
     app,
     files,
