@@ -1,0 +1,50 @@
+import { z } from 'zod';
+
+const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
+
+/**
+ * The sign-in form's fields. The username is trimmed as Calibre-Web's login form does (web.py
+ * login_post: `username.strip()`); the limits are those of Basic auth (PROTOCOL.md §3.1).
+ */
+const enableFormSchema = z.object({
+  username: z
+    .string()
+    .trim()
+    .min(1)
+    .refine((name) => !name.includes(':') && [...name].length <= 100),
+  password: z.string().min(1).max(1024),
+});
+
+export type EnableForm = z.output<typeof enableFormSchema>;
+
+/** The username the visitor typed, to fill in again; empty when the body is unreadable. */
+export function typedUsername(body: unknown): string {
+  const fields = formFields(body);
+  return fields?.username?.trim().slice(0, 100) ?? '';
+}
+
+/** The POSTed form (application/x-www-form-urlencoded, UTF-8), or undefined when it is not one. */
+export function parseEnableForm(contentType: string | undefined, body: unknown): EnableForm | undefined {
+  if (!/^application\/x-www-form-urlencoded\s*(;|$)/i.test(contentType ?? '')) return undefined;
+  const fields = formFields(body);
+  if (!fields) return undefined;
+  const parsed = enableFormSchema.safeParse(fields);
+  return parsed.success ? parsed.data : undefined;
+}
+
+function formFields(body: unknown): Record<string, string> | undefined {
+  if (!Buffer.isBuffer(body)) return undefined;
+  let text: string;
+  try {
+    text = strictUtf8.decode(body);
+  } catch {
+    return undefined;
+  }
+  const params = new URLSearchParams(text);
+  const fields: Record<string, string> = {};
+  for (const name of ['username', 'password']) {
+    const value = params.get(name);
+    if (value !== null) fields[name] = value;
+  }
+  return fields;
+}
