@@ -66,6 +66,12 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
     recordOnLogin: config.recordKeysOnLogin,
   });
   app.addHook('onClose', () => syncKeys.settled());
+  const { scanner } = databases;
+  if (scanner) {
+    // The checksum index is built in the background once the server is ready, never delaying it.
+    app.addHook('onReady', async () => scanner.start(app.log));
+    app.addHook('onClose', () => scanner.stop());
+  }
   const authenticator = new Authenticator({
     appDb: databases.appDb,
     lockWaitMs: config.lockWaitMs,

@@ -74,6 +74,7 @@ export const envSchema = z
     KOSYNC_LOCK_WAIT_MS: integer(0, 60_000).default(4000),
     KOSYNC_TRUST_PROXY: trustProxy.default(false),
     KOSYNC_RECORD_KEYS_ON_LOGIN: booleanText.default(true),
+    KOSYNC_SCAN_INTERVAL: integer(0, 7 * 24 * 3600).default(600),
   })
   .transform((e) => ({
     appDb: e.KOSYNC_APP_DB,
@@ -92,6 +93,8 @@ export const envSchema = z
     trustProxy: e.KOSYNC_TRUST_PROXY,
     /** Store the stock-KOReader key verifier whenever a Basic login succeeds (PROTOCOL.md §3.5). */
     recordKeysOnLogin: e.KOSYNC_RECORD_KEYS_ON_LOGIN,
+    /** Seconds between incremental refreshes of the checksum index; 0 turns them off. */
+    scanIntervalSeconds: e.KOSYNC_SCAN_INTERVAL,
   }));
 
 export type Config = Readonly<z.output<typeof envSchema>>;

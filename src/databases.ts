@@ -6,8 +6,10 @@ import { CalibreDb } from './db/calibre-db.js';
 import { calibreDirFromSettings, readSettingsRow } from './db/settings.js';
 import { StartupError } from './db/startup-error.js';
 import { StateDb } from './db/state-db.js';
-import { BookMatcher } from './matching/book-matcher.js';
-import { CwaChecksumSource } from './matching/cwa-checksums.js';
+import { libraryMatching } from './checksums/library-matching.js';
+import type { ChecksumScanner } from './checksums/scanner.js';
+import { systemClock, type Clock } from './clock.js';
+import type { BookMatcher } from './matching/book-matcher.js';
 
 export interface Databases {
   appDb: AppDb;
@@ -15,6 +17,8 @@ export interface Databases {
   /** Absent when no library is configured or its metadata.db is missing: sync works unmatched. */
   calibreDb: CalibreDb | undefined;
   matcher: BookMatcher | undefined;
+  /** Keeps the checksum index in step with the library; started and stopped with the server. */
+  scanner: ChecksumScanner | undefined;
   close(): void;
 }
 
@@ -32,7 +36,7 @@ export function defaultStatePath(appDbPath: string): string {
 }
 
 /** Opens everything the server needs, or throws a StartupError that names the path at fault. */
-export function openDatabases(config: Config, log: StartupLog): Databases {
+export function openDatabases(config: Config, log: StartupLog, clock: Clock = systemClock): Databases {
   if (!config.appDb) throw new StartupError('KOSYNC_APP_DB is not set');
   const appDb = AppDb.open(config.appDb);
   const opened: { close(): void }[] = [appDb];
@@ -41,12 +45,16 @@ export function openDatabases(config: Config, log: StartupLog): Databases {
     opened.push(stateDb);
     const calibreDb = openLibrary(config, appDb, log);
     if (calibreDb) opened.push(calibreDb);
+    const matching = calibreDb && libraryMatching(config, calibreDb, stateDb, clock);
     return {
       appDb,
       stateDb,
       calibreDb,
-      matcher: calibreDb && new BookMatcher([new CwaChecksumSource(calibreDb)]),
+      matcher: matching?.matcher,
+      scanner: matching?.scanner,
       close: () => {
+        // Stops timers and makes a scan in flight end before touching the closed state DB.
+        void matching?.scanner.stop();
         for (const db of opened.reverse()) db.close();
       },
     };

@@ -22,14 +22,23 @@ export interface BookSource {
   documentsOf(bookId: number, format: string): string[];
 }
 
+export interface BookMatcherOptions {
+  /** Told about a document no source matched (the checksum index refreshes, rate-limited). */
+  onMiss?: (document: string) => void;
+}
+
 export class BookMatcher {
-  constructor(private readonly sources: readonly BookSource[]) {}
+  constructor(
+    private readonly sources: readonly BookSource[],
+    private readonly options: BookMatcherOptions = {},
+  ) {}
 
   match(document: string, hints?: DocumentHints): BookMatch | undefined {
     for (const source of this.sources) {
       const found = source.match(document, hints);
       if (found) return found;
     }
+    this.options.onMiss?.(document);
     return undefined;
   }
 

@@ -36,8 +36,8 @@ export async function testApp(options: TestAppOptions = {}): Promise<TestApp> {
     KOSYNC_LOG_LEVEL: 'silent',
     ...options.env,
   });
-  const databases = openDatabases(config, { warn: () => {} });
   const clock = fixedClock(T0);
+  const databases = openDatabases(config, { warn: () => {} }, options.clock ?? clock);
   const app = await buildApp(config, {
     databases,
     clock: options.clock ?? clock,

@@ -1,0 +1,208 @@
+import type { Generated } from 'kysely';
+import { queryBuilder, type Connection } from '../db/query.js';
+
+/** How a document id was learnt (schema/state/002-checksum-index.sql). */
+export type DocumentMethod = 'binary' | 'filename' | 'metadata';
+
+export interface LibraryFileRow {
+  data_id: number;
+  book_id: number;
+  format: string;
+  path: string;
+  download_name: string;
+  size: number | null;
+  mtime_ms: number | null;
+  checksum: string | null;
+  scanned_at: string;
+}
+
+export interface DocumentIdRow {
+  id: Generated<number>;
+  document: string;
+  book_id: number;
+  format: string;
+  method: DocumentMethod;
+  detail: string | null;
+  first_seen: string;
+  last_seen: string;
+}
+
+export interface ChecksumIndexDatabase {
+  library_files: LibraryFileRow;
+  document_ids: DocumentIdRow;
+}
+
+const indexQuery = queryBuilder<ChecksumIndexDatabase>();
+
+/** A document id of a book whose format is still in the library with its file present. */
+export interface IndexedDocument {
+  document: string;
+  bookId: number;
+  format: string;
+  method: DocumentMethod;
+  detail: string | null;
+  firstSeen: string;
+  lastSeen: string;
+  /** Whether the book and format are in the library now with the file present. */
+  live: boolean;
+}
+
+/**
+ * The books a document id belongs to, newest first (as CWA's lookup orders `created`), restricted to
+ * methods; only books whose format is in the library with its file present.
+ */
+export function findLiveDocuments(
+  conn: Connection,
+  document: string,
+  methods: readonly DocumentMethod[],
+): IndexedDocument[] {
+  return conn
+    .all(
+      indexQuery
+        .selectFrom('document_ids as d')
+        .select(['d.document', 'd.book_id', 'd.format', 'd.method', 'd.detail', 'd.first_seen', 'd.last_seen'])
+        .where('d.document', '=', document)
+        .where('d.method', 'in', methods)
+        .where(({ exists, selectFrom }) =>
+          exists(
+            selectFrom('library_files as f')
+              .select('f.data_id')
+              .whereRef('f.book_id', '=', 'd.book_id')
+              .whereRef('f.format', '=', 'd.format')
+              .where('f.checksum', 'is not', null),
+          ),
+        )
+        .orderBy('d.first_seen', 'desc')
+        .orderBy('d.id', 'desc'),
+    )
+    .map((r) => toIndexed(r, true));
+}
+
+/** Every index entry for a document, live or not, newest first (for `checksums find`). */
+export function findAllDocuments(conn: Connection, document: string): IndexedDocument[] {
+  return conn
+    .all(
+      indexQuery
+        .selectFrom('document_ids as d')
+        .select(['d.document', 'd.book_id', 'd.format', 'd.method', 'd.detail', 'd.first_seen', 'd.last_seen'])
+        .select(({ exists, selectFrom }) =>
+          exists(
+            selectFrom('library_files as f')
+              .select('f.data_id')
+              .whereRef('f.book_id', '=', 'd.book_id')
+              .whereRef('f.format', '=', 'd.format')
+              .where('f.checksum', 'is not', null),
+          ).as('live'),
+        )
+        .where('d.document', '=', document)
+        .orderBy('d.first_seen', 'desc')
+        .orderBy('d.id', 'desc'),
+    )
+    .map((r) => toIndexed(r, Boolean(r.live)));
+}
+
+/** Every document id known for a book and format by these methods, history included. */
+export function documentsOfBook(conn: Connection, bookId: number, format: string, methods: readonly DocumentMethod[]): string[] {
+  const live = conn.first(
+    indexQuery
+      .selectFrom('library_files')
+      .select('data_id')
+      .where('book_id', '=', bookId)
+      .where('format', '=', format)
+      .where('checksum', 'is not', null)
+      .limit(1),
+  );
+  if (!live) return [];
+  return conn
+    .all(
+      indexQuery
+        .selectFrom('document_ids')
+        .select('document')
+        .distinct()
+        .where('book_id', '=', bookId)
+        .where('format', '=', format)
+        .where('method', 'in', methods),
+    )
+    .map((r) => r.document);
+}
+
+/** Records that a document id belongs to a book and format, or that it was seen again. */
+export function recordDocument(
+  conn: Connection,
+  entry: { document: string; bookId: number; format: string; method: DocumentMethod; detail: string | null; seen: string },
+): void {
+  conn.run(
+    indexQuery
+      .insertInto('document_ids')
+      .values({
+        document: entry.document,
+        book_id: entry.bookId,
+        format: entry.format,
+        method: entry.method,
+        detail: entry.detail,
+        first_seen: entry.seen,
+        last_seen: entry.seen,
+      })
+      .onConflict((oc) =>
+        oc.columns(['document', 'book_id', 'format', 'method']).doUpdateSet({ last_seen: entry.seen, detail: entry.detail }),
+      ),
+  );
+}
+
+export function allLibraryFiles(conn: Connection): LibraryFileRow[] {
+  return conn.all(indexQuery.selectFrom('library_files').selectAll());
+}
+
+export function saveLibraryFile(conn: Connection, row: LibraryFileRow): void {
+  conn.run(
+    indexQuery
+      .insertInto('library_files')
+      .values(row)
+      .onConflict((oc) =>
+        oc.column('data_id').doUpdateSet({
+          book_id: row.book_id,
+          format: row.format,
+          path: row.path,
+          download_name: row.download_name,
+          size: row.size,
+          mtime_ms: row.mtime_ms,
+          checksum: row.checksum,
+          scanned_at: row.scanned_at,
+        }),
+      ),
+  );
+}
+
+export function deleteLibraryFile(conn: Connection, dataId: number): void {
+  conn.run(indexQuery.deleteFrom('library_files').where('data_id', '=', dataId));
+}
+
+/** The formats of a book present in the library now, as the index last saw them. */
+export function liveFormatsOf(conn: Connection, bookId: number): string[] {
+  return conn
+    .all(
+      indexQuery
+        .selectFrom('library_files')
+        .select('format')
+        .where('book_id', '=', bookId)
+        .where('checksum', 'is not', null)
+        .orderBy('format'),
+    )
+    .map((r) => r.format);
+}
+
+function toIndexed(
+  r: { document: string; book_id: number; format: string; method: DocumentMethod; detail: string | null; first_seen: string; last_seen: string },
+  live: boolean,
+): IndexedDocument {
+  return {
+    document: r.document,
+    bookId: r.book_id,
+    format: r.format,
+    method: r.method,
+    detail: r.detail,
+    firstSeen: r.first_seen,
+    lastSeen: r.last_seen,
+    live,
+  };
+}

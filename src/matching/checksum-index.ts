@@ -1,0 +1,57 @@
+import { documentsOfBook, findLiveDocuments, type DocumentMethod } from '../checksums/index-store.js';
+import { calibreQuery, type CalibreDb } from '../db/calibre-db.js';
+import type { StateDb } from '../db/state-db.js';
+import type { BookMatch, BookSource } from './book-matcher.js';
+
+/**
+ * Document ids in the sidecar's checksum index (schema/state/002-checksum-index.sql) learnt by some
+ * methods, newest first, only for books whose format is still in the library with its file present.
+ * The book's title comes from metadata.db at lookup time, so a book deleted since the last scan
+ * matches nothing already.
+ */
+class IndexedDocumentSource implements BookSource {
+  constructor(
+    private readonly calibre: CalibreDb,
+    private readonly state: StateDb,
+    private readonly methods: readonly DocumentMethod[],
+    private readonly checksumVersion: string,
+    /** Refuse a document that belongs to two books instead of taking the newest. */
+    private readonly refuseAmbiguous: boolean,
+  ) {}
+
+  match(document: string): BookMatch | undefined {
+    const candidates = findLiveDocuments(this.state.conn, document, this.methods);
+    if (this.refuseAmbiguous && new Set(candidates.map((c) => c.bookId)).size > 1) return undefined;
+    for (const found of candidates) {
+      const book = this.calibre.conn.first(calibreQuery.selectFrom('books').select('title').where('id', '=', found.bookId));
+      if (book) return { bookId: found.bookId, title: book.title, format: found.format, checksumVersion: this.checksumVersion };
+    }
+    return undefined;
+  }
+
+  documentsOf(bookId: number, format: string): string[] {
+    return documentsOfBook(this.state.conn, bookId, format, this.methods);
+  }
+}
+
+/**
+ * KOReader's default "binary" ids (partial MD5) of every file the library has held, plus the ids
+ * recorded as aliases when KOReader's metadata matched a book. Tagged `koreader` as CWA tags its rows;
+ * identical files in two books resolve to the newest, as CWA's lookup does.
+ */
+export class ChecksumIndexSource extends IndexedDocumentSource {
+  constructor(calibre: CalibreDb, state: StateDb) {
+    super(calibre, state, ['binary', 'metadata'], 'koreader', false);
+  }
+}
+
+/**
+ * KOReader's "filename" ids (md5 of the base name) of the library's file names and of the names
+ * Calibre-Web gives downloads. Tagged `koreader_filename`, the tag Calibre-Web-NextGen uses for them.
+ * Two books can share a name (a duplicate import): such a name matches neither.
+ */
+export class FilenameIdSource extends IndexedDocumentSource {
+  constructor(calibre: CalibreDb, state: StateDb) {
+    super(calibre, state, ['filename'], 'koreader_filename', true);
+  }
+}

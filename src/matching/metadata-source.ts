@@ -1,0 +1,95 @@
+import { extname } from 'node:path';
+import { liveFormatsOf, recordDocument } from '../checksums/index-store.js';
+import type { Clock } from '../clock.js';
+import { calibreQuery, type CalibreDb } from '../db/calibre-db.js';
+import { formatSqlDatetime } from '../db/datetime.js';
+import type { StateDb } from '../db/state-db.js';
+import type { BookMatch, BookSource, DocumentHints } from './book-matcher.js';
+import { authorsMatch, normaliseTitle } from './title-author.js';
+
+/** How long the table of library titles is reused before metadata.db is read again. */
+const TITLES_TTL_MS = 60_000;
+
+interface LibraryBook {
+  id: number;
+  title: string;
+  authors: string[];
+}
+
+/**
+ * The last resort for an unknown document: KOReader's optional `metadata` (title, authors, filename)
+ * compared with the library by normalised title and author. Exactly one book must fit, never a guess
+ * between two; its format must be clear (the file name's extension, or the book's only format). The
+ * document is then recorded in the index as an alias of that book, so later requests match by id.
+ */
+export class MetadataSource implements BookSource {
+  private titles: { byTitle: Map<string, LibraryBook[]>; loadedAt: number } | undefined;
+
+  constructor(
+    private readonly calibre: CalibreDb,
+    private readonly state: StateDb,
+    private readonly clock: Clock,
+  ) {}
+
+  match(document: string, hints?: DocumentHints): BookMatch | undefined {
+    if (!hints?.title || !hints.authors) return undefined;
+    const { title, authors } = hints;
+    const candidates = (this.booksByTitle().get(normaliseTitle(title)) ?? []).filter((b) => authorsMatch(authors, b.authors));
+    if (candidates.length !== 1) return undefined;
+    const book = candidates[0]!;
+    const format = this.formatOf(book.id, hints.filename);
+    if (!format) return undefined;
+    recordDocument(this.state.conn, {
+      document,
+      bookId: book.id,
+      format,
+      method: 'metadata',
+      detail: JSON.stringify({ title, authors, ...(hints.filename ? { filename: hints.filename } : {}) }),
+      seen: formatSqlDatetime(this.clock.nowMicros()),
+    });
+    return { bookId: book.id, title: book.title, format, checksumVersion: 'koreader' };
+  }
+
+  /** Aliases are found by the checksum index source. */
+  documentsOf(): string[] {
+    return [];
+  }
+
+  /** The device file's extension when the book has that format (`.kepub.epub` is KEPUB), else its only format. */
+  private formatOf(bookId: number, filename: string | undefined): string | undefined {
+    const formats = liveFormatsOf(this.state.conn, bookId);
+    if (filename) {
+      const lower = filename.toLowerCase();
+      const ext = lower.endsWith('.kepub.epub') ? 'KEPUB' : extname(lower).slice(1).toUpperCase();
+      if (formats.includes(ext)) return ext;
+    }
+    return formats.length === 1 ? formats[0] : undefined;
+  }
+
+  private booksByTitle(): Map<string, LibraryBook[]> {
+    const now = Date.now();
+    if (this.titles && now - this.titles.loadedAt < TITLES_TTL_MS) return this.titles.byTitle;
+    const rows = this.calibre.conn.all(
+      calibreQuery
+        .selectFrom('books as b')
+        .leftJoin('books_authors_link as l', 'l.book', 'b.id')
+        .leftJoin('authors as a', 'a.id', 'l.author')
+        .select(['b.id', 'b.title', 'a.name'])
+        .orderBy('b.id')
+        .orderBy('l.id'),
+    );
+    const books = new Map<number, LibraryBook>();
+    for (const row of rows) {
+      let book = books.get(row.id);
+      if (!book) books.set(row.id, (book = { id: row.id, title: row.title, authors: [] }));
+      if (row.name) book.authors.push(row.name);
+    }
+    const byTitle = new Map<string, LibraryBook[]>();
+    for (const book of books.values()) {
+      const key = normaliseTitle(book.title);
+      byTitle.set(key, [...(byTitle.get(key) ?? []), book]);
+    }
+    this.titles = { byTitle, loadedAt: now };
+    return byTitle;
+  }
+}
