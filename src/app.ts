@@ -15,6 +15,7 @@ import { pageRoutes } from './routes/page.js';
 import { syncsRoutes } from './routes/syncs.js';
 import { usersRoutes } from './routes/users.js';
 import { ProgressService } from './sync/progress-service.js';
+import { Telemetry } from './telemetry/telemetry.js';
 
 /** Largest request body accepted; a kosync PUT is a few hundred bytes. */
 export const BODY_LIMIT = 16 * 1024;
@@ -51,6 +52,8 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
     },
     bodyLimit: BODY_LIMIT,
     trustProxy: config.trustProxy,
+    // One line per request comes from Telemetry's onResponse hook instead (user, route, status, time).
+    disableRequestLogging: true,
     routerOptions: { ignoreTrailingSlash: true, ignoreDuplicateSlashes: true },
     frameworkErrors: (error, _request, reply) => {
       sendError(reply, error);
@@ -59,6 +62,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
 
   const { databases } = deps;
   const clock = deps.clock ?? systemClock;
+  const telemetry = new Telemetry(config, databases.stateDb.conn);
   const syncKeys = new SyncKeys({
     stateDb: databases.stateDb.conn,
     clock,
@@ -76,7 +80,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
     appDb: databases.appDb,
     lockWaitMs: config.lockWaitMs,
     remembered: new RememberedLogins({ maxEntries: 10_000, ttlMs: 12 * 60 * 60 * 1000 }),
-    verifyPassword: localPasswordVerifier,
+    verifyPassword: telemetry.timedVerifier(localPasswordVerifier),
     syncKeys,
   });
   app.decorate('kosync', {
@@ -90,12 +94,15 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
       clock,
       lockWaitMs: config.lockWaitMs,
       shareProgressAcrossFiles: config.shareProgressAcrossFiles,
+      onLockWait: telemetry.lockWaited,
+      onSync: telemetry.synced,
     }),
     authenticate: (request: FastifyRequest) =>
       authenticator.authenticate(request.headers).catch((error: unknown) => {
         throw error instanceof SyncKeyOutdatedError ? error.forPage(publicBaseUrl(request, config.basePath)) : error;
       }),
   } satisfies KosyncServices);
+  telemetry.install(app);
 
   // Bodies are read whatever their Content-Type and parsed by the route that wants them.
   app.removeAllContentTypeParsers();

@@ -20,6 +20,20 @@ const integer = (min: number, max: number) =>
     .transform(Number)
     .refine((n) => n >= min && n <= max, { message: `must be between ${min} and ${max}` });
 
+/** KOSYNC_METRICS: `off`, `on` (BASE/metrics on the main port) or the number of a port of its own. */
+const metricsSetting = z
+  .string()
+  .trim()
+  .toLowerCase()
+  .transform((value, ctx): 'off' | 'on' | number => {
+    if (['0', 'false', 'no', 'off'].includes(value)) return 'off';
+    if (['1', 'true', 'yes', 'on'].includes(value)) return 'on';
+    const port = /^\d+$/.test(value) ? Number(value) : NaN;
+    if (port >= 1 && port <= 65535) return port;
+    ctx.addIssue({ code: 'custom', message: 'must be off, on, or a port number (1-65535) for metrics alone' });
+    return z.NEVER;
+  });
+
 /** KOSYNC_BASE_PATH: `/kosync`, `/a/b` or `/` (serve at the root); stored without a trailing slash. */
 const basePath = z
   .string()
@@ -75,6 +89,7 @@ export const envSchema = z
     KOSYNC_TRUST_PROXY: trustProxy.default(false),
     KOSYNC_RECORD_KEYS_ON_LOGIN: booleanText.default(true),
     KOSYNC_SCAN_INTERVAL: integer(0, 7 * 24 * 3600).default(600),
+    KOSYNC_METRICS: metricsSetting.default('off'),
   })
   .transform((e) => ({
     appDb: e.KOSYNC_APP_DB,
@@ -95,6 +110,8 @@ export const envSchema = z
     recordKeysOnLogin: e.KOSYNC_RECORD_KEYS_ON_LOGIN,
     /** Seconds between incremental refreshes of the checksum index; 0 turns them off. */
     scanIntervalSeconds: e.KOSYNC_SCAN_INTERVAL,
+    /** Prometheus metrics: 'off', 'on' (BASE/metrics on the main port) or a port of their own. */
+    metrics: e.KOSYNC_METRICS,
   }));
 
 export type Config = Readonly<z.output<typeof envSchema>>;

@@ -16,6 +16,8 @@ export interface ProgressServiceDeps {
   lockWaitMs: number;
   shareProgressAcrossFiles: boolean;
   onLockWait?: () => void;
+  /** Told of every push and pull, and whether its document matched a library book (for metrics). */
+  onSync?: (operation: 'push' | 'pull', matched: boolean) => void;
 }
 
 type CalibreFields = {
@@ -74,6 +76,7 @@ export class ProgressService {
       },
       { lockWaitMs: this.deps.lockWaitMs, onLockWait: this.deps.onLockWait },
     );
+    this.deps.onSync?.('push', match !== undefined);
     return { document: update.document, timestamp: Math.floor(nowMicros / 1_000_000), ...calibreFields(match) };
   }
 
@@ -92,6 +95,7 @@ export class ProgressService {
           : findProgress(conn, user.id, document),
       this.deps.lockWaitMs,
     );
+    this.deps.onSync?.('pull', match !== undefined);
     return row ? { ...progressFields(document, row), ...calibreFields(match) } : {};
   }
 

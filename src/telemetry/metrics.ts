@@ -1,0 +1,90 @@
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { Connection } from '../db/query.js';
+
+/** The checksum index tables of the state DB (schema/state/002-checksum-index.sql) whose size is reported. */
+const INDEX_TABLES = ['library_files', 'document_ids'] as const;
+
+export type LoginOutcome = 'success' | 'failure' | 'throttled' | 'error';
+
+/**
+ * Every Prometheus series the sidecar exposes, in a registry of its own (one per app, so tests can
+ * build several). Labels are bounded sets: route templates, never raw paths, user names or addresses.
+ */
+export class KosyncMetrics {
+  readonly registry = new Registry();
+
+  readonly requests = new Counter({
+    name: 'kosync_http_requests_total',
+    help: 'HTTP requests answered, by route template, method and status',
+    labelNames: ['route', 'method', 'status'] as const,
+    registers: [this.registry],
+  });
+
+  readonly requestDuration = new Histogram({
+    name: 'kosync_http_request_duration_seconds',
+    help: 'Time from request to response, by route template',
+    labelNames: ['route'] as const,
+    buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2, 5],
+    registers: [this.registry],
+  });
+
+  readonly logins = new Counter({
+    name: 'kosync_auth_total',
+    help: 'Authentication outcomes; method is how a success was decided (basic, key, ldap, proxy, remembered) or the scheme a failed request presented',
+    labelNames: ['method', 'outcome'] as const,
+    registers: [this.registry],
+  });
+
+  readonly verification = new Histogram({
+    name: 'kosync_password_verification_seconds',
+    help: 'Time spent checking one password (Werkzeug hash or LDAP bind), by result',
+    labelNames: ['outcome'] as const,
+    buckets: [0.005, 0.025, 0.05, 0.1, 0.2, 0.4, 0.8, 1.6, 3.2],
+    registers: [this.registry],
+  });
+
+  readonly syncs = new Counter({
+    name: 'kosync_syncs_total',
+    help: 'Progress pushes and pulls, by whether the document matched a library book',
+    labelNames: ['operation', 'matched'] as const,
+    registers: [this.registry],
+  });
+
+  readonly lockWaits = new Counter({
+    name: 'kosync_app_db_lock_waits_total',
+    help: 'Times a write found app.db locked by another process (Calibre-Web, calibre) and waited',
+    registers: [this.registry],
+  });
+
+  constructor(stateDb: Connection) {
+    new Gauge({
+      name: 'kosync_checksum_index_rows',
+      help: "Rows in the sidecar's checksum index, by table (library_files: files seen; document_ids: every id known)",
+      labelNames: ['table'] as const,
+      registers: [this.registry],
+      collect() {
+        const present = new Set(
+          (stateDb.raw.prepare(`SELECT name FROM sqlite_master WHERE type = 'table'`).all() as { name: string }[]).map((r) => r.name),
+        );
+        for (const table of INDEX_TABLES) {
+          if (!present.has(table)) continue;
+          const row = stateDb.raw.prepare(`SELECT count(*) AS n FROM ${table}`).get() as { n: number };
+          this.set({ table }, row.n);
+        }
+      },
+    });
+  }
+
+  /** Process CPU, memory, event-loop lag and GC, with the same prefix; only when metrics are served. */
+  collectProcessMetrics(): void {
+    collectDefaultMetrics({ register: this.registry, prefix: 'kosync_' });
+  }
+
+  text(): Promise<string> {
+    return this.registry.metrics();
+  }
+
+  get contentType(): string {
+    return this.registry.contentType;
+  }
+}

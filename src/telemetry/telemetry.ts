@@ -1,0 +1,131 @@
+import { createServer, type Server } from 'node:http';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { Authenticated } from '../auth/authenticator.js';
+import { readCredentials } from '../auth/credentials.js';
+import type { PasswordVerifier } from '../auth/password-verifier.js';
+import type { Config } from '../config.js';
+import type { Connection } from '../db/query.js';
+import { KosyncError } from '../errors.js';
+import { KosyncMetrics, type LoginOutcome } from './metrics.js';
+
+/**
+ * Metrics and the one log line per request. The rest of the app reports through small callbacks
+ * (`timedVerifier`, `authenticated`, `lockWaited`, `synced`); `install` adds the hooks and, when
+ * KOSYNC_METRICS is not off, serves `/metrics` on the main port (BASE/metrics) or on a port of its own.
+ */
+export class Telemetry {
+  readonly metrics: KosyncMetrics;
+  /** Who each request authenticated as, for its log line. */
+  private readonly users = new WeakMap<FastifyRequest, string>();
+
+  constructor(
+    private readonly config: Pick<Config, 'metrics' | 'host' | 'basePath'>,
+    stateDb: Connection,
+  ) {
+    this.metrics = new KosyncMetrics(stateDb);
+    if (config.metrics !== 'off') this.metrics.collectProcessMetrics();
+  }
+
+  /** The password check, timed into kosync_password_verification_seconds. */
+  timedVerifier(verify: PasswordVerifier): PasswordVerifier {
+    return async (user, password) => {
+      const stop = this.metrics.verification.startTimer();
+      let outcome: LoginOutcome = 'error';
+      try {
+        const verified = await verify(user, password);
+        outcome = verified ? 'success' : 'failure';
+        return verified;
+      } finally {
+        stop({ outcome });
+      }
+    };
+  }
+
+  /** Counts the outcome of one authentication and remembers the user for the request's log line. */
+  async authenticated(request: FastifyRequest, pending: Promise<Authenticated>): Promise<Authenticated> {
+    try {
+      const result = await pending;
+      this.users.set(request, result.user.name);
+      this.metrics.logins.inc({ method: result.method, outcome: 'success' });
+      return result;
+    } catch (error) {
+      const method = readCredentials(request.headers)?.scheme ?? 'none';
+      this.metrics.logins.inc({ method, outcome: loginOutcomeOf(error) });
+      throw error;
+    }
+  }
+
+  readonly lockWaited = (): void => {
+    this.metrics.lockWaits.inc();
+  };
+
+  readonly synced = (operation: 'push' | 'pull', matched: boolean): void => {
+    this.metrics.syncs.inc({ operation, matched: String(matched) });
+  };
+
+  install(app: FastifyInstance): void {
+    // Every route authenticates through app.kosync.authenticate; observing it here counts each outcome once.
+    const authenticate = app.kosync.authenticate;
+    app.kosync.authenticate = (request) => this.authenticated(request, authenticate(request));
+
+    app.addHook('onResponse', async (request, reply) => {
+      const route = request.routeOptions.url ?? 'unmatched';
+      this.metrics.requests.inc({ route, method: request.method, status: String(reply.statusCode) });
+      this.metrics.requestDuration.observe({ route }, reply.elapsedTime / 1000);
+      // Never headers or bodies: they carry passwords and keys. The query string is dropped too.
+      request.log.info(
+        {
+          user: this.users.get(request),
+          method: request.method,
+          route,
+          path: request.url.split('?', 1)[0],
+          status: reply.statusCode,
+          ms: Math.round(reply.elapsedTime * 10) / 10,
+          ip: request.ip,
+        },
+        'request',
+      );
+    });
+
+    const { metrics } = this.config;
+    if (metrics === 'on') {
+      app.get(`${this.config.basePath}/metrics`, async (_request, reply) =>
+        reply.type(this.metrics.contentType).send(await this.metrics.text()),
+      );
+    } else if (typeof metrics === 'number') {
+      let server: Server | undefined;
+      app.addHook('onListen', async () => {
+        server = await this.listenSeparately(metrics);
+        app.log.info(`metrics at http://${this.config.host}:${metrics}/metrics`);
+      });
+      app.addHook('onClose', async () => {
+        if (server) await new Promise<void>((resolve) => server!.close(() => resolve()));
+      });
+    }
+  }
+
+  /** `GET /metrics` alone on its own port, so the main port (behind the proxy) never exposes it. */
+  private listenSeparately(port: number): Promise<Server> {
+    const server = createServer((request, response) => {
+      if (request.method === 'GET' && request.url?.split('?', 1)[0] === '/metrics') {
+        this.metrics.text().then(
+          (text) => response.writeHead(200, { 'content-type': this.metrics.contentType }).end(text),
+          () => response.writeHead(500).end(),
+        );
+      } else {
+        response.writeHead(404, { 'content-type': 'text/plain' }).end('Not found: metrics are at /metrics\n');
+      }
+    });
+    return new Promise((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(port, this.config.host, () => resolve(server));
+    });
+  }
+}
+
+function loginOutcomeOf(error: unknown): LoginOutcome {
+  if (!(error instanceof KosyncError)) return 'error';
+  if (error.status === 401) return 'failure';
+  if (error.status === 429) return 'throttled';
+  return 'error';
+}
