@@ -1,4 +1,4 @@
-import fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import fastify, { LogController, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { DestinationStream } from 'pino';
 import { Authenticator, type Authenticated } from './auth/authenticator.js';
 import { localPasswordVerifier } from './auth/password-verifier.js';
@@ -53,7 +53,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
     bodyLimit: BODY_LIMIT,
     trustProxy: config.trustProxy,
     // One line per request comes from Telemetry's onResponse hook instead (user, route, status, time).
-    disableRequestLogging: true,
+    logController: new LogController({ disableRequestLogging: true }),
     routerOptions: { ignoreTrailingSlash: true, ignoreDuplicateSlashes: true },
     frameworkErrors: (error, _request, reply) => {
       sendError(reply, error);

@@ -1,5 +1,6 @@
 import type { Command } from '../command.js';
 import { demoCommand, serveCommand } from './serve.js';
+import { keysCommand } from './keys.js';
 
 /** Every subcommand, in the order `--help` lists them. */
-export const COMMANDS: readonly Command[] = [serveCommand, demoCommand];
+export const COMMANDS: readonly Command[] = [serveCommand, demoCommand, keysCommand];
