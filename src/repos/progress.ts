@@ -1,5 +1,5 @@
 import { appQuery } from '../db/app-db.js';
-import type { Connection } from '../db/query.js';
+import { prepared, type Connection, type PreparedQuery } from '../db/query.js';
 
 export interface ProgressRow {
   id: number;
@@ -25,47 +25,74 @@ export interface ProgressWrite {
 
 const PROGRESS_COLUMNS = ['id', 'document', 'progress', 'percentage', 'device', 'device_id', 'timestamp'] as const;
 
+const progressOf = prepared((p: { userId: number; document: string }) =>
+  appQuery
+    .selectFrom('kosync_progress')
+    .select(PROGRESS_COLUMNS)
+    .where('user_id', '=', p.userId)
+    .where('document', '=', p.document)
+    .orderBy('id')
+    .limit(1),
+);
+
+type ProgressValues = Pick<ProgressWrite, 'progress' | 'percentage' | 'device' | 'deviceId' | 'timestamp'>;
+
+const setProgress = (p: ProgressValues) => ({
+  progress: p.progress,
+  percentage: p.percentage,
+  device: p.device,
+  device_id: p.deviceId,
+  timestamp: p.timestamp,
+});
+
+const updateProgress = prepared((p: ProgressValues & { id: number }) =>
+  appQuery.updateTable('kosync_progress').set(setProgress(p)).where('id', '=', p.id),
+);
+
+const insertProgress = prepared((p: ProgressWrite) =>
+  appQuery.insertInto('kosync_progress').values({ user_id: p.userId, document: p.document, ...setProgress(p) }),
+);
+
+/** Values of the newest-of-several lookup: the documents bound one by one, as document0, document1, … */
+type NewestValues = { userId: number } & { [document: `document${number}`]: string };
+
+/** The newest-of-several lookup, prepared once per number of documents (a book has a handful of files). */
+const newestProgressOf = new Map<number, PreparedQuery<NewestValues, ProgressRow>>();
+
+function newestProgressQuery(count: number): PreparedQuery<NewestValues, ProgressRow> {
+  let query = newestProgressOf.get(count);
+  if (!query) {
+    query = prepared((p: NewestValues) =>
+      appQuery
+        .selectFrom('kosync_progress')
+        .select(PROGRESS_COLUMNS)
+        .where('user_id', '=', p.userId)
+        .where('document', 'in', Array.from({ length: count }, (_, i) => p[`document${i}`] as string))
+        .orderBy('timestamp', 'desc')
+        .orderBy('id', 'desc')
+        .limit(1),
+    );
+    newestProgressOf.set(count, query);
+  }
+  return query;
+}
+
 /** This user's row for a document: the lowest id when several exist, as CWA's `.first()` finds it. */
 export function findProgress(conn: Connection, userId: number, document: string): ProgressRow | undefined {
-  return conn.first(
-    appQuery
-      .selectFrom('kosync_progress')
-      .select(PROGRESS_COLUMNS)
-      .where('user_id', '=', userId)
-      .where('document', '=', document)
-      .orderBy('id')
-      .limit(1),
-  );
+  return conn.first(progressOf, { userId, document });
 }
 
 /** The newest of this user's rows among several documents (the files of one book). */
 export function findNewestProgress(conn: Connection, userId: number, documents: readonly string[]): ProgressRow | undefined {
   if (documents.length === 0) return undefined;
-  return conn.first(
-    appQuery
-      .selectFrom('kosync_progress')
-      .select(PROGRESS_COLUMNS)
-      .where('user_id', '=', userId)
-      .where('document', 'in', documents)
-      .orderBy('timestamp', 'desc')
-      .orderBy('id', 'desc')
-      .limit(1),
-  );
+  const values: NewestValues = { userId };
+  documents.forEach((document, i) => (values[`document${i}`] = document));
+  return conn.first(newestProgressQuery(documents.length), values);
 }
 
 /** Update-or-insert as CWA's update_progress does; runs inside the caller's transaction. */
 export function saveProgress(conn: Connection, write: ProgressWrite): void {
   const existing = findProgress(conn, write.userId, write.document);
-  const values = {
-    progress: write.progress,
-    percentage: write.percentage,
-    device: write.device,
-    device_id: write.deviceId,
-    timestamp: write.timestamp,
-  };
-  if (existing) {
-    conn.run(appQuery.updateTable('kosync_progress').set(values).where('id', '=', existing.id));
-  } else {
-    conn.run(appQuery.insertInto('kosync_progress').values({ user_id: write.userId, document: write.document, ...values }));
-  }
+  if (existing) conn.run(updateProgress, { ...write, id: existing.id });
+  else conn.run(insertProgress, write);
 }

@@ -1,6 +1,6 @@
 import { sql } from 'kysely';
 import { appQuery } from '../db/app-db.js';
-import type { Connection } from '../db/query.js';
+import { prepared, type Connection } from '../db/query.js';
 
 export interface UserRow {
   id: number;
@@ -12,19 +12,21 @@ export interface UserRow {
 /** Calibre-Web's ROLE_ANONYMOUS (constants.py): the Guest account, which never logs in by password. */
 export const ROLE_ANONYMOUS = 32;
 
+const userByName = prepared((p: { name: string }) =>
+  appQuery
+    .selectFrom('user')
+    .select(['id', 'name', 'role', 'password'])
+    .where(sql<string>`lower(name)`, '=', p.name)
+    .orderBy('id')
+    .limit(1),
+);
+
 /**
  * A user by name, as Calibre-Web looks it up everywhere (`func.lower(User.name) == name.lower()`,
  * `.first()`): SQLite's ASCII-only lower() on the column, a Unicode lower-casing of the input, lowest id.
  */
 export function findUserByName(conn: Connection, name: string): UserRow | undefined {
-  const row = conn.first(
-    appQuery
-      .selectFrom('user')
-      .select(['id', 'name', 'role', 'password'])
-      .where(sql<string>`lower(name)`, '=', name.toLowerCase())
-      .orderBy('id')
-      .limit(1),
-  );
+  const row = conn.first(userByName, { name: name.toLowerCase() });
   return row && normalise(row);
 }
 
