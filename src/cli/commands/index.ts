@@ -1,6 +1,7 @@
 import type { Command } from '../command.js';
 import { demoCommand, serveCommand } from './serve.js';
 import { keysCommand } from './keys.js';
+import { checksumsCommand } from './checksums.js';
 
 /** Every subcommand, in the order `--help` lists them. */
-export const COMMANDS: readonly Command[] = [serveCommand, demoCommand, keysCommand];
+export const COMMANDS: readonly Command[] = [serveCommand, demoCommand, keysCommand, checksumsCommand];

@@ -1,0 +1,100 @@
+import { explainDocument, type DocumentExplanation, type MatchMethod } from '../../checksums/explain.js';
+import type { ScanProgress, ScanSummary } from '../../checksums/scanner.js';
+import { openDatabases, type Databases } from '../../databases.js';
+import type { Command, CommandContext } from '../command.js';
+
+const METHOD_NAMES: Record<MatchMethod, string> = {
+  cwa: "CWA's book_format_checksums",
+  binary: 'its KOReader partial MD5 (checksum index)',
+  filename: 'the md5 of its file name (KOReader "filename" method)',
+  metadata: "an alias recorded from KOReader's metadata",
+};
+const BAR_WIDTH = 30;
+
+export const checksumsCommand: Command = {
+  name: 'checksums',
+  summary: 'the checksum index: rebuild it, or show which book a document id is',
+  usage: 'checksums scan | checksums find <document>',
+  help: [
+    'scan             rehash every file of the library into the index (a progress bar on a terminal),',
+    '                 then print a summary; the running server refreshes the index by itself',
+    'find <document>  which book a KOReader document id matches, by which method, and when each',
+    '                 index entry was seen; exit code 1 when it matches no book',
+  ].join('\n'),
+  switches: ['--json'],
+  run: async (context) => {
+    const [action, ...rest] = context.positionals;
+    if (action === 'scan' && rest.length === 0) return withLibrary(context, (db) => scan(context, db));
+    if (action === 'find' && rest.length === 1) return withLibrary(context, (db) => find(context, db, rest[0]!.trim()));
+    context.stderr.write(`Usage: calibre-web-kosync ${checksumsCommand.usage}\n`);
+    return 2;
+  },
+};
+
+type Library = Databases & {
+  calibreDb: NonNullable<Databases['calibreDb']>;
+  matcher: NonNullable<Databases['matcher']>;
+  scanner: NonNullable<Databases['scanner']>;
+};
+
+async function withLibrary(context: CommandContext, work: (db: Library) => Promise<number>): Promise<number> {
+  const databases = openDatabases(context.config, { warn: (m) => context.stderr.write(`${m}\n`) });
+  try {
+    const { calibreDb, matcher, scanner } = databases;
+    if (!calibreDb || !matcher || !scanner) {
+      context.stderr.write('calibre-web-kosync checksums: no Calibre library to index (set KOSYNC_LIBRARY)\n');
+      return 1;
+    }
+    return await work({ ...databases, calibreDb, matcher, scanner });
+  } finally {
+    databases.close();
+  }
+}
+
+async function scan({ stdout, switches }: CommandContext, db: Library): Promise<number> {
+  const bar = stdout.isTTY && !switches.has('--json') ? progressBar(stdout) : undefined;
+  const summary = await db.scanner.scan({ full: true, ...(bar ? { onProgress: bar } : {}) });
+  if (bar) stdout.write('\n');
+  stdout.write(switches.has('--json') ? `${JSON.stringify(summary)}\n` : `${describeScan(summary)}\n`);
+  return summary.failed > 0 ? 1 : 0;
+}
+
+export function describeScan(s: ScanSummary): string {
+  return (
+    `Checksum index: ${s.files} library files in ${(s.durationMs / 1000).toFixed(1)} s: ${s.hashed} hashed, ` +
+    `${s.unchanged} unchanged, ${s.missing} missing on disk, ${s.removed} no longer in the library, ${s.failed} unreadable.`
+  );
+}
+
+/** `[#######-------]  700/1000 files`, redrawn in place when the shown count changes by a percent. */
+function progressBar(out: NodeJS.WritableStream): (p: ScanProgress) => void {
+  let shown = -1;
+  return ({ done, total }) => {
+    const percent = total === 0 ? 100 : Math.floor((done * 100) / total);
+    if (percent === shown && done !== total) return;
+    shown = percent;
+    const filled = Math.round((percent * BAR_WIDTH) / 100);
+    out.write(`\r[${'#'.repeat(filled)}${'-'.repeat(BAR_WIDTH - filled)}] ${String(done).padStart(String(total).length)}/${total} files`);
+  };
+}
+
+async function find({ stdout, switches }: CommandContext, db: Library, document: string): Promise<number> {
+  const found = explainDocument(document, db.matcher, db.calibreDb, db.stateDb);
+  stdout.write(switches.has('--json') ? `${JSON.stringify(found)}\n` : describeDocument(found));
+  return found.match ? 0 : 1;
+}
+
+function describeDocument({ document, match, cwa, index }: DocumentExplanation): string {
+  const lines = [
+    match
+      ? `${document}: book ${match.bookId} "${match.title}", ${match.format}, matched by ${METHOD_NAMES[match.method]}`
+      : `${document}: matches no book of the library`,
+  ];
+  for (const e of cwa) lines.push(`  CWA table  book ${e.bookId} ${e.format}  created ${e.created ?? '(unknown)'}  version ${e.version}`);
+  for (const e of index) {
+    const state = e.live ? 'in the library' : 'book or format no longer in the library';
+    lines.push(`  ${e.method.padEnd(9)}  book ${e.bookId} ${e.format}  first seen ${e.firstSeen}  last seen ${e.lastSeen}  ${state}${e.detail ? `  (${e.detail})` : ''}`);
+  }
+  if (cwa.length === 0 && index.length === 0) lines.push('  not in the checksum index (run `checksums scan` if the library changed)');
+  return `${lines.join('\n')}\n`;
+}
