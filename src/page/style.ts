@@ -6,13 +6,13 @@ export const PAGE_CSS = `
   color-scheme: light dark;
   --bg: #f4f1ea; --card: #fffdf8; --text: #23201b; --muted: #6b645a; --line: #e3ddd1;
   --accent: #8a4b20; --accent-text: #fff; --code: #f0ebe0; --ok-bg: #e6f2e6; --ok: #1f5e2a;
-  --err-bg: #f9e4e1; --err: #8c2418; --focus: #c77a3c;
+  --err-bg: #f9e4e1; --err: #8c2418; --focus: #c77a3c; --input: #fff; --input-line: #cfc7b8;
 }
 @media (prefers-color-scheme: dark) {
   :root {
     --bg: #171614; --card: #211f1c; --text: #ece7de; --muted: #a9a196; --line: #36322d;
     --accent: #e0975a; --accent-text: #1b1410; --code: #2c2925; --ok-bg: #1d3321; --ok: #9bd6a5;
-    --err-bg: #3d1f1b; --err: #f3a99d; --focus: #e0975a;
+    --err-bg: #3d1f1b; --err: #f3a99d; --focus: #e0975a; --input: #171614; --input-line: #4a453e;
   }
 }
 * { box-sizing: border-box; }
@@ -46,7 +46,7 @@ form { display: grid; gap: .85rem; margin-top: .8rem; }
 label { display: grid; gap: .3rem; font-weight: 600; font-size: .95rem; }
 input {
   font: inherit; font-size: 1rem; width: 100%; padding: .65rem .75rem; color: var(--text);
-  background: var(--bg); border: 1px solid var(--line); border-radius: .5rem;
+  background: var(--input); border: 1px solid var(--input-line); border-radius: .5rem;
 }
 input:focus, button:focus { outline: 2px solid var(--focus); outline-offset: 1px; }
 button {
