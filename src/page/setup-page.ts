@@ -57,7 +57,7 @@ enable it for your account.</p>
 <button type="submit">Enable KOReader sync</button>
 </form>
 <p class="muted">Changed your Calibre-Web password? Sign in here again, then log in again in KOReader.${
-    view.recordsOnLogin ? ' Signing in once with CWA’s plugin or Readest enables it too.' : ''
+    view.recordsOnLogin ? ' Logging in once from CWA’s plugin enables it too.' : ''
   }</p>
 </section>
 

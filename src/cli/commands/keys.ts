@@ -81,7 +81,7 @@ export const keysCommand: Command = {
     '                     user’s Calibre-Web password ("outdated" once the password changed)',
     'keys revoke <user>   delete the user’s key; a running server refuses it at the next request. The user',
     '                     enables it again on the page at BASE (or, unless KOSYNC_RECORD_KEYS_ON_LOGIN is',
-    '                     false, by their next password login from CWA’s plugin or Readest).',
+    '                     false, by their next password login from CWA’s plugin).',
   ].join('\n'),
   run: async (context) => {
     const action = context.positionals[0];
