@@ -1,0 +1,74 @@
+import { createDecipheriv, createHmac, timingSafeEqual } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+
+/** A key or token that does not work; the message says which, never the secret itself. */
+export class FernetError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'FernetError';
+  }
+}
+
+export interface FernetKey {
+  signing: Buffer;
+  encryption: Buffer;
+}
+
+const BASE64URL = /^[A-Za-z0-9_-]+={0,2}$/;
+const VERSION = 0x80;
+const HEADER_LENGTH = 1 + 8 + 16; // version, timestamp, IV
+const HMAC_LENGTH = 32;
+
+/**
+ * A Fernet key as `Fernet(key)` in Python's cryptography reads it: url-safe base64 of 32 bytes, the
+ * first half signs, the second half encrypts. Surrounding whitespace is ignored (Calibre-Web's `.key`
+ * has none, a hand-made one may end in a newline).
+ */
+export function parseFernetKey(text: string | Buffer): FernetKey {
+  const encoded = (typeof text === 'string' ? text : text.toString('latin1')).trim();
+  const raw = BASE64URL.test(encoded) ? Buffer.from(encoded, 'base64url') : Buffer.alloc(0);
+  if (raw.length !== 32) throw new FernetError('not a Fernet key (expected url-safe base64 of 32 bytes)');
+  return { signing: raw.subarray(0, 16), encryption: raw.subarray(16) };
+}
+
+/** The key in Calibre-Web's `.key` file (config_sql.get_encryption_key); errors name the file. */
+export function readFernetKeyFile(path: string): FernetKey {
+  let text: Buffer;
+  try {
+    text = readFileSync(path);
+  } catch (error) {
+    throw new FernetError(`cannot read ${path}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
+  }
+  try {
+    return parseFernetKey(text);
+  } catch (error) {
+    throw new FernetError(`${path}: ${(error as Error).message}`);
+  }
+}
+
+/**
+ * `Fernet(key).decrypt(token)` with no TTL, as Calibre-Web's ConfigSQL.load decrypts `*_e` columns
+ * (stored as BLOBs of the ASCII token): version byte 0x80, HMAC-SHA256 over everything before the
+ * tag checked in constant time, then AES-128-CBC with PKCS7 padding. Any defect is a FernetError.
+ */
+export function decryptFernet(key: FernetKey, token: string | Buffer): string {
+  const encoded = (typeof token === 'string' ? token : token.toString('latin1')).trim();
+  const data = BASE64URL.test(encoded) ? Buffer.from(encoded, 'base64url') : Buffer.alloc(0);
+  if (data.length < HEADER_LENGTH + 16 + HMAC_LENGTH || data[0] !== VERSION) {
+    throw new FernetError('not a Fernet token');
+  }
+  const signed = data.subarray(0, data.length - HMAC_LENGTH);
+  const tag = data.subarray(data.length - HMAC_LENGTH);
+  const expected = createHmac('sha256', key.signing).update(signed).digest();
+  if (!timingSafeEqual(tag, expected)) throw new FernetError('Fernet token signature does not match the key');
+  const iv = data.subarray(9, HEADER_LENGTH);
+  const ciphertext = data.subarray(HEADER_LENGTH, data.length - HMAC_LENGTH);
+  let plain: Buffer;
+  try {
+    const decipher = createDecipheriv('aes-128-cbc', key.encryption, iv);
+    plain = Buffer.concat([decipher.update(ciphertext), decipher.final()]);
+  } catch {
+    throw new FernetError('Fernet token does not decrypt');
+  }
+  return plain.toString('utf8');
+}

@@ -1,0 +1,36 @@
+import type { LoginSettingsSource } from '../login-settings.js';
+import type { PasswordVerifier } from '../password-verifier.js';
+import { bindLdapUser, DEFAULT_LDAP_TIMEOUTS, type LdapTimeouts } from './directory.js';
+
+export interface LdapThenLocalDeps {
+  settings: LoginSettingsSource;
+  /** The local Werkzeug-hash check tried whenever the LDAP bind does not succeed. */
+  local: PasswordVerifier;
+  /** How long a successful LDAP login is remembered: a directory password can change without app.db changing. */
+  rememberMs: number;
+  log: { warn(message: string): void; debug(message: string): void };
+  timeouts?: LdapTimeouts;
+}
+
+/**
+ * CWA kosync.py authenticate_user: when Calibre-Web's login type is LDAP, bind as the user's stored
+ * `name` first; whenever that does not succeed — wrong password, not in the directory, server down,
+ * service password unavailable — try the local password hash next. Empty passwords are refused before
+ * any bind (an empty simple bind is an anonymous success on many servers).
+ */
+export function ldapThenLocalVerifier(deps: LdapThenLocalDeps): PasswordVerifier {
+  return async (user, password) => {
+    if (password === '') return undefined;
+    const { ldap } = await deps.settings.current();
+    if (ldap?.usable) {
+      const outcome = await bindLdapUser(ldap.settings, user.name, password, deps.timeouts ?? DEFAULT_LDAP_TIMEOUTS);
+      if (outcome.result === 'bound') return { method: 'ldap', rememberMs: deps.rememberMs };
+      if (outcome.result === 'unavailable') {
+        deps.log.warn(`LDAP login for "${user.name}" not possible (${outcome.reason}); trying the local password`);
+      } else {
+        deps.log.debug(`LDAP login for "${user.name}" failed (${outcome.result === 'rejected' ? outcome.reason : 'not in the directory'}); trying the local password`);
+      }
+    }
+    return deps.local(user, password);
+  };
+}

@@ -1,0 +1,168 @@
+import { statSync } from 'node:fs';
+import type { AppDb } from '../db/app-db.js';
+import { decryptFernet, FernetError, readFernetKeyFile, type FernetKey } from './fernet.js';
+import type { ResolvedLdapSettings } from './ldap/directory.js';
+import { ldapSettingsFrom } from './ldap/settings.js';
+import { proxyHeaderSettingsFrom, type ProxyHeaderSettings } from './proxy-header/settings.js';
+
+/** LDAP login as configured in Calibre-Web: usable, or switched on but unusable (local logins only). */
+export type LdapLogin = { usable: true; settings: ResolvedLdapSettings } | { usable: false; problem: string };
+
+export interface HeaderLogin extends ProxyHeaderSettings {
+  /** The decrypted shared secret when one is required; undefined when it cannot be had (login refused). */
+  sharedSecretValue: string | undefined;
+}
+
+/** What Calibre-Web's settings say about logging in, beyond the user's own password hash. */
+export interface LoginSettings {
+  /** Undefined unless config_login_type is LDAP. */
+  ldap: LdapLogin | undefined;
+  /** Undefined unless config_allow_reverse_proxy_header_login is on. */
+  headerLogin: HeaderLogin | undefined;
+}
+
+export interface LoginSettingsLog {
+  warn(message: string): void;
+  info(message: string): void;
+}
+
+export interface LoginSettingsSourceOptions {
+  appDb: AppDb;
+  /** Calibre-Web's Fernet key: `.key` in the folder that holds app.db. */
+  keyFile: string;
+  lockWaitMs: number;
+  log: LoginSettingsLog;
+  /** Re-read at least this often even if app.db's mtime did not move (WAL files, coarse mtimes). */
+  maxAgeMs?: number;
+  now?: () => number;
+}
+
+export const SETTINGS_MAX_AGE_MS = 5000;
+
+/**
+ * Calibre-Web's `settings` row, kept current without a restart: read again whenever app.db's
+ * mtime/size changes and at least every few seconds. A failed read keeps the last good settings.
+ * Problems (unreadable `.key`, a token that does not decrypt, bad trusted-address entries) are logged
+ * once each, naming the file or column, never the secret.
+ */
+export class LoginSettingsSource {
+  private cached: { settings: LoginSettings; signature: string; readAt: number } | undefined;
+  private pending: Promise<LoginSettings> | undefined;
+  private readonly reported = new Map<string, string>();
+  private readonly maxAgeMs: number;
+  private readonly now: () => number;
+
+  constructor(private readonly options: LoginSettingsSourceOptions) {
+    this.maxAgeMs = options.maxAgeMs ?? SETTINGS_MAX_AGE_MS;
+    this.now = options.now ?? Date.now;
+  }
+
+  async current(): Promise<LoginSettings> {
+    const signature = fileSignature(this.options.appDb.path);
+    const cached = this.cached;
+    if (cached && cached.signature === signature && this.now() - cached.readAt < this.maxAgeMs) return cached.settings;
+    this.pending ??= this.reload(signature).finally(() => {
+      this.pending = undefined;
+    });
+    return this.pending;
+  }
+
+  private async reload(signature: string): Promise<LoginSettings> {
+    const readAt = this.now();
+    let row: Record<string, unknown>;
+    try {
+      row = await this.options.appDb.reading(
+        (conn) => (conn.statement('SELECT * FROM settings ORDER BY id LIMIT 1').get() as Record<string, unknown> | undefined) ?? {},
+        this.options.lockWaitMs,
+      );
+      this.report('settings', undefined);
+    } catch (error) {
+      if (this.cached) return this.cached.settings;
+      this.report('settings', `cannot read the settings table of ${this.options.appDb.path}: ${(error as Error).message}`);
+      throw error;
+    }
+    const settings = this.resolve(row);
+    this.cached = { settings, signature, readAt };
+    return settings;
+  }
+
+  private resolve(row: Record<string, unknown>): LoginSettings {
+    let key: FernetKey | FernetError | undefined;
+    const fernetKey = (): FernetKey | FernetError => {
+      if (key === undefined) {
+        try {
+          key = readFernetKeyFile(this.options.keyFile);
+        } catch (error) {
+          key = error instanceof FernetError ? error : new FernetError(String(error));
+        }
+      }
+      return key;
+    };
+    /** `Fernet(key).decrypt(token)`; a missing token is "" as in Calibre-Web (None → ""). */
+    const decrypt = (column: string, value: Buffer | string | undefined): string | FernetError => {
+      if (value === undefined) return '';
+      const k = fernetKey();
+      if (k instanceof FernetError) return k;
+      try {
+        return decryptFernet(k, value);
+      } catch (error) {
+        return new FernetError(`settings.${column} does not decrypt with ${this.options.keyFile}: ${(error as Error).message}`);
+      }
+    };
+
+    let ldap: LdapLogin | undefined;
+    const ldapSettings = ldapSettingsFrom(row);
+    if (ldapSettings) {
+      const password = ldapSettings.authentication === 2 ? decrypt('config_ldap_serv_password_e', ldapSettings.servicePasswordToken) : '';
+      ldap =
+        password instanceof FernetError
+          ? { usable: false, problem: `LDAP service password unavailable (${password.message}); LDAP logins fall back to local passwords` }
+          : { usable: true, settings: { ...ldapSettings, servicePassword: password } };
+    }
+    this.report('ldap', ldap && !ldap.usable ? ldap.problem : undefined);
+
+    let headerLogin: HeaderLogin | undefined;
+    const proxy = proxyHeaderSettingsFrom(row);
+    if (proxy) {
+      let sharedSecretValue: string | undefined;
+      let problem: string | undefined;
+      if (proxy.sharedSecret) {
+        const secret = decrypt('config_reverse_proxy_login_header_secret_e', proxy.sharedSecret.token);
+        if (secret instanceof FernetError) problem = secret.message;
+        else if (secret === '' || proxy.sharedSecret.headerName === '') problem = 'no shared secret or secret header configured';
+        else sharedSecretValue = secret;
+      }
+      headerLogin = { ...proxy, sharedSecretValue };
+      this.report('header-secret', problem && `reverse-proxy header login refused: ${problem}`);
+      this.report(
+        'trusted-peers',
+        proxy.invalidEntries.length > 0
+          ? `ignoring invalid entries of config_reverse_proxy_trusted_ips: ${proxy.invalidEntries.join(', ')}`
+          : undefined,
+      );
+    }
+    return { ldap, headerLogin };
+  }
+
+  /** Logs a problem once, and once more when it goes away. */
+  private report(slot: string, problem: string | undefined): void {
+    const previous = this.reported.get(slot);
+    if (problem === previous) return;
+    if (problem === undefined) {
+      this.reported.delete(slot);
+      this.options.log.info(`resolved: ${previous}`);
+    } else {
+      this.reported.set(slot, problem);
+      this.options.log.warn(problem);
+    }
+  }
+}
+
+function fileSignature(path: string): string {
+  try {
+    const stat = statSync(path, { bigint: true });
+    return `${stat.ino}:${stat.size}:${stat.mtimeNs}`;
+  } catch {
+    return 'unreadable';
+  }
+}
