@@ -64,7 +64,7 @@ describe.skipIf(!haveChromium)('the setup page in headless Chromium', () => {
     const context = await browser.newContext({ colorScheme: 'dark', viewport: { width: 1024, height: 900 } });
     const page = await context.newPage();
     await page.goto(pageUrl);
-    const background = await page.evaluate(() => getComputedStyle(document.body).backgroundColor);
+    const background = await page.evaluate('getComputedStyle(document.body).backgroundColor');
     expect(background).toBe('rgb(23, 22, 20)');
     await page.screenshot({ path: `${ARTIFACTS}page-dark-desktop.png`, fullPage: true });
     await context.close();
