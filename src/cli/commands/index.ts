@@ -2,6 +2,7 @@ import type { Command } from '../command.js';
 import { demoCommand, serveCommand } from './serve.js';
 import { keysCommand } from './keys.js';
 import { checksumsCommand } from './checksums.js';
+import { doctorCommand } from './doctor.js';
 
 /** Every subcommand, in the order `--help` lists them. */
-export const COMMANDS: readonly Command[] = [serveCommand, demoCommand, keysCommand, checksumsCommand];
+export const COMMANDS: readonly Command[] = [serveCommand, demoCommand, keysCommand, checksumsCommand, doctorCommand];
