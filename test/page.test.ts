@@ -169,6 +169,18 @@ describe('enabling stock KOReader from the page', () => {
     expect(proxied.statusCode).toBe(200);
   });
 
+  it('counts failed sign-ins like any failed login, then answers 429 with Retry-After', async () => {
+    t = await testApp({ env: { KOSYNC_LOGIN_FAILURES_PER_ADDRESS: '2' } });
+    expect((await enable(t.app, 'dave', 'wrong1')).statusCode).toBe(403);
+    expect((await enable(t.app, 'dave', 'wrong2')).statusCode).toBe(403);
+    const limited = await enable(t.app, 'dave', 'oldtimer');
+    expect(limited.statusCode).toBe(429);
+    expect(limited.headers['retry-after']).toMatch(/^\d+$/);
+    expect(limited.headers['content-type']).toBe('text/html; charset=utf-8');
+    expect(limited.body).toContain('<div class="notice error" role="alert">Too many failed logins, try again later</div>');
+    expect(keyRows(t.files.stateDb)).toEqual([]);
+  });
+
   it('keeps the password out of the logs, even at trace level', async () => {
     const files = copyFixtures();
     const lines: string[] = [];
