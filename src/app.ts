@@ -79,7 +79,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
   const authenticator = new Authenticator({
     appDb: databases.appDb,
     lockWaitMs: config.lockWaitMs,
-    remembered: new RememberedLogins({ maxEntries: 10_000, ttlMs: 12 * 60 * 60 * 1000 }),
+    remembered: new RememberedLogins(config.rememberedLogins, () => clock.nowMicros() / 1000),
     verifyPassword: telemetry.timedVerifier(localPasswordVerifier),
     syncKeys,
   });

@@ -86,6 +86,8 @@ export const envSchema = z
     KOSYNC_SHARE_PROGRESS_ACROSS_FILES: booleanText.default(true),
     KOSYNC_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
     KOSYNC_LOCK_WAIT_MS: integer(0, 60_000).default(4000),
+    KOSYNC_REMEMBER_SECONDS: integer(0, 7 * 24 * 3600).default(12 * 3600),
+    KOSYNC_REMEMBER_MAX_LOGINS: integer(0, 1_000_000).default(10_000),
     KOSYNC_TRUST_PROXY: trustProxy.default(false),
     KOSYNC_RECORD_KEYS_ON_LOGIN: booleanText.default(true),
     KOSYNC_SCAN_INTERVAL: integer(0, 7 * 24 * 3600).default(600),
@@ -104,6 +106,8 @@ export const envSchema = z
     logLevel: e.KOSYNC_LOG_LEVEL,
     /** How long a PUT waits for a lock held by Calibre-Web before answering 503/1000. */
     lockWaitMs: e.KOSYNC_LOCK_WAIT_MS,
+    /** Successful logins answered from memory (PROTOCOL.md §3): for how long, and how many at most (LRU). */
+    rememberedLogins: { ttlMs: e.KOSYNC_REMEMBER_SECONDS * 1000, maxEntries: e.KOSYNC_REMEMBER_MAX_LOGINS },
     /** fastify's trustProxy: which peers' X-Forwarded-* headers are believed. */
     trustProxy: e.KOSYNC_TRUST_PROXY,
     /** Store the stock-KOReader key verifier whenever a Basic login succeeds (PROTOCOL.md §3.5). */

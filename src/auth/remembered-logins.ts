@@ -51,10 +51,12 @@ export class RememberedLogins {
     return entry;
   }
 
+  /** `ttlMs` may shorten the configured time to live (LDAP logins), never lengthen it. */
   remember(key: string, userId: number, storedHash: string, method: string, ttlMs = this.options.ttlMs): void {
-    if (this.options.maxEntries <= 0 || ttlMs <= 0) return;
+    const keepMs = Math.min(ttlMs, this.options.ttlMs);
+    if (this.options.maxEntries <= 0 || keepMs <= 0) return;
     this.entries.delete(key);
-    this.entries.set(key, { userId, hashFingerprint: fingerprintOf(storedHash), method, expiresAt: this.now() + ttlMs });
+    this.entries.set(key, { userId, hashFingerprint: fingerprintOf(storedHash), method, expiresAt: this.now() + keepMs });
     while (this.entries.size > this.options.maxEntries) {
       const oldest = this.entries.keys().next().value as string;
       this.entries.delete(oldest);

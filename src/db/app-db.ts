@@ -1,7 +1,7 @@
 import { accessSync, constants, existsSync, statSync } from 'node:fs';
 import Database from 'better-sqlite3';
 import { Connection, queryBuilder } from './query.js';
-import { isBusy, Mutex, retryWhileBusy } from './busy.js';
+import { Mutex, retryWhileBusy } from './busy.js';
 import { StartupError } from './startup-error.js';
 import type { AppDatabase } from './tables.js';
 
@@ -115,34 +115,32 @@ export class AppDb {
 
   /**
    * One `BEGIN IMMEDIATE` … `COMMIT` on the write connection. `body` runs synchronously inside it, so
-   * the transaction is as short as the statements themselves. BUSY at BEGIN or COMMIT is waited for
-   * up to the budget; past it the transaction is rolled back and 503/1000 answered.
+   * the transaction is as short as the statements themselves. A lock held elsewhere is waited for up
+   * to the budget, counted from the call (queueing behind this process's other writes is part of the
+   * wait); past it 503/1000 is answered. Writes run one at a time, in arrival order.
    */
   async transaction<T>(body: (conn: Connection) => T, options: WriteOptions): Promise<T> {
-    return this.writeLock.run(async () => {
-      const deadline = Date.now() + options.lockWaitMs;
-      const begin = this.write.statement('BEGIN IMMEDIATE');
-      const commit = this.write.statement('COMMIT');
-      for (;;) {
-        await retryWhileBusy(() => begin.run(), deadline, options.onLockWait);
-        let result: T;
-        try {
-          result = body(this.write);
-        } catch (error) {
-          this.rollback();
-          if (isBusy(error) && Date.now() < deadline) continue;
-          throw error;
-        }
-        try {
-          await retryWhileBusy(() => commit.run(), deadline, options.onLockWait);
-        } catch (error) {
-          this.rollback();
-          throw error;
-        }
-        this.commits++;
-        return result;
-      }
-    });
+    const deadline = Date.now() + options.lockWaitMs;
+    return this.writeLock.run(() => retryWhileBusy(() => this.attempt(body), deadline, options.onLockWait));
+  }
+
+  /**
+   * BEGIN IMMEDIATE, body and COMMIT in one synchronous step; SQLITE_BUSY anywhere rolls the whole
+   * attempt back. In rollback-journal mode (Calibre-Web's default) a COMMIT that waits for another
+   * process's reader keeps the PENDING lock, which shuts out every new reader — this process's GETs
+   * and login lookups included — so a try that cannot commit now lets go of every lock and starts over.
+   */
+  private attempt<T>(body: (conn: Connection) => T): T {
+    this.write.statement('BEGIN IMMEDIATE').run();
+    try {
+      const result = body(this.write);
+      this.write.statement('COMMIT').run();
+      this.commits++;
+      return result;
+    } catch (error) {
+      this.rollback();
+      throw error;
+    }
   }
 
   private rollback(): void {

@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from '../../src/app.js';
+import type { PasswordVerifier } from '../../src/auth/password-verifier.js';
 import { fixedClock, type Clock } from '../../src/clock.js';
 import { loadConfig } from '../../src/config.js';
 import { openDatabases, type Databases } from '../../src/databases.js';
@@ -23,6 +24,8 @@ export interface TestAppOptions extends FixtureOptions {
   prepare?: (files: FixtureCopy) => void;
   /** Receives the log lines (JSON), e.g. to check what is logged. */
   logStream?: { write(line: string): void };
+  /** Wraps the real password check, e.g. to count verifications. */
+  verifyPassword?: PasswordVerifier;
 }
 
 /** The app over temp copies of the fixtures, with a pinned clock, for `app.inject`. */
@@ -42,6 +45,7 @@ export async function testApp(options: TestAppOptions = {}): Promise<TestApp> {
     databases,
     clock: options.clock ?? clock,
     ...(options.logStream ? { logStream: options.logStream } : {}),
+    ...(options.verifyPassword ? { verifyPassword: options.verifyPassword } : {}),
   });
   return {
     app,

@@ -1,0 +1,103 @@
+import type { LightMyRequestResponse } from 'fastify';
+import { afterEach, describe, expect, it } from 'vitest';
+import { holdLock, type HeldLock, type LockKind } from '../bench/lock-holder.js';
+import { T0, testApp, type TestApp } from './support/app.js';
+import { query } from './support/fixtures.js';
+import { BOOK1_EPUB, DAVE, get, json, put } from './support/requests.js';
+
+const DAVE_ID = 6;
+const STORED_AT = '2026-11-28 15:21:55.781869';
+const BOOK1 = {
+  calibre_book_id: 1,
+  calibre_book_title: 'The Quiet Lighthouse',
+  calibre_book_format: 'EPUB',
+  calibre_checksum_version: 'koreader',
+};
+const PUSH = { document: BOOK1_EPUB, progress: 'p0.25', percentage: 0.25, device: 'KOReader', device_id: 'DEV1' };
+
+let t: TestApp | undefined;
+let lock: HeldLock | undefined;
+afterEach(async () => {
+  await lock?.release();
+  await t?.close();
+  lock = t = undefined;
+});
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+const progressRows = () => query(t!.files.appDb, 'SELECT * FROM kosync_progress ORDER BY id');
+
+/** A request whose completion can be checked without awaiting it. */
+function pending(request: Promise<LightMyRequestResponse>) {
+  const state = { settled: false };
+  const done = request.finally(() => (state.settled = true));
+  return { done, get settled() { return state.settled; } };
+}
+
+/** The app with dave's login already remembered, and another process holding `kind` on app.db. */
+async function lockedApp(kind: LockKind, lockWaitMs: number) {
+  t = await testApp({ env: { KOSYNC_LOCK_WAIT_MS: String(lockWaitMs) } });
+  expect((await t.app.inject({ method: 'GET', url: '/kosync/users/auth', headers: DAVE })).statusCode).toBe(200);
+  lock = await holdLock(t.files.appDb, kind);
+  return t;
+}
+
+describe('a lock held by another process (PROTOCOL.md §4: waited for without blocking other requests)', () => {
+  for (const kind of ['write', 'read'] as const) {
+    const held = kind === 'write' ? 'its write lock (BEGIN IMMEDIATE)' : 'a read transaction (our COMMIT must wait)';
+    it(`serves GETs and logins while a PUT waits for ${held}, then the PUT commits once`, async () => {
+      const t = await lockedApp(kind, 30_000);
+      const commitsBefore = t.databases.appDb.commits;
+      const push = pending(put(t.app, PUSH));
+      await sleep(100); // the PUT is now retrying its transaction
+
+      for (let i = 0; i < 3; i++) {
+        const pull = await get(t.app, BOOK1_EPUB);
+        expect(pull.statusCode).toBe(200);
+        expect(json(pull)).toEqual({});
+        const login = await t.app.inject({ method: 'GET', url: '/kosync/users/auth', headers: DAVE });
+        expect(login.statusCode).toBe(200);
+      }
+      expect(push.settled).toBe(false);
+      expect(t.databases.appDb.commits).toBe(commitsBefore);
+
+      await lock!.release();
+      lock = undefined;
+      const response = await push.done;
+      expect(response.statusCode).toBe(200);
+      expect(json(response)).toEqual({ document: BOOK1_EPUB, timestamp: Math.floor(T0 / 1_000_000), ...BOOK1 });
+      expect(t.databases.appDb.commits).toBe(commitsBefore + 1);
+      expect(progressRows()).toEqual([
+        { id: 1, user_id: DAVE_ID, document: BOOK1_EPUB, progress: 'p0.25', percentage: 25, device: 'KOReader', device_id: 'DEV1', timestamp: STORED_AT },
+      ]);
+    });
+  }
+
+  it('answers 503/1000 when the lock outlasts KOSYNC_LOCK_WAIT_MS, writes nothing, and succeeds once it is gone', async () => {
+    const t = await lockedApp('write', 300);
+    const refused = await put(t.app, PUSH);
+    expect(refused.statusCode).toBe(503);
+    expect(json(refused)).toEqual({ code: 1000, message: 'Database unavailable, try again later' });
+    expect(t.databases.appDb.write.raw.inTransaction).toBe(false);
+
+    await lock!.release();
+    lock = undefined;
+    expect(progressRows()).toEqual([]);
+    const accepted = await put(t.app, PUSH);
+    expect(accepted.statusCode).toBe(200);
+    expect(progressRows()).toHaveLength(1);
+  });
+
+  it('counts the budget from arrival: PUTs queued behind a waiting one give up with it, not one budget each', async () => {
+    const t = await lockedApp('write', 300);
+    const pushes = Array.from({ length: 4 }, (_, i) => put(t.app, { ...PUSH, progress: `p${i}` }));
+    // Were each budget to start when the PUT before it gave up, the last would still wait (until 1.2 s).
+    await sleep(900);
+    await lock!.release();
+    lock = undefined;
+    const answers = await Promise.all(pushes);
+    expect(answers.map((a) => [a.statusCode, json(a)])).toEqual(
+      Array.from({ length: 4 }, () => [503, { code: 1000, message: 'Database unavailable, try again later' }]),
+    );
+    expect(progressRows()).toEqual([]);
+  });
+});

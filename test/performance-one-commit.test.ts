@@ -1,0 +1,111 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { T0, testApp, type TestApp } from './support/app.js';
+import { execute, query } from './support/fixtures.js';
+import { BOOK1_EPUB, get, json, put, UNKNOWN_DOC } from './support/requests.js';
+
+const DAVE_ID = 6;
+const SECOND = 1_000_000;
+const at = (seconds: number) => `2026-11-28 15:21:${55 + seconds}.781869`;
+const epoch = (seconds: number) => Math.floor(T0 / SECOND) + seconds;
+const BOOK1 = {
+  calibre_book_id: 1,
+  calibre_book_title: 'The Quiet Lighthouse',
+  calibre_book_format: 'EPUB',
+  calibre_checksum_version: 'koreader',
+};
+
+let t: TestApp;
+let logLines: Record<string, unknown>[];
+beforeEach(async () => {
+  logLines = [];
+  t = await testApp({
+    env: { KOSYNC_LOG_LEVEL: 'error' },
+    logStream: { write: (line) => void logLines.push(JSON.parse(line) as Record<string, unknown>) },
+  });
+});
+afterEach(() => t.close());
+
+const rows = (table: string) => query(t.files.appDb, `SELECT * FROM ${table} ORDER BY id`);
+const push = (document: string, percentage: number) =>
+  put(t.app, { document, progress: `p${percentage}`, percentage, device: 'KOReader', device_id: 'DEV1' });
+const commitsDuring = async (action: () => Promise<unknown>) => {
+  const before = t.databases.appDb.commits;
+  await action();
+  return t.databases.appDb.commits - before;
+};
+
+describe('one durable commit per PUT (PROTOCOL.md §4)', () => {
+  it('commits progress, read status and the Kobo rows of a library book once', async () => {
+    expect(await commitsDuring(() => push(BOOK1_EPUB, 0.25))).toBe(1);
+    expect(rows('kosync_progress')).toHaveLength(1);
+    expect(rows('book_read_link')).toHaveLength(1);
+    expect(rows('kobo_bookmark')).toHaveLength(1);
+    t.clock.advance(SECOND);
+    expect(await commitsDuring(() => push(BOOK1_EPUB, 0.5))).toBe(1);
+  });
+
+  it('commits the progress of a document outside the library once', async () => {
+    expect(await commitsDuring(() => push(UNKNOWN_DOC, 0.25))).toBe(1);
+  });
+
+  it('commits nothing for a GET or a rejected PUT', async () => {
+    expect(await commitsDuring(() => get(t.app, BOOK1_EPUB))).toBe(0);
+    expect(await commitsDuring(() => put(t.app, { document: 'a:b', progress: '1', percentage: 0.5, device: 'KOReader' }))).toBe(0);
+    expect(rows('kosync_progress')).toEqual([]);
+  });
+});
+
+describe('the savepoint around the read-status step', () => {
+  it('keeps the progress row and rolls back the whole step when a later insert of it fails', async () => {
+    // The step inserts book_read_link and kobo_reading_state before the bookmark: those must go too.
+    execute(t.files.appDb, `CREATE TRIGGER fail_bookmark BEFORE INSERT ON kobo_bookmark BEGIN SELECT RAISE(ABORT, 'injected'); END`);
+    let response: Awaited<ReturnType<typeof push>> | undefined;
+    expect(await commitsDuring(async () => (response = await push(BOOK1_EPUB, 0.25)))).toBe(1);
+
+    expect(response!.statusCode).toBe(200);
+    expect(json(response!)).toEqual({ document: BOOK1_EPUB, timestamp: epoch(0), ...BOOK1 });
+    expect(rows('kosync_progress')).toEqual([
+      { id: 1, user_id: DAVE_ID, document: BOOK1_EPUB, progress: 'p0.25', percentage: 25, device: 'KOReader', device_id: 'DEV1', timestamp: at(0) },
+    ]);
+    expect(rows('book_read_link')).toEqual([]);
+    expect(rows('kobo_reading_state')).toEqual([]);
+    expect(rows('kobo_bookmark')).toEqual([]);
+    expect(rows('kobo_statistics')).toEqual([]);
+    expect(logLines.map((l) => [l.level, l.msg, l.bookId, (l.err as { message?: string } | undefined)?.message])).toEqual([
+      [50, 'read status not updated; progress kept', 1, 'injected'],
+    ]);
+  });
+
+  it('keeps the earlier read status when updating it fails half-way, and the new progress', async () => {
+    await push(BOOK1_EPUB, 0.25);
+    execute(t.files.appDb, `CREATE TRIGGER fail_bookmark BEFORE UPDATE ON kobo_bookmark BEGIN SELECT RAISE(ABORT, 'injected'); END`);
+    t.clock.advance(SECOND);
+    const response = await push(BOOK1_EPUB, 0.995);
+
+    expect(response.statusCode).toBe(200);
+    expect(json(response)).toEqual({ document: BOOK1_EPUB, timestamp: epoch(1), ...BOOK1 });
+    expect(rows('kosync_progress')).toEqual([
+      { id: 1, user_id: DAVE_ID, document: BOOK1_EPUB, progress: 'p0.995', percentage: 99.5, device: 'KOReader', device_id: 'DEV1', timestamp: at(1) },
+    ]);
+    // book_read_link was updated to FINISHED before the bookmark update failed: rolled back with it.
+    expect(rows('book_read_link')).toEqual([
+      { id: 1, book_id: 1, user_id: DAVE_ID, read_status: 2, last_modified: at(0), last_time_started_reading: at(0), times_started_reading: 1 },
+    ]);
+    expect(rows('kobo_reading_state')).toEqual([{ id: 1, user_id: DAVE_ID, book_id: 1, last_modified: at(0), priority_timestamp: at(0) }]);
+    expect(rows('kobo_bookmark')).toEqual([
+      { id: 1, kobo_reading_state_id: 1, last_modified: at(0), location_source: null, location_type: null, location_value: null, progress_percent: 25, content_source_progress_percent: null },
+    ]);
+  });
+
+  it('leaves no savepoint or transaction open after a failed step: the next PUT writes normally', async () => {
+    execute(t.files.appDb, `CREATE TRIGGER fail_link BEFORE INSERT ON book_read_link BEGIN SELECT RAISE(ABORT, 'injected'); END`);
+    await push(BOOK1_EPUB, 0.25);
+    execute(t.files.appDb, `DROP TRIGGER fail_link`);
+    t.clock.advance(SECOND);
+    expect(await commitsDuring(() => push(BOOK1_EPUB, 0.5))).toBe(1);
+    expect(t.databases.appDb.write.raw.inTransaction).toBe(false);
+    expect(rows('book_read_link')).toEqual([
+      { id: 1, book_id: 1, user_id: DAVE_ID, read_status: 2, last_modified: at(1), last_time_started_reading: at(1), times_started_reading: 1 },
+    ]);
+  });
+});
