@@ -3,7 +3,7 @@ import type { DestinationStream } from 'pino';
 import { Authenticator, type Authenticated } from './auth/authenticator.js';
 import { localPasswordVerifier } from './auth/password-verifier.js';
 import { RememberedLogins } from './auth/remembered-logins.js';
-import { SyncKeyOutdatedError, SyncKeys } from './auth/sync-keys.js';
+import { explainKeyFailure, SyncKeys } from './auth/sync-keys.js';
 import { systemClock, type Clock } from './clock.js';
 import type { Config } from './config.js';
 import type { Databases } from './databases.js';
@@ -99,7 +99,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
     }),
     authenticate: (request: FastifyRequest) =>
       authenticator.authenticate(request.headers).catch((error: unknown) => {
-        throw error instanceof SyncKeyOutdatedError ? error.forPage(publicBaseUrl(request, config.basePath)) : error;
+        throw explainKeyFailure(error, request.headers, publicBaseUrl(request, config.basePath));
       }),
   } satisfies KosyncServices);
   telemetry.install(app);

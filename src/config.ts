@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { isIP } from 'node:net';
 import { z } from 'zod';
 
@@ -90,6 +91,12 @@ export const envSchema = z
     KOSYNC_REMEMBER_MAX_LOGINS: integer(0, 1_000_000).default(10_000),
     KOSYNC_TRUST_PROXY: trustProxy.default(false),
     KOSYNC_RECORD_KEYS_ON_LOGIN: booleanText.default(true),
+    KOSYNC_LOGIN_FAILURES_PER_ADDRESS: integer(0, 1_000_000).default(10),
+    KOSYNC_LOGIN_FAILURES_PER_USER: integer(0, 1_000_000).default(20),
+    KOSYNC_LOGIN_FAILURE_WINDOW: integer(1, 24 * 3600).default(60),
+    KOSYNC_VERIFY_CONCURRENCY: integer(1, 64).default(Math.min(4, availableParallelism())),
+    KOSYNC_VERIFY_QUEUE: integer(0, 10_000).default(16),
+    KOSYNC_SHUTDOWN_GRACE: integer(0, 300).default(8),
     KOSYNC_SCAN_INTERVAL: integer(0, 7 * 24 * 3600).default(600),
     KOSYNC_METRICS: metricsSetting.default('off'),
   })
@@ -112,6 +119,20 @@ export const envSchema = z
     trustProxy: e.KOSYNC_TRUST_PROXY,
     /** Store the stock-KOReader key verifier whenever a Basic login succeeds (PROTOCOL.md §3.5). */
     recordKeysOnLogin: e.KOSYNC_RECORD_KEYS_ON_LOGIN,
+    /** Failed logins per client address and per username within the window before 429 (0: no limit). */
+    loginLimits: {
+      perAddress: e.KOSYNC_LOGIN_FAILURES_PER_ADDRESS,
+      perUsername: e.KOSYNC_LOGIN_FAILURES_PER_USER,
+      windowMs: e.KOSYNC_LOGIN_FAILURE_WINDOW * 1000,
+    },
+    /** Password checks running at once, and how many may wait before new ones get 503/1000. */
+    verifyConcurrency: e.KOSYNC_VERIFY_CONCURRENCY,
+    verifyQueue: e.KOSYNC_VERIFY_QUEUE,
+    /**
+     * On SIGTERM/SIGINT, how long requests in flight may finish before their connections are closed.
+     * Below Docker's default stop timeout (10 s), so the databases are closed before a SIGKILL.
+     */
+    shutdownGraceMs: e.KOSYNC_SHUTDOWN_GRACE * 1000,
     /** Seconds between incremental refreshes of the checksum index; 0 turns them off. */
     scanIntervalSeconds: e.KOSYNC_SCAN_INTERVAL,
     /** Prometheus metrics: 'off', 'on' (BASE/metrics on the main port) or a port of their own. */

@@ -13,6 +13,10 @@ export const ERRORS = {
   invalidDocument: { code: 2004, status: 403, message: 'Invalid document field' },
   registrationDisabled: { code: 2005, status: 402, message: 'User registration is disabled' },
   notFound: { code: 2000, status: 404, message: 'Not found' },
+  // Answered by node's HTTP parser stage (src/http/client-errors.ts), before any route is known.
+  malformedRequest: { code: 2003, status: 400, message: 'Malformed HTTP request' },
+  requestTimeout: { code: 2003, status: 408, message: 'Request took too long to arrive' },
+  headersTooLarge: { code: 2003, status: 431, message: 'Request line or headers too large' },
 } as const;
 
 export type ErrorKind = keyof typeof ERRORS;

@@ -6,8 +6,6 @@ import { openDatabases } from './databases.js';
 import { DEMO_USER, prepareDemo, type DemoData } from './demo.js';
 
 export const DEMO_DIR = 'demo-data';
-/** How long a stop waits for requests in flight before closing anyway. */
-const SHUTDOWN_GRACE_MS = 10_000;
 
 export interface ServeOptions {
   demo: boolean;
@@ -43,23 +41,36 @@ export async function startServer(config: Config, options: ServeOptions): Promis
 
   return new Promise<number>((resolve) => {
     let stopping = false;
+    // Stop listening at once, let requests in flight finish (idle keep-alive connections are closed by
+    // fastify), cut whatever is still open when the grace period ends or a second signal comes, and
+    // only then close the databases, so no answered write is ever rolled back.
     const stop = (signal: NodeJS.Signals) => {
-      if (stopping) return;
+      if (stopping) {
+        app.log.warn({ signal }, 'second signal: closing open connections now');
+        app.server.closeAllConnections();
+        return;
+      }
       stopping = true;
-      app.log.info({ signal }, 'shutting down');
-      const force = setTimeout(() => app.server.closeAllConnections(), SHUTDOWN_GRACE_MS);
+      app.log.info({ signal, graceMs: config.shutdownGraceMs }, 'shutting down: finishing requests in flight');
+      const force = setTimeout(() => {
+        app.log.warn('shutdown grace period over: closing open connections');
+        app.server.closeAllConnections();
+      }, config.shutdownGraceMs);
       force.unref();
       app
         .close()
         .catch((error: unknown) => app.log.error({ err: error }, 'error while closing'))
         .finally(() => {
           clearTimeout(force);
+          process.off('SIGTERM', stop);
+          process.off('SIGINT', stop);
           databases.close();
+          app.log.info('databases closed, stopped');
           resolve(0);
         });
     };
-    process.once('SIGTERM', stop);
-    process.once('SIGINT', stop);
+    process.on('SIGTERM', stop);
+    process.on('SIGINT', stop);
   });
 }
 

@@ -13,6 +13,9 @@ const PUSH = { document: BOOK1_EPUB, progress: '/body/DocFragment[3]/body/p[2]/t
 const OUTDATED =
   'Your Calibre-Web password has changed since KOReader sync was enabled. Open http://localhost:80/kosync in a browser and enable it again.';
 
+const REFUSED =
+  'Wrong username or password, or KOReader sync is not enabled for this account yet: sign in once at http://localhost:80/kosync to enable it.';
+
 let t: TestApp | undefined;
 afterEach(async () => {
   await t?.close();
@@ -44,6 +47,11 @@ describe('stock KOReader keys (x-auth-user / x-auth-key)', () => {
     ]);
   });
 
+  it('keeps the plain 401 for a failed Basic login', async () => {
+    t = await testApp();
+    expect(json(await auth(t.app, basic('dave', 'wrong')))).toEqual({ code: 2001, message: 'Unauthorized' });
+  });
+
   it('compares the key as hex, whatever its case', async () => {
     t = await testApp();
     await enable(t.app, 'dave', 'oldtimer');
@@ -61,7 +69,7 @@ describe('stock KOReader keys (x-auth-user / x-auth-key)', () => {
     await enable(t.app, 'dave', 'oldtimer');
     const response = await auth(t.app, headers);
     expect(response.statusCode).toBe(401);
-    expect(json(response)).toEqual({ code: 2001, message: 'Unauthorized' });
+    expect(json(response)).toEqual({ code: 2001, message: REFUSED });
     expect((await put(t.app, PUSH, headers)).statusCode).toBe(401);
   });
 
@@ -75,8 +83,8 @@ describe('stock KOReader keys (x-auth-user / x-auth-key)', () => {
       expect(response.statusCode).toBe(401);
       expect(json(response)).toEqual({ code: 2001, message: OUTDATED });
     }
-    // The new password's key is not enabled yet: a plain 401, no hint that the account exists.
-    expect(json(await auth(t.app, keyHeaders('dave', md5('legacy'))))).toEqual({ code: 2001, message: 'Unauthorized' });
+    // The new password's key is not enabled yet: the answer any unknown key gets.
+    expect(json(await auth(t.app, keyHeaders('dave', md5('legacy'))))).toEqual({ code: 2001, message: REFUSED });
   });
 
   it('ends a remembered key login as soon as the key is revoked', async () => {

@@ -93,7 +93,10 @@ describe('stock KOReader against a real port, base URL with a path prefix', () =
     expect(await koreader('GET', '/users/auth', dave)).toEqual({
       status: 401,
       contentType: 'application/json',
-      body: { code: 2001, message: 'Unauthorized' },
+      body: {
+        code: 2001,
+        message: `Wrong username or password, or KOReader sync is not enabled for this account yet: sign in once at ${origin}${BASE} to enable it.`,
+      },
     });
     expect(await enableInBrowser('dave', 'oldtimer')).toBe(200);
     expect(await koreader('GET', '/users/auth', dave)).toEqual({ status: 200, contentType: 'application/json', body: { authorized: 'OK' } });

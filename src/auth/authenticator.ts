@@ -3,9 +3,12 @@ import type { AppDb } from '../db/app-db.js';
 import { KosyncError } from '../errors.js';
 import { findUserByName, isGuest, type UserRow } from '../repos/users.js';
 import { readCredentials, type Credentials } from './credentials.js';
+import type { DecoyPassword } from './decoy-password.js';
+import type { LoginLimiter } from './login-limiter.js';
 import type { PasswordVerifier } from './password-verifier.js';
 import type { RememberedLogins } from './remembered-logins.js';
 import type { SyncKeys } from './sync-keys.js';
+import type { VerificationQueue } from './verification-queue.js';
 
 export type AuthMethod = 'basic' | 'key' | 'ldap' | 'proxy' | 'remembered';
 
@@ -22,6 +25,12 @@ export interface AuthenticatorDeps {
   verifyPassword: PasswordVerifier;
   /** Stock-KOReader keys (PROTOCOL.md §3.5); without them an x-auth-key login always fails. */
   syncKeys?: Pick<SyncKeys, 'verify' | 'bindingOf' | 'recordLogin'>;
+  /** Failed-login limits, consulted before any verification (429); none when absent. */
+  limiter?: LoginLimiter;
+  /** The cap on concurrent verifications (503 when full); unbounded when absent. */
+  verifications?: VerificationQueue;
+  /** Makes logins that cannot succeed cost a real verification; they fail at once when absent. */
+  decoy?: DecoyPassword;
 }
 
 /**
@@ -35,35 +44,48 @@ export class Authenticator {
 
   constructor(private readonly deps: AuthenticatorDeps) {}
 
-  async authenticate(headers: IncomingHttpHeaders): Promise<Authenticated> {
+  /** `clientAddress` is what failed logins are counted under (fastify's request.ip). */
+  async authenticate(headers: IncomingHttpHeaders, clientAddress?: string): Promise<Authenticated> {
     const credentials = readCredentials(headers);
     if (!credentials) throw new KosyncError('unauthorized');
-    return this.authenticateCredentials(credentials);
+    return this.authenticateCredentials(credentials, clientAddress);
   }
 
   /** The same check for credentials that did not come in headers (the page's sign-in form). */
-  async authenticateCredentials(credentials: Credentials): Promise<Authenticated> {
+  async authenticateCredentials(credentials: Credentials, clientAddress?: string): Promise<Authenticated> {
     const user = await this.deps.appDb.reading((conn) => findUserByName(conn, credentials.username), this.deps.lockWaitMs);
     const key = this.deps.remembered.keyFor(credentials);
     const binding = user && this.bindingOf(credentials, user);
     if (user && binding !== undefined && this.deps.remembered.find(key, user.id, binding)) {
       return { user, method: 'remembered', credentials };
     }
+    const attempt = this.deps.limiter?.begin(clientAddress, credentials.username);
     let pending = this.inFlight.get(key);
     if (!pending) {
-      pending = this.verify(credentials, user, key).finally(() => this.inFlight.delete(key));
+      const check = () => this.verify(credentials, user, key);
+      pending = (this.deps.verifications ? this.deps.verifications.run(check) : check()).finally(() => this.inFlight.delete(key));
       this.inFlight.set(key, pending);
     }
-    const result = await pending;
-    if (!result) throw new KosyncError('unauthorized');
+    let result: Authenticated | undefined;
+    try {
+      result = await pending;
+    } catch (error) {
+      attempt?.abandoned();
+      throw error;
+    }
+    if (!result) {
+      attempt?.failed();
+      throw new KosyncError('unauthorized');
+    }
+    attempt?.succeeded();
     return result;
   }
 
   private async verify(credentials: Credentials, user: UserRow | undefined, key: string): Promise<Authenticated | undefined> {
     if (credentials.scheme === 'key') return this.verifyKey(credentials, user, key);
-    if (!user || isGuest(user) || credentials.scheme !== 'basic') return undefined;
+    if (!user || isGuest(user) || credentials.scheme !== 'basic') return this.failLikeAWrongPassword(credentials);
     const verified = await this.deps.verifyPassword(user, credentials.secret);
-    if (!verified) return undefined;
+    if (!verified) return user.password === '' ? this.failLikeAWrongPassword(credentials) : undefined;
     this.deps.remembered.remember(key, user.id, user.password, verified.method, verified.rememberMs);
     this.deps.syncKeys?.recordLogin(user, credentials.secret);
     return { user, method: verified.method, credentials };
@@ -74,6 +96,12 @@ export class Authenticator {
     if (!keys || !(await keys.verify(user && !isGuest(user) ? user : undefined, credentials.secret)) || !user) return undefined;
     this.deps.remembered.remember(key, user.id, keys.bindingOf(user), 'key');
     return { user, method: 'key', credentials };
+  }
+
+  /** Unknown user, Guest, no local hash: same time and same 401 as a wrong password (no enumeration). */
+  private async failLikeAWrongPassword(credentials: Credentials): Promise<undefined> {
+    await this.deps.decoy?.check(credentials.username, credentials.secret);
+    return undefined;
   }
 
   /** What a remembered login is tied to: the stored hash, plus the current verifier for a key login. */

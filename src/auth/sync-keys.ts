@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import type { IncomingHttpHeaders } from 'node:http';
 import { hash, verify } from '@node-rs/bcrypt';
 import type { FastifyBaseLogger } from 'fastify';
 import type { Clock } from '../clock.js';
@@ -34,6 +35,24 @@ export class SyncKeyOutdatedError extends KosyncError {
   forPage(pageUrl: string): SyncKeyOutdatedError {
     return new SyncKeyOutdatedError(pageUrl);
   }
+}
+
+/**
+ * The 401 a stock-KOReader client shows its user (on Login it displays the message): says where to
+ * enable sync rather than a bare "Unauthorized". The same text for every failed key login, so it tells
+ * nothing about whether the account exists; only the holder of an outdated key learns that it is one.
+ */
+export function explainKeyFailure(error: unknown, headers: IncomingHttpHeaders, pageUrl: string): unknown {
+  if (error instanceof SyncKeyOutdatedError) return error.forPage(pageUrl);
+  const keyLogin = headers.authorization === undefined && headers['x-auth-user'] !== undefined;
+  if (keyLogin && error instanceof KosyncError && error.kind === 'unauthorized') {
+    return new KosyncError(
+      'unauthorized',
+      `Wrong username or password, or KOReader sync is not enabled for this account yet: sign in once at ${pageUrl} to enable it.`,
+      { ...error.headers },
+    );
+  }
+  return error;
 }
 
 export interface SyncKeysDeps {

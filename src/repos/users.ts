@@ -42,3 +42,10 @@ export function isGuest(user: Pick<UserRow, 'role'>): boolean {
 function normalise(row: { id: number; name: string | null; role: number | null; password: string | null }): UserRow {
   return { id: row.id, name: row.name ?? '', role: row.role ?? 0, password: row.password ?? '' };
 }
+
+/** Every non-empty password hash, lowest user id first (to pick the decoy hash format of the site). */
+export function listPasswordHashes(conn: Connection): string[] {
+  return conn
+    .all(appQuery.selectFrom('user').select('password').where('password', '!=', '').orderBy('id'))
+    .flatMap((row) => (row.password ? [row.password] : []));
+}
