@@ -37,7 +37,7 @@ export class KosyncMetrics {
 
   readonly verification = new Histogram({
     name: 'kosync_password_verification_seconds',
-    help: 'Time spent checking one password (Werkzeug hash or LDAP bind), by result',
+    help: "Time spent checking one password against a Calibre-Web (Werkzeug) hash, by result; unknown users' decoy checks count as failures",
     labelNames: ['outcome'] as const,
     buckets: [0.005, 0.025, 0.05, 0.1, 0.2, 0.4, 0.8, 1.6, 3.2],
     registers: [this.registry],
