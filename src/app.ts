@@ -1,19 +1,28 @@
+import { dirname, join } from 'node:path';
 import fastify, { LogController, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { DestinationStream } from 'pino';
 import { Authenticator, type Authenticated } from './auth/authenticator.js';
-import { localPasswordVerifier } from './auth/password-verifier.js';
+import { DecoyPassword } from './auth/decoy-password.js';
+import { ldapThenLocalVerifier } from './auth/ldap/ldap-then-local.js';
+import { LoginLimiter } from './auth/login-limiter.js';
+import { LoginSettingsSource } from './auth/login-settings.js';
+import { localPasswordVerifier, type PasswordVerifier } from './auth/password-verifier.js';
+import { proxyHeaderLogin } from './auth/proxy-header/login.js';
 import { RememberedLogins } from './auth/remembered-logins.js';
 import { explainKeyFailure, SyncKeys } from './auth/sync-keys.js';
+import { VerificationQueue } from './auth/verification-queue.js';
 import { systemClock, type Clock } from './clock.js';
 import type { Config } from './config.js';
 import type { Databases } from './databases.js';
 import { ERRORS, KosyncError } from './errors.js';
 import { sendJson } from './http/json.js';
 import { publicBaseUrl } from './http/public-url.js';
+import { LOG_REDACTION, MAX_PARAM_LENGTH, SERVER_LIMITS } from './http/server-limits.js';
 import { healthRoutes } from './routes/health.js';
 import { pageRoutes } from './routes/page.js';
 import { syncsRoutes } from './routes/syncs.js';
 import { usersRoutes } from './routes/users.js';
+import { listPasswordHashes } from './repos/users.js';
 import { ProgressService } from './sync/progress-service.js';
 import { Telemetry } from './telemetry/telemetry.js';
 
@@ -25,6 +34,8 @@ export interface AppDeps {
   clock?: Clock;
   /** Where log lines go (tests capture them); stdout when absent. */
   logStream?: DestinationStream;
+  /** Checks a Calibre-Web password hash; tests wrap the real one to count verifications. */
+  verifyPassword?: PasswordVerifier;
 }
 
 /** What route plugins share, decorated on the instance as `kosync`. */
@@ -49,12 +60,14 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
     logger: {
       level: config.logLevel,
       ...(deps.logStream ? { stream: deps.logStream } : {}),
+      redact: LOG_REDACTION,
     },
+    ...SERVER_LIMITS,
     bodyLimit: BODY_LIMIT,
     trustProxy: config.trustProxy,
     // One line per request comes from Telemetry's onResponse hook instead (user, route, status, time).
     logController: new LogController({ disableRequestLogging: true }),
-    routerOptions: { ignoreTrailingSlash: true, ignoreDuplicateSlashes: true },
+    routerOptions: { ignoreTrailingSlash: true, ignoreDuplicateSlashes: true, maxParamLength: MAX_PARAM_LENGTH },
     frameworkErrors: (error, _request, reply) => {
       sendError(reply, error);
     },
@@ -76,11 +89,23 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
     app.addHook('onReady', async () => scanner.start(app.log));
     app.addHook('onClose', () => scanner.stop());
   }
+  const verifyPassword = telemetry.timedVerifier(deps.verifyPassword ?? localPasswordVerifier);
+  // Calibre-Web's LDAP and reverse-proxy settings, re-read from app.db while running (`.key` beside it).
+  const loginSettings = new LoginSettingsSource({
+    appDb: databases.appDb,
+    keyFile: join(dirname(databases.appDb.path), '.key'),
+    lockWaitMs: config.lockWaitMs,
+    log: app.log,
+  });
   const authenticator = new Authenticator({
     appDb: databases.appDb,
     lockWaitMs: config.lockWaitMs,
     remembered: new RememberedLogins(config.rememberedLogins, () => clock.nowMicros() / 1000),
-    verifyPassword: telemetry.timedVerifier(localPasswordVerifier),
+    verifyPassword: ldapThenLocalVerifier({ settings: loginSettings, local: verifyPassword, rememberMs: config.ldapRememberMs, log: app.log }),
+    headerLogin: proxyHeaderLogin({ settings: loginSettings, appDb: databases.appDb, lockWaitMs: config.lockWaitMs, log: app.log }),
+    limiter: new LoginLimiter(config.loginLimits, () => clock.nowMicros() / 1000),
+    verifications: new VerificationQueue({ concurrency: config.verifyConcurrency, maxWaiting: config.verifyQueue }),
+    decoy: new DecoyPassword(verifyPassword, () => databases.appDb.reading(listPasswordHashes, config.lockWaitMs)),
     syncKeys,
   });
   app.decorate('kosync', {
@@ -98,7 +123,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
       onSync: telemetry.synced,
     }),
     authenticate: (request: FastifyRequest) =>
-      authenticator.authenticate(request.headers).catch((error: unknown) => {
+      authenticator.authenticate(request.headers, request.ip, request.socket.remoteAddress).catch((error: unknown) => {
         throw explainKeyFailure(error, request.headers, publicBaseUrl(request, config.basePath));
       }),
   } satisfies KosyncServices);
