@@ -6,6 +6,7 @@ import { readCredentials, type Credentials } from './credentials.js';
 import type { DecoyPassword } from './decoy-password.js';
 import type { LoginLimiter } from './login-limiter.js';
 import type { PasswordVerifier } from './password-verifier.js';
+import type { HeaderLoginCheck } from './proxy-header/login.js';
 import type { RememberedLogins } from './remembered-logins.js';
 import type { SyncKeys } from './sync-keys.js';
 import type { VerificationQueue } from './verification-queue.js';
@@ -15,7 +16,8 @@ export type AuthMethod = 'basic' | 'key' | 'ldap' | 'proxy' | 'remembered';
 export interface Authenticated {
   user: UserRow;
   method: AuthMethod;
-  credentials: Credentials;
+  /** Absent for a reverse-proxy header login. */
+  credentials?: Credentials;
 }
 
 export interface AuthenticatorDeps {
@@ -31,6 +33,8 @@ export interface AuthenticatorDeps {
   verifications?: VerificationQueue;
   /** Makes logins that cannot succeed cost a real verification; they fail at once when absent. */
   decoy?: DecoyPassword;
+  /** Calibre-Web's reverse-proxy header login (PROTOCOL.md §3.4), consulted before any credentials. */
+  headerLogin?: HeaderLoginCheck;
 }
 
 /**
@@ -44,8 +48,13 @@ export class Authenticator {
 
   constructor(private readonly deps: AuthenticatorDeps) {}
 
-  /** `clientAddress` is what failed logins are counted under (fastify's request.ip). */
-  async authenticate(headers: IncomingHttpHeaders, clientAddress?: string): Promise<Authenticated> {
+  /**
+   * `clientAddress` is what failed logins are counted under (fastify's request.ip); `peerAddress` is the
+   * connecting socket's address, the one a proxy header must come from.
+   */
+  async authenticate(headers: IncomingHttpHeaders, clientAddress?: string, peerAddress?: string): Promise<Authenticated> {
+    const proxied = await this.deps.headerLogin?.(headers, peerAddress);
+    if (proxied) return { user: proxied, method: 'proxy' };
     const credentials = readCredentials(headers);
     if (!credentials) throw new KosyncError('unauthorized');
     return this.authenticateCredentials(credentials, clientAddress);
