@@ -57,6 +57,21 @@ describe('the setup page at BASE', () => {
     expect(trusted.body).toContain('id="server-url">https://books.example/kosync<');
   });
 
+  it('works at the root when KOSYNC_BASE_PATH is /', async () => {
+    t = await testApp({ env: { KOSYNC_BASE_PATH: '/' } });
+    const response = await t.app.inject({ method: 'GET', url: '/', headers: { host: 'sync.example' } });
+    expect(response.body).toContain('id="server-url">http://sync.example<');
+    expect(response.body).toContain('action="enable"');
+    const enabled = await t.app.inject({
+      method: 'POST',
+      url: '/enable',
+      headers: { 'content-type': 'application/x-www-form-urlencoded', 'sec-fetch-site': 'same-origin' },
+      payload: 'username=dave&password=oldtimer',
+    });
+    expect(enabled.statusCode).toBe(200);
+    expect(enabled.body).toContain('KOReader sync enabled for dave');
+  });
+
   it('says CWA’s plugin cannot be used when BASE does not end in /kosync', async () => {
     t = await testApp({ env: { KOSYNC_BASE_PATH: '/sync' } });
     const response = await t.app.inject({ method: 'GET', url: '/sync', headers: { host: 'books.example' } });
