@@ -261,12 +261,14 @@ describe('sharing switched off', () => {
 });
 
 describe('libraries without matching', () => {
-  it('syncs unmatched on a plain Calibre library without CWA\'s checksum table', async () => {
+  it('matches through the sidecar\'s own index on a plain Calibre library without CWA\'s checksum table', async () => {
     await t.close();
     t = await testApp({ library: 'calibre' });
+    await t.app.ready();
+    await t.databases.scanner?.idle();
     const response = await push(BOOK1_EPUB, 0.5);
-    expect(json(response)).toEqual({ document: BOOK1_EPUB, timestamp: epoch(0) });
-    expect(rows('book_read_link')).toEqual([]);
+    expect(json(response)).toEqual({ document: BOOK1_EPUB, timestamp: epoch(0), ...BOOK1 });
+    expect(rows('book_read_link')).toMatchObject([{ book_id: 1, user_id: DAVE_ID, read_status: 2 }]);
   });
 
   it('syncs unmatched with no library at all', async () => {
