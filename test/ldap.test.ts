@@ -205,14 +205,22 @@ describe.skipIf(missing)('LDAP login against a real slapd', () => {
     expect(await auth(app, 'ldapuser', 'ldappass')).toEqual({ status: 200, body: OK });
   });
 
-  it('a successful LDAP login is remembered for KOSYNC_LDAP_REMEMBER_SECONDS', async () => {
-    const remembered = await ldapApp('');
-    const notRemembered = await ldapApp('', { env: { KOSYNC_LDAP_REMEMBER_SECONDS: '0' } });
-    for (const app of [remembered, notRemembered]) {
-      expect(await auth(app, 'ldapuser', 'ldappass')).toEqual({ status: 200, body: OK });
-      execute(app.files.appDb, 'UPDATE settings SET config_ldap_port = 1'); // the directory goes away
-    }
-    expect(await auth(remembered, 'ldapuser', 'ldappass')).toEqual({ status: 200, body: OK });
-    expect(await auth(notRemembered, 'ldapuser', 'ldappass')).toEqual({ status: 401, body: UNAUTHORIZED });
+  it('a successful LDAP login is remembered for 10 minutes by default, a local one longer', async () => {
+    const app = await ldapApp('');
+    expect(await auth(app, 'ldapuser', 'ldappass')).toEqual({ status: 200, body: OK });
+    expect(await auth(app, 'alice', 'wonderland')).toEqual({ status: 200, body: OK });
+    execute(app.files.appDb, 'UPDATE settings SET config_ldap_port = 1'); // the directory goes away
+    app.clock.advance(599 * 1e6);
+    expect(await auth(app, 'ldapuser', 'ldappass')).toEqual({ status: 200, body: OK });
+    app.clock.advance(2 * 1e6);
+    expect(await auth(app, 'ldapuser', 'ldappass')).toEqual({ status: 401, body: UNAUTHORIZED });
+    expect(await auth(app, 'alice', 'wonderland')).toEqual({ status: 200, body: OK });
+  });
+
+  it('KOSYNC_LDAP_REMEMBER_SECONDS=0: every request binds again', async () => {
+    const app = await ldapApp('', { env: { KOSYNC_LDAP_REMEMBER_SECONDS: '0' } });
+    expect(await auth(app, 'ldapuser', 'ldappass')).toEqual({ status: 200, body: OK });
+    execute(app.files.appDb, 'UPDATE settings SET config_ldap_port = 1');
+    expect(await auth(app, 'ldapuser', 'ldappass')).toEqual({ status: 401, body: UNAUTHORIZED });
   });
 });

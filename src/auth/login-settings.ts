@@ -1,4 +1,3 @@
-import { statSync } from 'node:fs';
 import type { AppDb } from '../db/app-db.js';
 import { decryptFernet, FernetError, readFernetKeyFile, type FernetKey } from './fernet.js';
 import type { ResolvedLdapSettings } from './ldap/directory.js';
@@ -32,7 +31,7 @@ export interface LoginSettingsSourceOptions {
   keyFile: string;
   lockWaitMs: number;
   log: LoginSettingsLog;
-  /** Re-read at least this often even if app.db's mtime did not move (WAL files, coarse mtimes). */
+  /** Re-read at least this often even when app.db did not change (a new `.key`). */
   maxAgeMs?: number;
   now?: () => number;
 }
@@ -40,8 +39,9 @@ export interface LoginSettingsSourceOptions {
 export const SETTINGS_MAX_AGE_MS = 5000;
 
 /**
- * Calibre-Web's `settings` row, kept current without a restart: read again whenever app.db's
- * mtime/size changes and at least every few seconds. A failed read keeps the last good settings.
+ * Calibre-Web's `settings` row, kept current without a restart: read again whenever another
+ * connection has committed to app.db since (SQLite's `PRAGMA data_version`, exact in every journal
+ * mode) and at least every few seconds. A failed read keeps the last good settings.
  * Problems (unreadable `.key`, a token that does not decrypt, bad trusted-address entries) are logged
  * once each, naming the file or column, never the secret.
  */
@@ -58,7 +58,7 @@ export class LoginSettingsSource {
   }
 
   async current(): Promise<LoginSettings> {
-    const signature = fileSignature(this.options.appDb.path);
+    const signature = this.dataVersion();
     const cached = this.cached;
     if (cached && cached.signature === signature && this.now() - cached.readAt < this.maxAgeMs) return cached.settings;
     this.pending ??= this.reload(signature).finally(() => {
@@ -144,6 +144,15 @@ export class LoginSettingsSource {
     return { ldap, headerLogin };
   }
 
+  /** Changes whenever another connection (Calibre-Web, or the sidecar's own writer) commits to app.db. */
+  private dataVersion(): string {
+    try {
+      return String(this.options.appDb.read.raw.pragma('data_version', { simple: true }));
+    } catch {
+      return 'unknown'; // e.g. locked: the read that follows waits for it, or keeps the last settings
+    }
+  }
+
   /** Logs a problem once, and once more when it goes away. */
   private report(slot: string, problem: string | undefined): void {
     const previous = this.reported.get(slot);
@@ -158,11 +167,3 @@ export class LoginSettingsSource {
   }
 }
 
-function fileSignature(path: string): string {
-  try {
-    const stat = statSync(path, { bigint: true });
-    return `${stat.ino}:${stat.size}:${stat.mtimeNs}`;
-  } catch {
-    return 'unreadable';
-  }
-}
