@@ -57,11 +57,16 @@ export async function startServer(config: Config, options: ServeOptions): Promis
         app.server.closeAllConnections();
       }, config.shutdownGraceMs);
       force.unref();
+      // node closes idle keep-alive connections once, when closing starts; a connection whose request
+      // finishes afterwards would idle until keepAliveTimeout, so keep closing the ones that go idle.
+      const reap = setInterval(() => app.server.closeIdleConnections(), 100);
+      reap.unref();
       app
         .close()
         .catch((error: unknown) => app.log.error({ err: error }, 'error while closing'))
         .finally(() => {
           clearTimeout(force);
+          clearInterval(reap);
           process.off('SIGTERM', stop);
           process.off('SIGINT', stop);
           databases.close();

@@ -1,0 +1,84 @@
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { localPasswordVerifier, type PasswordVerifier } from '../src/auth/password-verifier.js';
+import { basic, testApp, type TestApp } from './support/app.js';
+import { DAVE } from './support/requests.js';
+
+/** The real check, held back until `open()`: verifications pile up deterministically, no timing involved. */
+function gatedVerifier(): PasswordVerifier & { calls: number; close(): void; open(): void } {
+  let gate: Promise<void> = Promise.resolve();
+  let release = () => {};
+  const verifier = Object.assign(
+    async (...args: Parameters<PasswordVerifier>) => {
+      verifier.calls++;
+      await gate;
+      return localPasswordVerifier(...args);
+    },
+    {
+      calls: 0,
+      close() {
+        gate = new Promise<void>((resolve) => (release = resolve));
+      },
+      open() {
+        release();
+      },
+    },
+  );
+  return verifier;
+}
+
+describe('the cap on concurrent password checks', () => {
+  let t: TestApp | undefined;
+  afterEach(async () => {
+    await t?.close();
+    t = undefined;
+  });
+
+  it('answers 503/1000 at once when the running and waiting slots are full, and lets remembered logins through', async () => {
+    const verifier = gatedVerifier();
+    t = await testApp({ library: null, verifyPassword: verifier, env: { KOSYNC_VERIFY_CONCURRENCY: '1', KOSYNC_VERIFY_QUEUE: '1' } });
+    const login = (headers: Record<string, string>, remoteAddress: string) =>
+      t!.app.inject({ method: 'GET', url: '/kosync/users/auth', headers, remoteAddress });
+    expect((await login(DAVE, '198.51.100.1')).statusCode).toBe(200);
+    expect(verifier.calls).toBe(1);
+
+    verifier.close();
+    // Four wrong passwords at once: whichever two reach the queue first take the running and the waiting
+    // slot (and stay there while the gate is closed); the other two are refused without waiting.
+    const settled: Array<{ statusCode: number; headers: Record<string, unknown>; body: string }> = [];
+    const all = [
+      login(basic('dave', 'wrong-1'), '192.0.2.1'),
+      login(basic('dave', 'wrong-2'), '192.0.2.2'),
+      login(basic('dave', 'wrong-3'), '192.0.2.3'),
+      login(basic('erin', 'wrong-4'), '192.0.2.4'),
+    ].map((pending) => pending.then((response) => (settled.push(response), response)));
+    await vi.waitFor(() => expect(settled).toHaveLength(2), { timeout: 20_000 });
+    for (const response of settled) {
+      expect(response.statusCode).toBe(503);
+      expect(response.headers['content-type']).toBe('application/json');
+      expect(response.headers['retry-after']).toBe('1');
+      expect(response.body).toBe('{"code":1000,"message":"Too many logins being checked, try again later"}');
+    }
+    const remembered = await login(DAVE, '198.51.100.1');
+    expect([remembered.statusCode, remembered.body]).toEqual([200, '{"authorized":"OK"}']);
+    // One check running (held at the gate), one waiting; the refused ones never reached the verifier.
+    expect(verifier.calls).toBe(2);
+
+    verifier.open();
+    expect((await Promise.all(all)).map((r) => r.statusCode).sort()).toEqual([401, 401, 503, 503]);
+    expect(verifier.calls).toBe(3);
+  });
+
+  it('does not count a refused attempt as a failed login', async () => {
+    const verifier = gatedVerifier();
+    t = await testApp({ library: null, verifyPassword: verifier, env: { KOSYNC_VERIFY_CONCURRENCY: '1', KOSYNC_VERIFY_QUEUE: '0', KOSYNC_LOGIN_FAILURES_PER_ADDRESS: '2' } });
+    const login = (password: string) => t!.app.inject({ method: 'GET', url: '/kosync/users/auth', headers: basic('dave', password), remoteAddress: '192.0.2.9' });
+    verifier.close();
+    const settled: number[] = [];
+    const both = [login('wrong-1'), login('wrong-2')].map((pending) => pending.then((r) => (settled.push(r.statusCode), r.statusCode)));
+    await vi.waitFor(() => expect(settled).toEqual([503]), { timeout: 20_000 });
+    verifier.open();
+    expect((await Promise.all(both)).sort()).toEqual([401, 503]);
+    // One failure so far (the 503 was not counted): one more attempt is still allowed, and verified.
+    expect((await login('oldtimer')).statusCode).toBe(200);
+  });
+});
