@@ -147,7 +147,7 @@ export class LoginSettingsSource {
   /** Changes whenever another connection (Calibre-Web, or the sidecar's own writer) commits to app.db. */
   private dataVersion(): string {
     try {
-      return String(this.options.appDb.read.raw.pragma('data_version', { simple: true }));
+      return String(this.options.appDb.read.statement('PRAGMA data_version').pluck().get());
     } catch {
       return 'unknown'; // e.g. locked: the read that follows waits for it, or keeps the last settings
     }
