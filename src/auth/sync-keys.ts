@@ -76,8 +76,16 @@ export class SyncKeys {
 
   constructor(private readonly deps: SyncKeysDeps) {}
 
-  /** Enables the key for a user whose password was just confirmed: (re)stores the verifier. */
+  /**
+   * Enables the key for a user whose password was just confirmed: (re)stores the verifier, after any
+   * recording that confirmation started, so the explicit enable is the one that stays.
+   */
   async enable(user: UserRow, password: string): Promise<void> {
+    await Promise.all([...this.pending]);
+    await this.store(user, password);
+  }
+
+  private async store(user: UserRow, password: string): Promise<void> {
     const verifier = await hash(userkeyOf(password), BCRYPT_COST);
     saveSyncKey(this.deps.stateDb, {
       userId: user.id,
@@ -99,7 +107,7 @@ export class SyncKeys {
     const work = (async () => {
       const row = findSyncKey(this.deps.stateDb, user.id);
       if (row && this.fits(row, user) && (user.password !== '' || (await verify(userkeyOf(password), row.verifier)))) return;
-      await this.enable(user, password);
+      await this.store(user, password);
     })()
       .catch((error: unknown) => this.deps.log.warn({ err: error, userId: user.id }, 'could not record the KOReader sync key'))
       .finally(() => this.pending.delete(work));
