@@ -109,3 +109,33 @@ describe('the savepoint around the read-status step', () => {
     ]);
   });
 });
+
+describe('group commit: concurrent PUTs share one durable commit', () => {
+  const others = ['2f28cdd6d7079bc8df9a01a5596fd21c', 'acb60d6e0cde10d38f5335f8c1b1f34f', '2fb1702f7329c741178f87f19311cde0', UNKNOWN_DOC];
+
+  it('answers every PUT after the commit that holds it, never committing more often than PUTs arrive', async () => {
+    const documents = [BOOK1_EPUB, ...others];
+    let responses: Awaited<ReturnType<typeof push>>[] = [];
+    const commits = await commitsDuring(async () => (responses = await Promise.all(documents.map((d) => push(d, 0.25)))));
+    expect(responses.map((r) => r.statusCode)).toEqual([200, 200, 200, 200, 200]);
+    expect(commits).toBe(1);
+    const progress = rows('kosync_progress').map(({ id: _id, ...row }) => row);
+    expect(progress.sort((a, b) => String(a.document).localeCompare(String(b.document)))).toEqual(
+      [...documents].sort().map((document) => ({
+        user_id: DAVE_ID, document, progress: 'p0.25', percentage: 25, device: 'KOReader', device_id: 'DEV1', timestamp: at(0),
+      })),
+    );
+    expect(rows('book_read_link').map((r) => r.book_id).sort()).toEqual([1, 2]);
+  });
+
+  it('rolls back only the write that fails; the others of its group commit', async () => {
+    execute(t.files.appDb, `CREATE TRIGGER fail_one BEFORE INSERT ON kosync_progress WHEN NEW.document = '${UNKNOWN_DOC}' BEGIN SELECT RAISE(ABORT, 'injected'); END`);
+    const [failed, ...accepted] = await Promise.all([push(UNKNOWN_DOC, 0.25), push(BOOK1_EPUB, 0.25), push(others[0]!, 0.25)]);
+    expect(failed!.statusCode).toBe(502);
+    expect(json(failed!)).toEqual({ code: 2000, message: 'Unknown server error' });
+    expect(accepted.map((r) => r.statusCode)).toEqual([200, 200]);
+    expect(rows('kosync_progress').map((r) => r.document).sort()).toEqual([others[0], BOOK1_EPUB].sort());
+    expect(rows('book_read_link')).toHaveLength(1);
+    expect(t.databases.appDb.write.raw.inTransaction).toBe(false);
+  });
+});

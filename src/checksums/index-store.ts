@@ -1,5 +1,5 @@
 import type { Generated } from 'kysely';
-import { queryBuilder, type Connection } from '../db/query.js';
+import { prepared, queryBuilder, type Connection, type PreparedQuery } from '../db/query.js';
 
 /** How a document id was learnt (schema/state/002-checksum-index.sql). */
 export type DocumentMethod = 'binary' | 'filename' | 'metadata';
@@ -47,6 +47,60 @@ export interface IndexedDocument {
   live: boolean;
 }
 
+/** Prepared once per list of methods: each source asks with its own fixed list on every request. */
+function perMethods<P, R>(build: (methods: readonly DocumentMethod[]) => PreparedQuery<P, R>) {
+  const queries = new Map<string, PreparedQuery<P, R>>();
+  return (methods: readonly DocumentMethod[]): PreparedQuery<P, R> => {
+    const key = methods.join(',');
+    let query = queries.get(key);
+    if (!query) queries.set(key, (query = build(methods)));
+    return query;
+  };
+}
+
+const liveDocuments = perMethods((methods) =>
+  prepared((p: { document: string }) =>
+    indexQuery
+      .selectFrom('document_ids as d')
+      .select(['d.document', 'd.book_id', 'd.format', 'd.method', 'd.detail', 'd.first_seen', 'd.last_seen'])
+      .where('d.document', '=', p.document)
+      .where('d.method', 'in', methods)
+      .where(({ exists, selectFrom }) =>
+        exists(
+          selectFrom('library_files as f')
+            .select('f.data_id')
+            .whereRef('f.book_id', '=', 'd.book_id')
+            .whereRef('f.format', '=', 'd.format')
+            .where('f.checksum', 'is not', null),
+        ),
+      )
+      .orderBy('d.first_seen', 'desc')
+      .orderBy('d.id', 'desc'),
+  ),
+);
+
+const liveFile = prepared((p: { bookId: number; format: string }) =>
+  indexQuery
+    .selectFrom('library_files')
+    .select('data_id')
+    .where('book_id', '=', p.bookId)
+    .where('format', '=', p.format)
+    .where('checksum', 'is not', null)
+    .limit(1),
+);
+
+const bookDocuments = perMethods((methods) =>
+  prepared((p: { bookId: number; format: string }) =>
+    indexQuery
+      .selectFrom('document_ids')
+      .select('document')
+      .distinct()
+      .where('book_id', '=', p.bookId)
+      .where('format', '=', p.format)
+      .where('method', 'in', methods),
+  ),
+);
+
 /**
  * The books a document id belongs to, newest first (as CWA's lookup orders `created`), restricted to
  * methods; only books whose format is in the library with its file present.
@@ -56,26 +110,7 @@ export function findLiveDocuments(
   document: string,
   methods: readonly DocumentMethod[],
 ): IndexedDocument[] {
-  return conn
-    .all(
-      indexQuery
-        .selectFrom('document_ids as d')
-        .select(['d.document', 'd.book_id', 'd.format', 'd.method', 'd.detail', 'd.first_seen', 'd.last_seen'])
-        .where('d.document', '=', document)
-        .where('d.method', 'in', methods)
-        .where(({ exists, selectFrom }) =>
-          exists(
-            selectFrom('library_files as f')
-              .select('f.data_id')
-              .whereRef('f.book_id', '=', 'd.book_id')
-              .whereRef('f.format', '=', 'd.format')
-              .where('f.checksum', 'is not', null),
-          ),
-        )
-        .orderBy('d.first_seen', 'desc')
-        .orderBy('d.id', 'desc'),
-    )
-    .map((r) => toIndexed(r, true));
+  return conn.all(liveDocuments(methods), { document }).map((r) => toIndexed(r, true));
 }
 
 /** Every index entry for a document, live or not, newest first (for `checksums find`). */
@@ -103,27 +138,8 @@ export function findAllDocuments(conn: Connection, document: string): IndexedDoc
 
 /** Every document id known for a book and format by these methods, history included. */
 export function documentsOfBook(conn: Connection, bookId: number, format: string, methods: readonly DocumentMethod[]): string[] {
-  const live = conn.first(
-    indexQuery
-      .selectFrom('library_files')
-      .select('data_id')
-      .where('book_id', '=', bookId)
-      .where('format', '=', format)
-      .where('checksum', 'is not', null)
-      .limit(1),
-  );
-  if (!live) return [];
-  return conn
-    .all(
-      indexQuery
-        .selectFrom('document_ids')
-        .select('document')
-        .distinct()
-        .where('book_id', '=', bookId)
-        .where('format', '=', format)
-        .where('method', 'in', methods),
-    )
-    .map((r) => r.document);
+  if (!conn.first(liveFile, { bookId, format })) return [];
+  return conn.all(bookDocuments(methods), { bookId, format }).map((r) => r.document);
 }
 
 /** Records that a document id belongs to a book and format, or that it was seen again. */

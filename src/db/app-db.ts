@@ -1,7 +1,8 @@
 import { accessSync, constants, existsSync, statSync } from 'node:fs';
 import Database from 'better-sqlite3';
 import { Connection, queryBuilder } from './query.js';
-import { Mutex, retryWhileBusy } from './busy.js';
+import { retryWhileBusy } from './busy.js';
+import { GroupCommit } from './group-commit.js';
 import { StartupError } from './startup-error.js';
 import type { AppDatabase } from './tables.js';
 
@@ -37,18 +38,18 @@ export interface WriteOptions {
 /**
  * Calibre-Web's app.db. Two connections: reads never queue behind a write that waits for a lock.
  * Foreign keys off as in Calibre-Web (the file holds orphans; better-sqlite3 turns them on by default),
- * journal mode untouched, busy_timeout 0 so lock waits happen in retryWhileBusy, not on the event loop.
+ * journal mode untouched, busy_timeout 0 so lock waits happen between event-loop turns (retryWhileBusy,
+ * GroupCommit), never inside SQLite where they would freeze every other request.
  */
 export class AppDb {
   readonly read: Connection;
   readonly write: Connection;
-  private readonly writeLock = new Mutex();
-  /** Counts COMMITs issued on the write connection (one per sync is the design). */
-  commits = 0;
+  private readonly writes: GroupCommit;
 
   private constructor(readonly path: string) {
     this.read = new Connection(openConnection(path));
     this.write = new Connection(openConnection(path));
+    this.writes = new GroupCommit(this.write);
   }
 
   static open(path: string): AppDb {
@@ -114,33 +115,18 @@ export class AppDb {
   }
 
   /**
-   * One `BEGIN IMMEDIATE` … `COMMIT` on the write connection. `body` runs synchronously inside it, so
-   * the transaction is as short as the statements themselves. A lock held elsewhere is waited for up
-   * to the budget, counted from the call (queueing behind this process's other writes is part of the
-   * wait); past it 503/1000 is answered. Writes run one at a time, in arrival order.
+   * `body` in a `BEGIN IMMEDIATE` … `COMMIT` on the write connection, shared with the writes that
+   * arrive meanwhile (GroupCommit: each in its own savepoint). `body` runs synchronously, so the
+   * transaction is as short as the statements themselves. A lock held elsewhere is waited for up to
+   * the budget, counted from this call; past it 503/1000 is answered.
    */
-  async transaction<T>(body: (conn: Connection) => T, options: WriteOptions): Promise<T> {
-    const deadline = Date.now() + options.lockWaitMs;
-    return this.writeLock.run(() => retryWhileBusy(() => this.attempt(body), deadline, options.onLockWait));
+  transaction<T>(body: (conn: Connection) => T, options: WriteOptions): Promise<T> {
+    return this.writes.run(body, options.lockWaitMs, options.onLockWait);
   }
 
-  /**
-   * BEGIN IMMEDIATE, body and COMMIT in one synchronous step; SQLITE_BUSY anywhere rolls the whole
-   * attempt back. In rollback-journal mode (Calibre-Web's default) a COMMIT that waits for another
-   * process's reader keeps the PENDING lock, which shuts out every new reader — this process's GETs
-   * and login lookups included — so a try that cannot commit now lets go of every lock and starts over.
-   */
-  private attempt<T>(body: (conn: Connection) => T): T {
-    this.write.statement('BEGIN IMMEDIATE').run();
-    try {
-      const result = body(this.write);
-      this.write.statement('COMMIT').run();
-      this.commits++;
-      return result;
-    } catch (error) {
-      this.rollback();
-      throw error;
-    }
+  /** COMMITs issued on the write connection: never more than one per sync, one per group of them. */
+  get commits(): number {
+    return this.writes.commits;
   }
 
   private rollback(): void {

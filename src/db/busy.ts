@@ -6,7 +6,7 @@ export function isBusy(error: unknown): boolean {
   return typeof code === 'string' && code.startsWith('SQLITE_BUSY');
 }
 
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 /**
  * Runs `attempt` until it stops failing with SQLITE_BUSY or the deadline passes (then 503/1000).
@@ -29,24 +29,6 @@ export async function retryWhileBusy<T>(
       onWait?.();
       await sleep(Math.min(delay, left));
       delay = Math.min(delay * 2, 25);
-    }
-  }
-}
-
-/** A FIFO lock: one write transaction per connection at a time; taken without a wait when free. */
-export class Mutex {
-  private locked = false;
-  private readonly queue: Array<() => void> = [];
-
-  async run<T>(task: () => Promise<T>): Promise<T> {
-    if (this.locked) await new Promise<void>((resolve) => this.queue.push(resolve));
-    else this.locked = true;
-    try {
-      return await task();
-    } finally {
-      const next = this.queue.shift();
-      if (next) next();
-      else this.locked = false;
     }
   }
 }

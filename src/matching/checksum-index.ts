@@ -1,7 +1,10 @@
 import { documentsOfBook, findLiveDocuments, type DocumentMethod } from '../checksums/index-store.js';
 import { calibreQuery, type CalibreDb } from '../db/calibre-db.js';
+import { prepared } from '../db/query.js';
 import type { StateDb } from '../db/state-db.js';
 import type { BookMatch, BookSource } from './book-matcher.js';
+
+const bookTitle = prepared((p: { id: number }) => calibreQuery.selectFrom('books').select('title').where('id', '=', p.id));
 
 /**
  * Document ids in the sidecar's checksum index (schema/state/002-checksum-index.sql) learnt by some
@@ -23,7 +26,7 @@ class IndexedDocumentSource implements BookSource {
     const candidates = findLiveDocuments(this.state.conn, document, this.methods);
     if (this.refuseAmbiguous && new Set(candidates.map((c) => c.bookId)).size > 1) return undefined;
     for (const found of candidates) {
-      const book = this.calibre.conn.first(calibreQuery.selectFrom('books').select('title').where('id', '=', found.bookId));
+      const book = this.calibre.conn.first(bookTitle, { id: found.bookId });
       if (book) return { bookId: found.bookId, title: book.title, format: found.format, checksumVersion: this.checksumVersion };
     }
     return undefined;
