@@ -26,7 +26,7 @@ afterEach(async () => {
 
 /** The app on a temp copy of the plain Calibre library (no CWA table), after its first scan. */
 async function scanned(options: TestAppOptions = {}): Promise<TestApp> {
-  t = await testApp({ library: 'calibre', ...options });
+  t = await testApp({ library: 'calibre', calibreWrites: true, ...options });
   await t.app.ready();
   await t.databases.scanner!.idle();
   return t;

@@ -1,7 +1,8 @@
-import { cpSync, mkdtempSync, rmSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
+import { fileHash } from './metadata-guard.js';
 
 export const FIXTURES = new URL('../fixtures/', import.meta.url).pathname;
 
@@ -18,6 +19,8 @@ export interface FixtureOptions {
   app?: 'app.db' | 'app-ldap.db';
   /** Which library: with CWA's checksum table, plain calibre, or none. */
   library?: 'calibre-cwa' | 'calibre' | null;
+  /** The test itself changes metadata.db as calibre would; otherwise the copy must stay byte-identical. */
+  calibreWrites?: boolean;
 }
 
 /** Temp copies of the real fixture databases; tests never touch the originals. */
@@ -36,7 +39,13 @@ export function copyFixtures(options: FixtureOptions = {}): FixtureCopy {
     appDb: join(dir, 'app.db'),
     library,
     stateDb: join(dir, 'kosync.db'),
-    remove: () => rmSync(dir, { recursive: true, force: true }),
+    remove: () => {
+      // metadata.db is calibre's, opened read-only: a test that changed the copy found a bug.
+      const copy = library === undefined ? undefined : join(library, 'metadata.db');
+      const changed = copy !== undefined && !options.calibreWrites && existsSync(copy) && fileHash(copy) !== fileHash(join(FIXTURES, libraryName!, 'metadata.db'));
+      rmSync(dir, { recursive: true, force: true });
+      if (changed) throw new Error(`the test changed its copy of ${libraryName}/metadata.db, which must stay byte-identical`);
+    },
   };
 }
 

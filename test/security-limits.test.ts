@@ -1,0 +1,86 @@
+import type { Server } from 'node:http';
+import { connect } from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { testApp, type TestApp } from './support/app.js';
+import { DAVE, get, put } from './support/requests.js';
+
+/** Sends raw bytes over a real connection and returns everything the server wrote before closing. */
+function rawExchange(port: number, bytes: string | Buffer): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const socket = connect(port, '127.0.0.1');
+    let answer = '';
+    socket.on('data', (chunk) => (answer += chunk.toString('latin1')));
+    socket.on('close', () => resolve(answer));
+    socket.on('error', (error: NodeJS.ErrnoException) => (error.code === 'ECONNRESET' ? resolve(answer) : reject(error)));
+    socket.write(bytes);
+  });
+}
+
+function statusAndBody(raw: string): { status: string; contentType: string | undefined; body: string } {
+  const [head = '', body = ''] = raw.split('\r\n\r\n');
+  return { status: head.split('\r\n')[0]!, contentType: /\r\ncontent-type: ([^\r]*)/i.exec(head)?.[1], body };
+}
+
+describe('limits on what a client controls', () => {
+  let t: TestApp;
+  let port: number;
+  beforeAll(async () => {
+    t = await testApp({ library: null });
+    await t.app.listen({ host: '127.0.0.1', port: 0 });
+    port = (t.app.server.address() as { port: number }).port;
+  });
+  afterAll(() => t.close());
+
+  it('answers a body over 16 KiB with 413 JSON', async () => {
+    const response = await put(t.app, `{"document":"${'a'.repeat(17 * 1024)}"}`);
+    expect([response.statusCode, response.headers['content-type'], response.body]).toEqual([413, 'application/json', '{"code":2003,"message":"Request body too large"}']);
+  });
+
+  it('refuses JSON nested deeper than 32 levels before parsing it', async () => {
+    const deep = await put(t.app, `{"document":${'['.repeat(100_000)}${']'.repeat(100_000)}}`.slice(0, 16_000));
+    expect([deep.statusCode, deep.body]).toEqual([403, '{"code":2003,"message":"Request body is nested too deeply"}']);
+  });
+
+  it('takes documents up to 255 characters and answers 2004 past that, however long the URL', async () => {
+    expect([(await get(t.app, 'd'.repeat(255))).statusCode, (await get(t.app, 'd'.repeat(255))).body]).toEqual([200, '{}']);
+    for (const length of [256, 5000, 15_000]) {
+      const response = await get(t.app, 'd'.repeat(length));
+      expect([response.statusCode, response.body]).toEqual([403, '{"code":2004,"message":"Invalid document field"}']);
+    }
+    // Still after authentication, as for any other document.
+    expect((await get(t.app, 'd'.repeat(5000), {})).statusCode).toBe(401);
+  });
+
+  it('answers a request line or headers over 16 KiB with 431 JSON and closes only that connection', async () => {
+    const longUrl = statusAndBody(await rawExchange(port, `GET /kosync/syncs/progress/${'d'.repeat(20_000)} HTTP/1.1\r\nHost: x\r\n\r\n`));
+    const bigHeader = statusAndBody(await rawExchange(port, `GET /kosync/healthcheck HTTP/1.1\r\nHost: x\r\nX-Filler: ${'f'.repeat(20_000)}\r\n\r\n`));
+    for (const answer of [longUrl, bigHeader]) {
+      expect(answer).toEqual({
+        status: 'HTTP/1.1 431 Request Header Fields Too Large',
+        contentType: 'application/json',
+        body: '{"code":2003,"message":"Request line or headers too large"}',
+      });
+    }
+    expect((await fetch(`http://127.0.0.1:${port}/kosync/users/auth`, { headers: DAVE })).status).toBe(200);
+  });
+
+  it('answers bytes that are not HTTP with 400 JSON', async () => {
+    expect(statusAndBody(await rawExchange(port, '\x16\x03\x01\x02\x00 not http at all\r\n\r\n'))).toEqual({
+      status: 'HTTP/1.1 400 Bad Request',
+      contentType: 'application/json',
+      body: '{"code":2003,"message":"Malformed HTTP request"}',
+    });
+  });
+
+  it('runs with request, header, keep-alive and idle-connection timeouts set', () => {
+    // maxHeaderSize is a documented http.Server property that @types/node 20 does not declare.
+    const server = t.app.server as Server & { maxHeaderSize: number };
+    expect({
+      requestTimeout: server.requestTimeout,
+      headersTimeout: server.headersTimeout,
+      keepAliveTimeout: server.keepAliveTimeout,
+      idleTimeout: server.timeout,
+      maxHeaderSize: server.maxHeaderSize,
+    }).toEqual({ requestTimeout: 30_000, headersTimeout: 15_000, keepAliveTimeout: 65_000, idleTimeout: 120_000, maxHeaderSize: 16_384 });
+  });
+});
