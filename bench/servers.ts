@@ -1,0 +1,137 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
+import { get } from 'node:http';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { PROJECT_ROOT } from '../src/paths.js';
+
+export const FIXTURES = join(PROJECT_ROOT, 'test', 'fixtures');
+export const SIDECAR_CLI = join(PROJECT_ROOT, 'dist', 'src', 'cli.js');
+export const ORACLE = join(PROJECT_ROOT, '..', 'shared', 'oracle', 'run.sh');
+
+/** A temp copy of Calibre-Web's app.db and the CWA library (metadata.db with book_format_checksums). */
+export interface Files {
+  dir: string;
+  appDb: string;
+  library: string;
+  metadataDb: string;
+  remove(): void;
+}
+
+export function copyFixtures(label: string): Files {
+  const dir = mkdtempSync(join(tmpdir(), `kosync-bench-${label}-`));
+  cpSync(join(FIXTURES, 'calibre-web', 'app.db'), join(dir, 'app.db'));
+  const library = join(dir, 'library');
+  cpSync(join(FIXTURES, 'calibre-cwa'), library, { recursive: true });
+  return {
+    dir,
+    appDb: join(dir, 'app.db'),
+    library,
+    metadataDb: join(library, 'metadata.db'),
+    remove: () => rmSync(dir, { recursive: true, force: true }),
+  };
+}
+
+export interface Server {
+  origin: string;
+  pid: number;
+  /** Milliseconds from spawning the process to it being ready (healthy or READY). */
+  readyMs: number;
+  stop(): Promise<void>;
+}
+
+/** A free loopback port (the servers log to a file, so the port is chosen here, not read back). */
+async function freePort(): Promise<number> {
+  const probe = createServer();
+  probe.listen(0, '127.0.0.1');
+  await once(probe, 'listening');
+  const address = probe.address();
+  probe.close();
+  if (typeof address !== 'object' || !address) throw new Error('no port');
+  return address.port;
+}
+
+function status(url: string): Promise<number> {
+  return new Promise((resolve) => {
+    const request = get(url, (response) => {
+      response.resume();
+      resolve(response.statusCode ?? 0);
+    });
+    request.on('error', () => resolve(0));
+  });
+}
+
+async function stopProcess(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = once(child, 'exit');
+  child.kill('SIGTERM');
+  await exited;
+}
+
+/**
+ * The built CLI as users run it, logging at its default level (info) to a file. Ready = the first
+ * 200 from `/kosync/healthcheck`, polled every 2 ms from the moment the process is spawned.
+ */
+export async function startSidecar(files: Files, env: Record<string, string> = {}): Promise<Server> {
+  const port = await freePort();
+  const log = openSync(join(files.dir, 'sidecar.log'), 'a');
+  const started = performance.now();
+  const child = spawn(process.execPath, [SIDECAR_CLI, 'serve'], {
+    env: {
+      PATH: process.env.PATH ?? '',
+      KOSYNC_APP_DB: files.appDb,
+      KOSYNC_LIBRARY: files.library,
+      KOSYNC_STATE_DB: join(files.dir, 'kosync.db'),
+      KOSYNC_HOST: '127.0.0.1',
+      KOSYNC_PORT: String(port),
+      ...env,
+    },
+    stdio: ['ignore', log, log],
+  });
+  const origin = `http://127.0.0.1:${port}`;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`the sidecar exited with ${child.exitCode}; see ${join(files.dir, 'sidecar.log')}`);
+    if ((await status(`${origin}/kosync/healthcheck`)) === 200) break;
+    await new Promise((resolve) => setTimeout(resolve, 2));
+  }
+  return { origin, pid: child.pid!, readyMs: performance.now() - started, stop: () => stopProcess(child) };
+}
+
+/** Whether CWA's kosync.py can run here (shared/oracle/run.sh and its Debian packages). */
+export function oracleAvailable(): boolean {
+  return existsSync(ORACLE) && existsSync('/usr/bin/python3');
+}
+
+/** CWA's kosync.py on the threaded werkzeug server (shared/oracle); ready when it prints READY. */
+export async function startOracle(files: Files): Promise<Server> {
+  const port = await freePort();
+  mkdirSync(files.dir, { recursive: true });
+  const log = openSync(join(files.dir, 'oracle.log'), 'a');
+  const started = performance.now();
+  const child = spawn(ORACLE, ['--app-db', files.appDb, '--metadata-db', files.metadataDb, '--port', String(port)], {
+    stdio: ['ignore', 'pipe', log],
+  });
+  const lines = createInterface({ input: child.stdout! });
+  await new Promise<void>((resolve, reject) => {
+    lines.on('line', (line) => {
+      if (line.startsWith('READY ')) resolve();
+    });
+    child.once('exit', (code) => reject(new Error(`the Python original exited with ${code}; see ${join(files.dir, 'oracle.log')}`)));
+  });
+  const readyMs = performance.now() - started;
+  // run.sh execs python, so the child's pid is the server's.
+  return { origin: `http://127.0.0.1:${port}`, pid: child.pid!, readyMs, stop: () => stopProcess(child) };
+}
+
+/**
+ * Resident memory of a process in MiB (Linux /proc): now, at its peak (VmHWM), and the private
+ * anonymous part now (RssAnon: heap and stacks, without the executable's shared file pages).
+ */
+export function memoryOf(pid: number): { rss: number; peak: number; anon: number } {
+  const text = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const kib = (field: string) => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(text)?.[1] ?? Number.NaN);
+  return { rss: kib('VmRSS') / 1024, peak: kib('VmHWM') / 1024, anon: kib('RssAnon') / 1024 };
+}
