@@ -1,5 +1,4 @@
 import type { FastifyInstance } from 'fastify';
-import pretty from 'pino-pretty';
 import { buildApp } from './app.js';
 import type { Config } from './config.js';
 import { openDatabases } from './databases.js';
@@ -22,7 +21,9 @@ export async function startServer(config: Config, options: ServeOptions): Promis
   const databases = openDatabases(config, { warn: (m) => warnings.push(m) });
   let app: FastifyInstance;
   try {
-    app = await buildApp(config, { databases, ...(process.stdout.isTTY ? { logStream: pretty({ colorize: true }) } : {}) });
+    // pino-pretty only for a terminal, loaded then: services (Docker, systemd) log JSON and start faster.
+    const logStream = process.stdout.isTTY ? (await import('pino-pretty')).default({ colorize: true }) : undefined;
+    app = await buildApp(config, { databases, ...(logStream ? { logStream } : {}) });
   } catch (error) {
     databases.close();
     throw error;
