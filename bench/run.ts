@@ -24,6 +24,17 @@ const RAW_LOOP_MS = 3000;
 const LOCK_SECONDS = 3;
 const LOCK_PUSHES = 20;
 const PHASES: WorkloadName[] = ['get', 'put', 'mix'];
+/** The same warm GETs with one setting changed, to show what the defaults cost. */
+const VARIANTS: { name: string; env: Record<string, string> }[] = [
+  { name: 'access log off (`KOSYNC_LOG_LEVEL=warn`)', env: { KOSYNC_LOG_LEVEL: 'warn' } },
+  { name: 'smaller young generation (`NODE_OPTIONS=--max-semi-space-size=4`)', env: { NODE_OPTIONS: '--max-semi-space-size=4' } },
+];
+
+interface VariantRun {
+  name: string;
+  get: LoadResult;
+  peakRss: number;
+}
 
 interface ServerRun {
   load: Record<WorkloadName, LoadResult>;
@@ -141,6 +152,15 @@ function statusNote(result: LoadResult): string {
   return odd.length ? ` (${odd.map(([status, count]) => `${count}× ${status}`).join(', ')})` : '';
 }
 
+function variantTable(sidecar: ServerRun, variants: VariantRun[]): string[] {
+  return [
+    row(['Sidecar, warm GETs (50 clients)', 'requests/s', 'p50', 'p99', 'peak RSS']),
+    row(['---', '---:', '---:', '---:', '---:']),
+    row(['defaults (as above)', fmt(sidecar.load.get.rate), ms(sidecar.load.get.p50), ms(sidecar.load.get.p99), `${fmt(sidecar.peakRss)} MiB (whole run)`]),
+    ...variants.map((v) => row([v.name, fmt(v.get.rate), ms(v.get.p50), ms(v.get.p99), `${fmt(v.peakRss)} MiB`])),
+  ];
+}
+
 function startTable(sidecarTimes: number[], oracleReadyMs: number | undefined): string[] {
   return [
     row(['Start', 'Sidecar', 'Python original', 'Target', 'Met']),
@@ -188,6 +208,18 @@ async function main(): Promise<void> {
     return lockScenario(server, lockFiles, LOCK_SECONDS, CONNECTIONS, LOCK_PUSHES);
   });
 
+  const variants: VariantRun[] = [];
+  for (const variant of VARIANTS) {
+    log(`sidecar variant: ${variant.name}`);
+    variants.push(
+      await withServer(copyFixtures('variant'), (f) => startSidecar(f, variant.env), async (server) => {
+        await warm(server);
+        const get = await runLoad({ origin: server.origin, requests: WORKLOADS.get, connections: CONNECTIONS, durationSeconds: SIDECAR_SECONDS });
+        return { name: variant.name, get, peakRss: memoryOf(server.pid).peak };
+      }),
+    );
+  }
+
   let oracle: ServerRun | undefined;
   let oracleReadyMs: number | undefined;
   if (withOracle) {
@@ -207,6 +239,8 @@ async function main(): Promise<void> {
     '```',
     '',
     ...loadTable(sidecar, oracle, raw),
+    '',
+    ...variantTable(sidecar, variants),
     '',
     ...startTable(startTimes, oracleReadyMs),
     '',

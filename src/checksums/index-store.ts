@@ -79,16 +79,7 @@ const liveDocuments = perMethods((methods) =>
   ),
 );
 
-const liveFile = prepared((p: { bookId: number; format: string }) =>
-  indexQuery
-    .selectFrom('library_files')
-    .select('data_id')
-    .where('book_id', '=', p.bookId)
-    .where('format', '=', p.format)
-    .where('checksum', 'is not', null)
-    .limit(1),
-);
-
+/** The documents of a book and format, none unless the format is in the library with its file present. */
 const bookDocuments = perMethods((methods) =>
   prepared((p: { bookId: number; format: string }) =>
     indexQuery
@@ -97,7 +88,16 @@ const bookDocuments = perMethods((methods) =>
       .distinct()
       .where('book_id', '=', p.bookId)
       .where('format', '=', p.format)
-      .where('method', 'in', methods),
+      .where('method', 'in', methods)
+      .where(({ exists, selectFrom }) =>
+        exists(
+          selectFrom('library_files')
+            .select('data_id')
+            .where('book_id', '=', p.bookId)
+            .where('format', '=', p.format)
+            .where('checksum', 'is not', null),
+        ),
+      ),
   ),
 );
 
@@ -138,7 +138,6 @@ export function findAllDocuments(conn: Connection, document: string): IndexedDoc
 
 /** Every document id known for a book and format by these methods, history included. */
 export function documentsOfBook(conn: Connection, bookId: number, format: string, methods: readonly DocumentMethod[]): string[] {
-  if (!conn.first(liveFile, { bookId, format })) return [];
   return conn.all(bookDocuments(methods), { bookId, format }).map((r) => r.document);
 }
 
