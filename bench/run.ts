@@ -3,7 +3,7 @@
  * identical temp copies of the fixtures, driven one after the other with the same load (50 clients,
  * HTTP Basic as admin, pbkdf2:sha256:260000, pulls and pushes of matched books); the same PUTs in a
  * tight SQLite loop without HTTP; start-to-healthy time; and pulls while another process holds
- * app.db's write lock. Prints Markdown tables with the issue's targets. Bounded: about 1.5 minutes.
+ * app.db's write lock. Prints Markdown tables with the issue's targets. Bounded: under 1.5 minutes.
  *
  *   npm run bench [-- --no-oracle]
  */
@@ -128,23 +128,29 @@ function loadTable(sidecar: ServerRun, oracle: ServerRun | undefined, raw: Physi
     const p99Target = phase === 'get' ? 5 : phase === 'put' ? 20 : undefined;
     const name = { get: 'GET (warm pull)', put: 'PUT (progress + read status)', mix: 'mix: 4 GET : 1 PUT' }[phase];
     lines.push(
-      row([name, 'requests/s', fmt(ours.rate), theirs ? fmt(theirs.rate) : 'not run', r === undefined ? '–' : `${fmt(r, 0)}×`,
+      row([name, 'requests/s', fmt(ours.rate), theirs ? fmt(theirs.rate) : 'not run', times(r),
         rateTarget ? `≥ ${rateTarget}× original` : '', rateTarget ? mark(r === undefined ? undefined : r >= rateTarget) : '']),
-      row(['', 'p50 latency', ms(ours.p50), theirs ? ms(theirs.p50) : '', '', '', '']),
-      row(['', 'p99 latency', ms(ours.p99), theirs ? ms(theirs.p99) : '', '', p99Target ? `≤ ${p99Target} ms` : '', p99Target ? mark(ours.p99 <= p99Target) : '']),
+      row(['', 'p50 latency', ms(ours.p50), theirs ? ms(theirs.p50) : '', times(ratio(ours.p50, theirs?.p50)), '', '']),
+      row(['', 'p99 latency', ms(ours.p99), theirs ? ms(theirs.p99) : '', times(ratio(ours.p99, theirs?.p99)), p99Target ? `≤ ${p99Target} ms` : '', p99Target ? mark(ours.p99 <= p99Target) : '']),
       row(['', 'errors (non-2xx, failed, timed out)', String(ours.errors), theirs ? `${theirs.errors}${statusNote(theirs)}` : '', '', '', '']),
-      row(['', 'server RSS after phase', `${fmt(sidecar.rss[phase])} MiB`, oracle ? `${fmt(oracle.rss[phase])} MiB` : '', '', '', '']),
+      row(['', 'server RSS after phase', `${fmt(sidecar.rss[phase])} MiB`, oracle ? `${fmt(oracle.rss[phase])} MiB` : '', times(ratio(sidecar.rss[phase], oracle?.rss[phase])), '', '']),
     );
   }
   lines.push(
-    row(['whole run', 'peak RSS (VmHWM)', `${fmt(sidecar.peakRss)} MiB`, oracle ? `${fmt(oracle.peakRss)} MiB` : '', '', '≤ 80 MB', mark(sidecar.peakRss * 1.048576 <= 80)]),
-    row(['', 'private memory at end (RssAnon)', `${fmt(sidecar.anonRss)} MiB`, oracle ? `${fmt(oracle.anonRss)} MiB` : '', '', '', '']),
+    row(['whole run', 'peak RSS (VmHWM)', `${fmt(sidecar.peakRss)} MiB`, oracle ? `${fmt(oracle.peakRss)} MiB` : '', times(ratio(sidecar.peakRss, oracle?.peakRss)), '≤ 80 MB', mark(sidecar.peakRss * 1.048576 <= 80)]),
+    row(['', 'private memory at end (RssAnon)', `${fmt(sidecar.anonRss)} MiB`, oracle ? `${fmt(oracle.anonRss)} MiB` : '', times(ratio(sidecar.anonRss, oracle?.anonRss)), '', '']),
     row(['physical limit', 'same PUTs in a tight SQLite loop, no HTTP: a commit per PUT', `${fmt(raw.single)} /s`, '', '', '', '']),
     row(['', 'sidecar PUT rate ÷ that loop', `${fmt((100 * sidecar.load.put.rate) / raw.single, 0)} %`, '', '', '', '']),
     row(['', 'same loop, 50 PUTs per commit (the server groups at most 50 here)', `${fmt(raw.grouped)} /s`, '', '', '', '']),
     row(['', 'sidecar PUT rate ÷ grouped loop', `${fmt((100 * sidecar.load.put.rate) / raw.grouped, 0)} %`, '', '', '≥ 50 %', mark(sidecar.load.put.rate / raw.grouped >= 0.5)]),
   );
   return lines;
+}
+
+/** A ratio with enough digits to read whether it is 300× or 1/300. */
+function times(r: number | undefined): string {
+  if (r === undefined) return '–';
+  return `${r >= 10 ? fmt(r, 0) : r >= 0.1 ? fmt(r, 2) : r.toPrecision(2)}×`;
 }
 
 function statusNote(result: LoadResult): string {
