@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
 import { get } from 'node:http';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -11,6 +11,7 @@ import { PROJECT_ROOT } from '../src/paths.js';
 export const FIXTURES = join(PROJECT_ROOT, 'test', 'fixtures');
 export const SIDECAR_CLI = join(PROJECT_ROOT, 'dist', 'src', 'cli.js');
 export const ORACLE = join(PROJECT_ROOT, '..', 'shared', 'oracle', 'run.sh');
+const READY_TIMEOUT_MS = 30_000;
 
 /** A temp copy of Calibre-Web's app.db and the CWA library (metadata.db with book_format_checksums). */
 export interface Files {
@@ -94,6 +95,10 @@ export async function startSidecar(files: Files, env: Record<string, string> = {
   const origin = `http://127.0.0.1:${port}`;
   for (;;) {
     if (child.exitCode !== null) throw new Error(`the sidecar exited with ${child.exitCode}; see ${join(files.dir, 'sidecar.log')}`);
+    if (performance.now() - started > READY_TIMEOUT_MS) {
+      await stopProcess(child);
+      throw new Error(`the sidecar was not healthy within ${READY_TIMEOUT_MS} ms`);
+    }
     if ((await status(`${origin}/kosync/healthcheck`)) === 200) break;
     await new Promise((resolve) => setTimeout(resolve, 2));
   }
@@ -108,19 +113,29 @@ export function oracleAvailable(): boolean {
 /** CWA's kosync.py on the threaded werkzeug server (shared/oracle); ready when it prints READY. */
 export async function startOracle(files: Files): Promise<Server> {
   const port = await freePort();
-  mkdirSync(files.dir, { recursive: true });
   const log = openSync(join(files.dir, 'oracle.log'), 'a');
   const started = performance.now();
   const child = spawn(ORACLE, ['--app-db', files.appDb, '--metadata-db', files.metadataDb, '--port', String(port)], {
     stdio: ['ignore', 'pipe', log],
   });
   const lines = createInterface({ input: child.stdout! });
-  await new Promise<void>((resolve, reject) => {
-    lines.on('line', (line) => {
-      if (line.startsWith('READY ')) resolve();
+  try {
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`the Python original printed no READY within ${READY_TIMEOUT_MS} ms`)), READY_TIMEOUT_MS);
+      lines.on('line', (line) => {
+        if (!line.startsWith('READY ')) return;
+        clearTimeout(timer);
+        resolve();
+      });
+      child.once('exit', (code) => {
+        clearTimeout(timer);
+        reject(new Error(`the Python original exited with ${code}; see ${join(files.dir, 'oracle.log')}`));
+      });
     });
-    child.once('exit', (code) => reject(new Error(`the Python original exited with ${code}; see ${join(files.dir, 'oracle.log')}`)));
-  });
+  } catch (error) {
+    await stopProcess(child);
+    throw error;
+  }
   const readyMs = performance.now() - started;
   // run.sh execs python, so the child's pid is the server's.
   return { origin: `http://127.0.0.1:${port}`, pid: child.pid!, readyMs, stop: () => stopProcess(child) };
