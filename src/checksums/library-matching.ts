@@ -5,11 +5,17 @@ import type { StateDb } from '../db/state-db.js';
 import { BookMatcher } from '../matching/book-matcher.js';
 import { ChecksumIndexSource, FilenameIdSource } from '../matching/checksum-index.js';
 import { CwaChecksumSource } from '../matching/cwa-checksums.js';
+import { MatchCache } from '../matching/match-cache.js';
 import { MetadataSource } from '../matching/metadata-source.js';
 import { ChecksumScanner } from './scanner.js';
 
 /** Least time between two index refreshes asked for by documents that matched nothing. */
 export const UNKNOWN_REFRESH_GAP_MS = 60_000;
+
+/** Documents (and document lists) whose match is kept between requests. */
+export const MATCH_CACHE_ENTRIES = 2000;
+/** A bound on any staleness the version below would not show. */
+export const MATCH_CACHE_TTL_MS = 60_000;
 
 export interface LibraryMatching {
   matcher: BookMatcher;
@@ -43,7 +49,24 @@ export function libraryMatching(
       new FilenameIdSource(calibre, state),
       new MetadataSource(calibre, state, clock),
     ],
-    { onMiss: () => scanner.requestRefresh() },
+    { onMiss: () => scanner.requestRefresh(), cache: matchCache(calibre, state, clock) },
   );
   return { matcher, scanner };
+}
+
+/**
+ * The match cache's version: metadata.db's `PRAGMA data_version` (moves when Calibre, Calibre-Web or
+ * CWA commit to it), the state DB's (another process, e.g. a CLI command) and the rows this process
+ * changed in the state DB (`total_changes()`: the scanner and recorded aliases). Two statements per
+ * pull instead of one per source.
+ */
+function matchCache(calibre: CalibreDb, state: StateDb, clock: Clock): MatchCache {
+  const calibreVersion = calibre.conn.raw.prepare('PRAGMA data_version').pluck();
+  const stateVersion = state.conn.raw.prepare('SELECT (SELECT data_version FROM pragma_data_version()), total_changes()').raw();
+  return new MatchCache({
+    maxEntries: MATCH_CACHE_ENTRIES,
+    ttlMs: MATCH_CACHE_TTL_MS,
+    now: () => clock.nowMicros() / 1000,
+    version: () => `${calibreVersion.get() as number}:${(stateVersion.get() as number[]).join(':')}`,
+  });
 }

@@ -2,7 +2,7 @@ import type { FastifyBaseLogger } from 'fastify';
 import type { AppDb } from '../db/app-db.js';
 import { formatSqlDatetime, storedDatetimeToEpochSeconds } from '../db/datetime.js';
 import type { Clock } from '../clock.js';
-import type { BookMatch, BookMatcher, DocumentHints } from '../matching/book-matcher.js';
+import type { BookMatch, BookMatcher, DocumentHints, MatchLookup } from '../matching/book-matcher.js';
 import { findNewestProgress, findProgress, saveProgress, type ProgressRow } from '../repos/progress.js';
 import { updateReadStatus } from '../repos/read-status.js';
 import type { UserRow } from '../repos/users.js';
@@ -86,8 +86,9 @@ export class ProgressService {
    * requested document.
    */
   async get(user: UserRow, document: string, log: FastifyBaseLogger): Promise<GetAnswer> {
-    const match = this.match(document, log);
-    const siblings = match && this.deps.shareProgressAcrossFiles ? this.documentsOf(match, log) : [];
+    const lookup = this.lookup(document, log);
+    const match = lookup?.match;
+    const siblings = lookup && match && this.deps.shareProgressAcrossFiles ? this.documentsOf(lookup, log) : [];
     const row = await this.deps.appDb.reading(
       (conn) =>
         siblings.length > 0
@@ -109,9 +110,18 @@ export class ProgressService {
     }
   }
 
-  private documentsOf(match: BookMatch, log: FastifyBaseLogger): string[] {
+  private lookup(document: string, log: FastifyBaseLogger): MatchLookup | undefined {
     try {
-      return this.deps.matcher?.documentsOf(match.bookId, match.format) ?? [];
+      return this.deps.matcher?.lookup(document);
+    } catch (error) {
+      log.warn({ err: error }, 'library lookup failed; document treated as unmatched');
+      return undefined;
+    }
+  }
+
+  private documentsOf(lookup: MatchLookup, log: FastifyBaseLogger): string[] {
+    try {
+      return lookup.documents();
     } catch (error) {
       log.warn({ err: error }, 'library lookup failed; progress not shared across files');
       return [];

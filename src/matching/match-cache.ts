@@ -1,0 +1,86 @@
+import type { BookMatch } from './book-matcher.js';
+
+export interface MatchCacheOptions {
+  /** Entries kept per kind (matches, document lists); the least recently used go first. */
+  maxEntries: number;
+  /** Longest time an entry is trusted, whatever the version says. */
+  ttlMs: number;
+  now: () => number;
+  /**
+   * Changes whenever anything a match is computed from may have changed (metadata.db, the checksum
+   * index). Read once per lookup; when it cannot be read, nothing cached is used.
+   */
+  version: () => string;
+}
+
+interface Entry<T> {
+  value: T;
+  expiresAt: number;
+}
+
+/**
+ * Library matches and a book's document lists from earlier requests, so a repeated pull costs one
+ * version check instead of a statement per source. Only matches are kept: a document nothing matched
+ * runs the whole chain again each time (and asks the scanner for a refresh, as before).
+ */
+export class MatchCache {
+  private version: string | undefined;
+  private readonly matches = new Map<string, Entry<BookMatch>>();
+  private readonly documents = new Map<string, Entry<string[]>>();
+
+  constructor(private readonly options: MatchCacheOptions) {}
+
+  /** Whether entries may be used for the lookup at hand; everything is dropped when the version moved. */
+  validate(): boolean {
+    let version: string;
+    try {
+      version = this.options.version();
+    } catch {
+      this.clear(); // e.g. metadata.db locked by a writer: the uncached lookup decides what happens
+      return false;
+    }
+    if (version !== this.version) {
+      this.clear();
+      this.version = version;
+    }
+    return true;
+  }
+
+  match(document: string): BookMatch | undefined {
+    return this.get(this.matches, document);
+  }
+
+  rememberMatch(document: string, match: BookMatch): void {
+    this.set(this.matches, document, Object.freeze({ ...match }));
+  }
+
+  documentsOf(bookId: number, format: string): string[] | undefined {
+    return this.get(this.documents, `${bookId}\0${format}`);
+  }
+
+  rememberDocuments(bookId: number, format: string, documents: string[]): void {
+    this.set(this.documents, `${bookId}\0${format}`, Object.freeze([...documents]) as string[]);
+  }
+
+  private clear(): void {
+    this.version = undefined;
+    this.matches.clear();
+    this.documents.clear();
+  }
+
+  private get<T>(entries: Map<string, Entry<T>>, key: string): T | undefined {
+    const entry = entries.get(key);
+    if (!entry) return undefined;
+    entries.delete(key);
+    if (entry.expiresAt <= this.options.now()) return undefined;
+    entries.set(key, entry); // most recently used last
+    return entry.value;
+  }
+
+  private set<T>(entries: Map<string, Entry<T>>, key: string, value: T): void {
+    if (this.options.maxEntries <= 0) return;
+    entries.delete(key);
+    entries.set(key, { value, expiresAt: this.options.now() + this.options.ttlMs });
+    if (entries.size > this.options.maxEntries) entries.delete(entries.keys().next().value as string);
+  }
+}
