@@ -75,7 +75,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
 
   const { databases } = deps;
   const clock = deps.clock ?? systemClock;
-  const telemetry = new Telemetry(config, databases.stateDb.conn);
+  const telemetry = await Telemetry.create(config, databases.stateDb.conn);
   const syncKeys = new SyncKeys({
     stateDb: databases.stateDb.conn,
     clock,

@@ -1,6 +1,5 @@
 import { createHash } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
-import { hash, verify } from '@node-rs/bcrypt';
 import type { FastifyBaseLogger } from 'fastify';
 import type { Clock } from '../clock.js';
 import { formatSqlDatetime } from '../db/datetime.js';
@@ -14,6 +13,12 @@ import { fingerprintOf } from './remembered-logins.js';
 export const BCRYPT_COST = 10;
 
 const MD5_HEX = /^[0-9a-f]{32}$/;
+
+let bcryptModule: Promise<typeof import('@node-rs/bcrypt')> | undefined;
+/** The bcrypt addon, loaded on the first key login or recording: servers without keys never need it. */
+function bcrypt(): Promise<typeof import('@node-rs/bcrypt')> {
+  return (bcryptModule ??= import('@node-rs/bcrypt'));
+}
 
 /** KOReader's userkey: md5 of the password as lower-case hex (kosync.koplugin, notes/koreader.md §2.4). */
 export function userkeyOf(password: string): string {
@@ -86,7 +91,7 @@ export class SyncKeys {
   }
 
   private async store(user: UserRow, password: string): Promise<void> {
-    const verifier = await hash(userkeyOf(password), BCRYPT_COST);
+    const verifier = await (await bcrypt()).hash(userkeyOf(password), BCRYPT_COST);
     saveSyncKey(this.deps.stateDb, {
       userId: user.id,
       userName: user.name,
@@ -106,7 +111,7 @@ export class SyncKeys {
     if (!this.deps.recordOnLogin) return;
     const work = (async () => {
       const row = findSyncKey(this.deps.stateDb, user.id);
-      if (row && this.fits(row, user) && (user.password !== '' || (await verify(userkeyOf(password), row.verifier)))) return;
+      if (row && this.fits(row, user) && (user.password !== '' || (await (await bcrypt()).verify(userkeyOf(password), row.verifier)))) return;
       await this.store(user, password);
     })()
       .catch((error: unknown) => this.deps.log.warn({ err: error, userId: user.id }, 'could not record the KOReader sync key'))
@@ -123,10 +128,10 @@ export class SyncKeys {
     const userkey = key.trim().toLowerCase();
     const row = user && findSyncKey(this.deps.stateDb, user.id);
     if (!row || !MD5_HEX.test(userkey)) {
-      await verify(MD5_HEX.test(userkey) ? userkey : '0'.repeat(32), await this.decoyVerifier());
+      await (await bcrypt()).verify(MD5_HEX.test(userkey) ? userkey : '0'.repeat(32), await this.decoyVerifier());
       return false;
     }
-    if (!(await verify(userkey, row.verifier))) return false;
+    if (!(await (await bcrypt()).verify(userkey, row.verifier))) return false;
     if (!this.fits(row, user)) throw new SyncKeyOutdatedError();
     markSyncKeyUsed(this.deps.stateDb, user.id, this.now());
     return true;
@@ -151,7 +156,7 @@ export class SyncKeys {
   }
 
   private decoyVerifier(): Promise<string> {
-    this.decoy ??= hash('not a key', BCRYPT_COST);
+    this.decoy ??= bcrypt().then((b) => b.hash('not a key', BCRYPT_COST));
     return this.decoy;
   }
 

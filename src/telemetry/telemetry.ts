@@ -6,7 +6,7 @@ import type { PasswordVerifier } from '../auth/password-verifier.js';
 import type { Config } from '../config.js';
 import type { Connection } from '../db/query.js';
 import { KosyncError } from '../errors.js';
-import { KosyncMetrics, type LoginOutcome } from './metrics.js';
+import type { KosyncMetrics, LoginOutcome } from './metrics.js';
 
 /**
  * Metrics and the one log line per request. The rest of the app reports through small callbacks
@@ -14,22 +14,32 @@ import { KosyncMetrics, type LoginOutcome } from './metrics.js';
  * KOSYNC_METRICS is not off, serves `/metrics` on the main port (BASE/metrics) or on a port of its own.
  */
 export class Telemetry {
-  readonly metrics: KosyncMetrics;
+  /** None when KOSYNC_METRICS is off: nothing is counted, and prom-client is never loaded. */
+  readonly metrics: KosyncMetrics | undefined;
   /** Who each request authenticated as, for its log line. */
   private readonly users = new WeakMap<FastifyRequest, string>();
 
-  constructor(
+  static async create(config: Pick<Config, 'metrics' | 'host' | 'basePath'>, stateDb: Connection): Promise<Telemetry> {
+    if (config.metrics === 'off') return new Telemetry(config, undefined);
+    const { KosyncMetrics } = await import('./metrics.js');
+    const metrics = new KosyncMetrics(stateDb);
+    metrics.collectProcessMetrics();
+    return new Telemetry(config, metrics);
+  }
+
+  private constructor(
     private readonly config: Pick<Config, 'metrics' | 'host' | 'basePath'>,
-    stateDb: Connection,
+    metrics: KosyncMetrics | undefined,
   ) {
-    this.metrics = new KosyncMetrics(stateDb);
-    if (config.metrics !== 'off') this.metrics.collectProcessMetrics();
+    this.metrics = metrics;
   }
 
   /** The password check, timed into kosync_password_verification_seconds. */
   timedVerifier(verify: PasswordVerifier): PasswordVerifier {
+    const { metrics } = this;
+    if (!metrics) return verify;
     return async (user, password) => {
-      const stop = this.metrics.verification.startTimer();
+      const stop = metrics.verification.startTimer();
       let outcome: LoginOutcome = 'error';
       try {
         const verified = await verify(user, password);
@@ -46,21 +56,21 @@ export class Telemetry {
     try {
       const result = await pending;
       this.users.set(request, result.user.name);
-      this.metrics.logins.inc({ method: result.method, outcome: 'success' });
+      this.metrics?.logins.inc({ method: result.method, outcome: 'success' });
       return result;
     } catch (error) {
       const method = readCredentials(request.headers)?.scheme ?? 'none';
-      this.metrics.logins.inc({ method, outcome: loginOutcomeOf(error) });
+      this.metrics?.logins.inc({ method, outcome: loginOutcomeOf(error) });
       throw error;
     }
   }
 
   readonly lockWaited = (): void => {
-    this.metrics.lockWaits.inc();
+    this.metrics?.lockWaits.inc();
   };
 
   readonly synced = (operation: 'push' | 'pull', matched: boolean): void => {
-    this.metrics.syncs.inc({ operation, matched: String(matched) });
+    this.metrics?.syncs.inc({ operation, matched: String(matched) });
   };
 
   install(app: FastifyInstance): void {
@@ -70,8 +80,8 @@ export class Telemetry {
 
     app.addHook('onResponse', async (request, reply) => {
       const route = request.routeOptions.url ?? 'unmatched';
-      this.metrics.requests.inc({ route, method: request.method, status: String(reply.statusCode) });
-      this.metrics.requestDuration.observe({ route }, reply.elapsedTime / 1000);
+      this.metrics?.requests.inc({ route, method: request.method, status: String(reply.statusCode) });
+      this.metrics?.requestDuration.observe({ route }, reply.elapsedTime / 1000);
       // Never headers or bodies: they carry passwords and keys. The query string is dropped too.
       request.log.info(
         {
@@ -87,16 +97,16 @@ export class Telemetry {
       );
     });
 
-    const { metrics } = this.config;
-    if (metrics === 'on') {
-      app.get(`${this.config.basePath}/metrics`, async (_request, reply) =>
-        reply.type(this.metrics.contentType).send(await this.metrics.text()),
-      );
-    } else if (typeof metrics === 'number') {
+    const { metrics } = this;
+    const setting = this.config.metrics;
+    if (!metrics) return;
+    if (setting === 'on') {
+      app.get(`${this.config.basePath}/metrics`, async (_request, reply) => reply.type(metrics.contentType).send(await metrics.text()));
+    } else if (typeof setting === 'number') {
       let server: Server | undefined;
       app.addHook('onListen', async () => {
-        server = await this.listenSeparately(metrics);
-        app.log.info(`metrics at http://${this.config.host}:${metrics}/metrics`);
+        server = await this.listenSeparately(metrics, setting);
+        app.log.info(`metrics at http://${this.config.host}:${setting}/metrics`);
       });
       app.addHook('onClose', async () => {
         if (server) await new Promise<void>((resolve) => server!.close(() => resolve()));
@@ -105,11 +115,11 @@ export class Telemetry {
   }
 
   /** `GET /metrics` alone on its own port, so the main port (behind the proxy) never exposes it. */
-  private listenSeparately(port: number): Promise<Server> {
+  private listenSeparately(metrics: KosyncMetrics, port: number): Promise<Server> {
     const server = createServer((request, response) => {
       if (request.method === 'GET' && request.url?.split('?', 1)[0] === '/metrics') {
-        this.metrics.text().then(
-          (text) => response.writeHead(200, { 'content-type': this.metrics.contentType }).end(text),
+        metrics.text().then(
+          (text) => response.writeHead(200, { 'content-type': metrics.contentType }).end(text),
           () => response.writeHead(500).end(),
         );
       } else {

@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { isIPv6 } from 'node:net';
 import type { ConnectionOptions } from 'node:tls';
-import { Client, InvalidCredentialsError } from 'ldapts';
+import type { Client } from 'ldapts';
 import { userFilter } from './filter.js';
 import type { LdapSettings } from './settings.js';
 
@@ -83,10 +83,12 @@ async function runAttempt(
   try {
     const filter = userFilter(settings.userObject, username);
     const tls = await tlsOptions(settings);
+    // Loaded on the first LDAP login: most installations never configure LDAP (memory, start time).
+    const ldapts = await import('ldapts');
     // ldapts connects on the first operation; a connection failure is reported as that operation's.
     const connect = async (purpose: string): Promise<Client> => {
       if (session.closed) throw new Error('attempt abandoned');
-      const client = new Client({
+      const client = new ldapts.Client({
         url: `${settings.encryption === 2 ? 'ldaps' : 'ldap'}://${isIPv6(settings.host) ? `[${settings.host}]` : settings.host}:${settings.port}`,
         connectTimeout: timeouts.connectMs,
         timeout: timeouts.operationMs,
@@ -121,7 +123,7 @@ async function runAttempt(
     try {
       await user.bind(dn, password);
     } catch (error) {
-      return { result: 'rejected', reason: error instanceof InvalidCredentialsError ? 'invalid credentials' : describe(error) };
+      return { result: 'rejected', reason: error instanceof ldapts.InvalidCredentialsError ? 'invalid credentials' : describe(error) };
     }
     return { result: 'bound' };
   } catch (error) {
