@@ -13,6 +13,19 @@ export const SIDECAR_CLI = join(PROJECT_ROOT, 'dist', 'src', 'cli.js');
 export const ORACLE = join(PROJECT_ROOT, '..', 'shared', 'oracle', 'run.sh');
 const READY_TIMEOUT_MS = 30_000;
 
+/** What the Docker image runs node with (`ENV NODE_ENV` and `NODE_OPTIONS` of docker/Dockerfile). */
+export const IMAGE_ENV = imageEnv(readFileSync(join(PROJECT_ROOT, 'docker', 'Dockerfile'), 'utf8'));
+
+function imageEnv(dockerfile: string): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const name of ['NODE_ENV', 'NODE_OPTIONS']) {
+    const value = new RegExp(`^\\s*(?:ENV\\s+)?${name}=("([^"]*)"|\\S+)`, 'm').exec(dockerfile);
+    if (!value) throw new Error(`docker/Dockerfile sets no ${name}`);
+    env[name] = value[2] ?? value[1]!;
+  }
+  return env;
+}
+
 /** A temp copy of Calibre-Web's app.db and the CWA library (metadata.db with book_format_checksums). */
 export interface Files {
   dir: string;
@@ -73,7 +86,8 @@ async function stopProcess(child: ChildProcess): Promise<void> {
 }
 
 /**
- * The built CLI as users run it, logging at its default level (info) to a file. Ready = the first
+ * The built CLI as the Docker image runs it (IMAGE_ENV), logging at its default level (info) to a
+ * file; `env` may override any of it. Ready = the first
  * 200 from `/kosync/healthcheck`, polled every 2 ms from the moment the process is spawned.
  */
 export async function startSidecar(files: Files, env: Record<string, string> = {}): Promise<Server> {
@@ -88,6 +102,7 @@ export async function startSidecar(files: Files, env: Record<string, string> = {
       KOSYNC_STATE_DB: join(files.dir, 'kosync.db'),
       KOSYNC_HOST: '127.0.0.1',
       KOSYNC_PORT: String(port),
+      ...IMAGE_ENV,
       ...env,
     },
     stdio: ['ignore', log, log],
