@@ -78,13 +78,17 @@ export class Telemetry {
     const authenticate = app.kosync.authenticate;
     app.kosync.authenticate = (request) => this.authenticated(request, authenticate(request));
 
+    // The access line holds only the fields below, none of them a redacted key, so it skips the root
+    // logger's redaction (two thirds of a line's cost): same line, reqId as in request.log's binding.
+    const accessLog = app.log.child({}, { redact: [] });
     app.addHook('onResponse', async (request, reply) => {
       const route = request.routeOptions.url ?? 'unmatched';
       this.metrics?.requests.inc({ route, method: request.method, status: String(reply.statusCode) });
       this.metrics?.requestDuration.observe({ route }, reply.elapsedTime / 1000);
       // Never headers or bodies: they carry passwords and keys. The query string is dropped too.
-      request.log.info(
+      accessLog.info(
         {
+          reqId: request.id,
           user: this.users.get(request),
           method: request.method,
           route,

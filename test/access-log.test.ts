@@ -1,0 +1,51 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { testApp, type TestApp } from './support/app.js';
+import { BOOK1_EPUB, DAVE, get } from './support/requests.js';
+
+describe('the access log', () => {
+  let t: TestApp;
+  const lines: string[] = [];
+  beforeAll(async () => {
+    t = await testApp({ env: { KOSYNC_LOG_LEVEL: 'info' }, logStream: { write: (line: string) => void lines.push(line) } });
+    await t.app.ready();
+    lines.length = 0;
+    await get(t.app, `${BOOK1_EPUB}?secret=x`);
+    await t.app.inject({ method: 'GET', url: '/kosync/users/auth' });
+  });
+  afterAll(() => t.close());
+
+  it('writes one line per request, request id first, then who, what, the answer and how long', () => {
+    const access = lines.map((l) => JSON.parse(l) as Record<string, unknown>).filter((l) => l.msg === 'request');
+    expect(access).toHaveLength(2);
+    const [pull, anonymous] = access.map(({ time, pid, hostname, ms, ...rest }) => {
+      expect([typeof time, typeof pid, typeof hostname, typeof ms]).toEqual(['number', 'number', 'string', 'number']);
+      return rest;
+    });
+    expect(Object.keys(JSON.parse(lines.find((l) => l.includes('"msg":"request"'))!))).toEqual([
+      'level', 'time', 'pid', 'hostname', 'reqId', 'user', 'method', 'route', 'path', 'status', 'ms', 'ip', 'msg',
+    ]);
+    expect(pull).toEqual({
+      level: 30,
+      reqId: 'req-1',
+      user: 'dave',
+      method: 'GET',
+      route: '/kosync/syncs/progress/:document',
+      path: `/kosync/syncs/progress/${BOOK1_EPUB}`,
+      status: 200,
+      ip: '127.0.0.1',
+      msg: 'request',
+    });
+    expect(anonymous).toEqual({ level: 30, reqId: 'req-2', method: 'GET', route: '/kosync/users/auth', path: '/kosync/users/auth', status: 401, ip: '127.0.0.1', msg: 'request' });
+  });
+
+  it('is left out below level info', async () => {
+    const quiet: string[] = [];
+    const q = await testApp({ env: { KOSYNC_LOG_LEVEL: 'warn' }, logStream: { write: (line: string) => void quiet.push(line) } });
+    try {
+      expect((await get(q.app, BOOK1_EPUB, DAVE)).statusCode).toBe(200);
+      expect(quiet.filter((l) => l.includes('"msg":"request"'))).toEqual([]);
+    } finally {
+      await q.close();
+    }
+  });
+});
