@@ -1,6 +1,5 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../src/app.js';
@@ -13,6 +12,7 @@ import { basic } from './support/app.js';
 import { copyFixtures, query, type FixtureCopy } from './support/fixtures.js';
 import { BOOK1_EPUB, BOOK1_OLD_EPUB, BOOK2_PDF, BOOK3_EPUB, UNKNOWN_DOC } from './support/requests.js';
 import type { FastifyInstance } from 'fastify';
+import { freePort } from './support/ports.js';
 
 /**
  * The same requests against this server and the Python original (shared/oracle: CWA's kosync.py run by
@@ -91,14 +91,6 @@ interface Outcome {
   window: [string, string];
 }
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer().listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
-    });
-  });
-}
 
 const now = () => formatSqlDatetime(systemClock.nowMicros());
 

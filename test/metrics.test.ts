@@ -1,9 +1,9 @@
-import { createServer } from 'node:net';
 import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { basic, testApp, type TestApp } from './support/app.js';
 import { query } from './support/fixtures.js';
 import { BOOK1_EPUB, DAVE, get, put, UNKNOWN_DOC } from './support/requests.js';
+import { freePort } from './support/ports.js';
 
 let current: TestApp | undefined;
 afterEach(async () => {
@@ -29,16 +29,6 @@ function value(text: string, series: string): number | undefined {
   return line === undefined ? undefined : Number(line.slice(series.length + 1));
 }
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 const PUSH = { progress: '/body/DocFragment[3]/body/p[1]/text().0', percentage: 0.25, device: 'Kobo' };
 

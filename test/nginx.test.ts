@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { testApp, T0, type TestApp } from './support/app.js';
 import { BOOK1_EPUB, DAVE } from './support/requests.js';
+import { freePort } from './support/ports.js';
 
 /** Debian's nginx-light (installed by .ci/run). */
 const NGINX = '/usr/sbin/nginx';
@@ -43,10 +44,6 @@ function listening(server: Server): Promise<number> {
   return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve((server.address() as { port: number }).port)));
 }
 
-function freePort(): Promise<number> {
-  const server = createServer();
-  return listening(server).then((port) => new Promise((resolve) => server.close(() => resolve(port))));
-}
 
 function portOpen(port: number): Promise<boolean> {
   return new Promise((resolve) => {

@@ -1,15 +1,9 @@
 import { appQuery } from '../db/app-db.js';
+import type { Selectable } from 'kysely';
 import { prepared, type Connection, type PreparedQuery } from '../db/query.js';
+import type { KosyncProgressTable } from '../db/tables.js';
 
-export interface ProgressRow {
-  id: number;
-  document: string;
-  progress: string;
-  percentage: number;
-  device: string;
-  device_id: string | null;
-  timestamp: string | null;
-}
+export type ProgressRow = Omit<Selectable<KosyncProgressTable>, 'user_id'>;
 
 export interface ProgressWrite {
   userId: number;
