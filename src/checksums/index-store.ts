@@ -1,4 +1,4 @@
-import type { Generated } from 'kysely';
+import type { ExpressionBuilder, Generated } from 'kysely';
 import { prepared, queryBuilder, type Connection, type PreparedQuery } from '../db/query.js';
 
 /** How a document id was learnt (schema/state/002-checksum-index.sql). */
@@ -34,6 +34,19 @@ export interface ChecksumIndexDatabase {
 
 const indexQuery = queryBuilder<ChecksumIndexDatabase>();
 
+const DOCUMENT_COLUMNS = ['d.document', 'd.book_id', 'd.format', 'd.method', 'd.detail', 'd.first_seen', 'd.last_seen'] as const;
+
+/** Whether the book and format of document row `d` are in the library now, with the file present. */
+function hasLiveFile({ exists, selectFrom }: ExpressionBuilder<ChecksumIndexDatabase & { d: DocumentIdRow }, 'd'>) {
+  return exists(
+    selectFrom('library_files as f')
+      .select('f.data_id')
+      .whereRef('f.book_id', '=', 'd.book_id')
+      .whereRef('f.format', '=', 'd.format')
+      .where('f.checksum', 'is not', null),
+  );
+}
+
 /** A document id of a book whose format is still in the library with its file present. */
 export interface IndexedDocument {
   document: string;
@@ -62,18 +75,10 @@ const liveDocuments = perMethods((methods) =>
   prepared((p: { document: string }) =>
     indexQuery
       .selectFrom('document_ids as d')
-      .select(['d.document', 'd.book_id', 'd.format', 'd.method', 'd.detail', 'd.first_seen', 'd.last_seen'])
+      .select(DOCUMENT_COLUMNS)
       .where('d.document', '=', p.document)
       .where('d.method', 'in', methods)
-      .where(({ exists, selectFrom }) =>
-        exists(
-          selectFrom('library_files as f')
-            .select('f.data_id')
-            .whereRef('f.book_id', '=', 'd.book_id')
-            .whereRef('f.format', '=', 'd.format')
-            .where('f.checksum', 'is not', null),
-        ),
-      )
+      .where(hasLiveFile)
       .orderBy('d.first_seen', 'desc')
       .orderBy('d.id', 'desc'),
   ),
@@ -119,16 +124,8 @@ export function findAllDocuments(conn: Connection, document: string): IndexedDoc
     .all(
       indexQuery
         .selectFrom('document_ids as d')
-        .select(['d.document', 'd.book_id', 'd.format', 'd.method', 'd.detail', 'd.first_seen', 'd.last_seen'])
-        .select(({ exists, selectFrom }) =>
-          exists(
-            selectFrom('library_files as f')
-              .select('f.data_id')
-              .whereRef('f.book_id', '=', 'd.book_id')
-              .whereRef('f.format', '=', 'd.format')
-              .where('f.checksum', 'is not', null),
-          ).as('live'),
-        )
+        .select(DOCUMENT_COLUMNS)
+        .select((eb) => hasLiveFile(eb).as('live'))
         .where('d.document', '=', document)
         .orderBy('d.first_seen', 'desc')
         .orderBy('d.id', 'desc'),
