@@ -5,7 +5,7 @@ import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
 import { basic, T0, testApp, type TestApp, type TestAppOptions } from './support/app.js';
 import { FIXTURES, query } from './support/fixtures.js';
-import { BOOK1_EPUB, BOOK1_OLD_EPUB, BOOK2_EPUB, BOOK2_PDF, BOOK3_EPUB, get, json, put } from './support/requests.js';
+import { BOOK1, BOOK1_EPUB, BOOK1_OLD_EPUB, BOOK2_EPUB, BOOK2_PDF, BOOK3_EPUB, get, json, put } from './support/requests.js';
 
 const DAVE = basic('dave', 'oldtimer');
 const DAVE_ID = 6;
@@ -15,7 +15,6 @@ const epoch = (seconds: number) => Math.floor(T0 / SECOND) + seconds;
 const md5 = (text: string) => createHash('md5').update(text, 'utf8').digest('hex');
 
 const BOOK1_PATH = 'Mara Ellison/The Quiet Lighthouse (1)/The Quiet Lighthouse - Mara Ellison.epub';
-const BOOK1 = { calibre_book_id: 1, calibre_book_title: 'The Quiet Lighthouse', calibre_book_format: 'EPUB', calibre_checksum_version: 'koreader' };
 const REV1_EPUB = join(FIXTURES, 'books', 'the-quiet-lighthouse.rev1.epub');
 
 let t: TestApp | undefined;

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { testApp, type TestApp } from './support/app.js';
 import { execute } from './support/fixtures.js';
 import { md5 } from './support/keys.js';
-import { BOOK1_EPUB } from './support/requests.js';
+import { BOOK1, BOOK1_EPUB } from './support/requests.js';
 
 /**
  * Replays stock KOReader's kosync.koplugin over a real socket, request by request as lua-Spore sends
@@ -20,13 +20,6 @@ interface Reply {
 let t: TestApp;
 let origin: string;
 const BASE = '/books/kosync';
-const BOOK1_MATCH = {
-  calibre_book_id: 1,
-  calibre_book_title: 'The Quiet Lighthouse',
-  calibre_book_format: 'EPUB',
-  calibre_checksum_version: 'koreader',
-};
-
 function koreader(method: string, path: string, auth?: { user: string; password: string }, body?: string): Promise<Reply> {
   const url = new URL(origin);
   const headers: Record<string, string> = {
@@ -108,7 +101,7 @@ describe('stock KOReader against a real port, base URL with a path prefix', () =
     const pushed = await koreader('PUT', '/syncs/progress', dave, body);
     expect(pushed.status).toBe(200);
     expect(pushed.contentType).toBe('application/json');
-    expect(pushed.body).toEqual({ document: BOOK1_EPUB, timestamp: 1795879315, ...BOOK1_MATCH });
+    expect(pushed.body).toEqual({ document: BOOK1_EPUB, timestamp: 1795879315, ...BOOK1 });
     expect(await koreader('GET', `/syncs/progress/${BOOK1_EPUB}`, dave)).toEqual({
       status: 200,
       contentType: 'application/json',
@@ -119,7 +112,7 @@ describe('stock KOReader against a real port, base URL with a path prefix', () =
         device: 'Kobo_spaBW',
         device_id: '0F1E2D3C4B5A69788796A5B4C3D2E1F0',
         timestamp: 1795879315,
-        ...BOOK1_MATCH,
+        ...BOOK1,
       },
     });
     expect(await koreader('GET', '/syncs/progress/0123456789abcdef0123456789abcdef', dave)).toEqual({

@@ -3,16 +3,10 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { holdLock, type HeldLock, type LockKind } from '../bench/lock-holder.js';
 import { T0, testApp, type TestApp } from './support/app.js';
 import { query } from './support/fixtures.js';
-import { BOOK1_EPUB, DAVE, get, json, put } from './support/requests.js';
+import { BOOK1, BOOK1_EPUB, DAVE, get, json, put } from './support/requests.js';
 
 const DAVE_ID = 6;
 const STORED_AT = '2026-11-28 15:21:55.781869';
-const BOOK1 = {
-  calibre_book_id: 1,
-  calibre_book_title: 'The Quiet Lighthouse',
-  calibre_book_format: 'EPUB',
-  calibre_checksum_version: 'koreader',
-};
 const PUSH = { document: BOOK1_EPUB, progress: 'p0.25', percentage: 0.25, device: 'KOReader', device_id: 'DEV1' };
 
 let t: TestApp | undefined;

@@ -1,19 +1,12 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { T0, testApp, type TestApp } from './support/app.js';
 import { execute, query } from './support/fixtures.js';
-import { BOOK1_EPUB, get, json, put, UNKNOWN_DOC } from './support/requests.js';
+import { BOOK1, BOOK1_EPUB, get, json, put, UNKNOWN_DOC } from './support/requests.js';
 
 const DAVE_ID = 6;
 const SECOND = 1_000_000;
 const at = (seconds: number) => `2026-11-28 15:21:${55 + seconds}.781869`;
 const epoch = (seconds: number) => Math.floor(T0 / SECOND) + seconds;
-const BOOK1 = {
-  calibre_book_id: 1,
-  calibre_book_title: 'The Quiet Lighthouse',
-  calibre_book_format: 'EPUB',
-  calibre_checksum_version: 'koreader',
-};
-
 let t: TestApp;
 let logLines: Record<string, unknown>[];
 beforeEach(async () => {

@@ -9,6 +9,14 @@ export const BOOK2_PDF = '2fb1702f7329c741178f87f19311cde0';
 export const BOOK3_EPUB = 'b13f0bc32d53edf58c4e6420493e00bd';
 export const UNKNOWN_DOC = '0123456789abcdef0123456789abcdef';
 
+/** The calibre_* fields every answer about book 1's EPUB carries. */
+export const BOOK1 = {
+  calibre_book_id: 1,
+  calibre_book_title: 'The Quiet Lighthouse',
+  calibre_book_format: 'EPUB',
+  calibre_checksum_version: 'koreader',
+} as const;
+
 /** dave's hash is pbkdf2:sha1:1000: the cheapest fixture user, for tests not about hashing. */
 export const DAVE = basic('dave', 'oldtimer');
 export const ERIN = basic('erin', 'legacy');
