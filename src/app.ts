@@ -96,16 +96,17 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
     keyFile: join(dirname(databases.appDb.path), '.key'),
     lockWaitMs: config.lockWaitMs,
     log: app.log,
+    now: () => clock.monotonicMs(),
   });
   const authenticator = new Authenticator({
     appDb: databases.appDb,
     lockWaitMs: config.lockWaitMs,
-    remembered: new RememberedLogins(config.rememberedLogins, () => clock.nowMicros() / 1000),
+    remembered: new RememberedLogins(config.rememberedLogins, () => clock.monotonicMs()),
     verifyPassword: ldapThenLocalVerifier({ settings: loginSettings, local: verifyPassword, rememberMs: config.ldapRememberMs, log: app.log }),
     headerLogin: proxyHeaderLogin({ settings: loginSettings, appDb: databases.appDb, lockWaitMs: config.lockWaitMs, log: app.log }),
-    limiter: new LoginLimiter(config.loginLimits, () => clock.nowMicros() / 1000),
+    limiter: new LoginLimiter(config.loginLimits, () => clock.monotonicMs()),
     verifications: new VerificationQueue({ concurrency: config.verifyConcurrency, maxWaiting: config.verifyQueue }),
-    decoy: new DecoyPassword(verifyPassword, () => databases.appDb.reading(listPasswordHashes, config.lockWaitMs)),
+    decoy: new DecoyPassword(verifyPassword, () => databases.appDb.reading(listPasswordHashes, config.lockWaitMs), () => clock.monotonicMs()),
     syncKeys,
   });
   app.decorate('kosync', {

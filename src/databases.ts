@@ -38,12 +38,12 @@ export function defaultStatePath(appDbPath: string): string {
 /** Opens everything the server needs, or throws a StartupError that names the path at fault. */
 export function openDatabases(config: Config, log: StartupLog, clock: Clock = systemClock): Databases {
   if (!config.appDb) throw new StartupError('KOSYNC_APP_DB is not set');
-  const appDb = AppDb.open(config.appDb);
+  const appDb = AppDb.open(config.appDb, clock);
   const opened: { close(): void }[] = [appDb];
   try {
     const stateDb = StateDb.open(config.stateDb ?? defaultStatePath(config.appDb));
     opened.push(stateDb);
-    const calibreDb = openLibrary(config, appDb, log);
+    const calibreDb = openLibrary(config, appDb, log, clock);
     if (calibreDb) opened.push(calibreDb);
     const matching = calibreDb && libraryMatching(config, calibreDb, stateDb, clock);
     return {
@@ -64,7 +64,7 @@ export function openDatabases(config: Config, log: StartupLog, clock: Clock = sy
   }
 }
 
-function openLibrary(config: Config, appDb: AppDb, log: StartupLog): CalibreDb | undefined {
+function openLibrary(config: Config, appDb: AppDb, log: StartupLog, clock: Clock): CalibreDb | undefined {
   const library = resolveLibrary(config, appDb);
   if (!library) {
     log.warn('no Calibre library configured (KOSYNC_LIBRARY, or config_calibre_dir in app.db): progress syncs, but no book is matched');
@@ -77,5 +77,5 @@ function openLibrary(config: Config, appDb: AppDb, log: StartupLog): CalibreDb |
     log.warn(`no metadata.db in ${library}: progress syncs, but no book is matched`);
     return undefined;
   }
-  return CalibreDb.open(library);
+  return CalibreDb.open(library, clock);
 }

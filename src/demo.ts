@@ -3,6 +3,7 @@ import { join, resolve } from 'node:path';
 import Database from 'better-sqlite3';
 import { generateWerkzeugHash } from './auth/werkzeug.js';
 import { partialMd5OfBuffer } from './checksums/partial-md5.js';
+import { systemClock } from './clock.js';
 import { SCHEMA_DIR } from './paths.js';
 
 export const DEMO_USER = { name: 'demo', password: 'demo' } as const;
@@ -63,7 +64,7 @@ export async function prepareDemo(dirPath: string): Promise<DemoData> {
       metadata.prepare(`INSERT INTO data (book, format, uncompressed_size, name) VALUES (?, 'PDF', ?, ?)`).run(b.id, b.bytes.length, b.name);
       metadata
         .prepare(`INSERT INTO book_format_checksums (book, format, checksum, version, created) VALUES (?, 'PDF', ?, 'koreader', ?)`)
-        .run(b.id, b.checksum, new Date().toISOString().replace('Z', '+00:00'));
+        .run(b.id, b.checksum, new Date(systemClock.nowMicros() / 1000).toISOString().replace('Z', '+00:00'));
     }
   } finally {
     metadata.close();

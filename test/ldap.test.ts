@@ -108,6 +108,7 @@ describe.skipIf(missing)('LDAP login against a real slapd', () => {
         keyFile: join(app.files.dir, '.key'),
         lockWaitMs: 1000,
         log: silent,
+        now: () => app.clock.monotonicMs(),
       });
       const { ldap } = await settings.current();
       expect(ldap?.usable).toBe(true);

@@ -46,7 +46,8 @@ export class DecoyPassword {
   constructor(
     private readonly verifier: PasswordVerifier,
     private readonly storedHashes: () => Promise<readonly string[]>,
-    private readonly now: () => number = Date.now,
+    /** Monotonic milliseconds (src/clock.ts). */
+    private readonly now: () => number,
   ) {}
 
   async check(username: string, password: string): Promise<void> {

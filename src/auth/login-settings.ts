@@ -33,7 +33,8 @@ export interface LoginSettingsSourceOptions {
   log: LoginSettingsLog;
   /** Re-read at least this often even when app.db did not change (a new `.key`). */
   maxAgeMs?: number;
-  now?: () => number;
+  /** Monotonic milliseconds (src/clock.ts). */
+  now: () => number;
 }
 
 export const SETTINGS_MAX_AGE_MS = 5000;
@@ -54,7 +55,7 @@ export class LoginSettingsSource {
 
   constructor(private readonly options: LoginSettingsSourceOptions) {
     this.maxAgeMs = options.maxAgeMs ?? SETTINGS_MAX_AGE_MS;
-    this.now = options.now ?? Date.now;
+    this.now = options.now;
   }
 
   async current(): Promise<LoginSettings> {

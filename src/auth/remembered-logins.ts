@@ -29,7 +29,11 @@ export class RememberedLogins {
   private readonly key = randomBytes(32);
   private readonly entries = new Map<string, RememberedLogin>();
 
-  constructor(private readonly options: RememberedLoginsOptions, private readonly now: () => number = Date.now) {}
+  /** `now`: monotonic milliseconds (src/clock.ts). */
+  constructor(
+    private readonly options: RememberedLoginsOptions,
+    private readonly now: () => number,
+  ) {}
 
   keyFor(credentials: Credentials): string {
     return createHmac('sha256', this.key)

@@ -66,7 +66,7 @@ function matchCache(calibre: CalibreDb, state: StateDb, clock: Clock): MatchCach
   return new MatchCache({
     maxEntries: MATCH_CACHE_ENTRIES,
     ttlMs: MATCH_CACHE_TTL_MS,
-    now: () => clock.nowMicros() / 1000,
+    now: () => clock.monotonicMs(),
     version: () => `${calibreVersion.get() as number}:${(stateVersion.get() as number[]).join(':')}`,
   });
 }

@@ -88,7 +88,7 @@ export class ChecksumScanner {
   private current: ScanProgress | undefined;
   private first: ScanProgress & { complete: boolean } = { done: 0, total: 0, complete: false };
   private last: (ScanSummary & { finishedAt: string }) | undefined;
-  private lastStartMicros: number | undefined;
+  private lastStartMs: number | undefined;
   private timer: NodeJS.Timeout | undefined;
   private stopped = false;
   private log: ScanLog | undefined;
@@ -117,8 +117,8 @@ export class ChecksumScanner {
   /** Called for a document nothing matched: a refresh, unless one ran within the rate limit. */
   requestRefresh(): void {
     if (this.stopped || this.running || !this.log) return;
-    const now = this.options.clock.nowMicros();
-    if (this.lastStartMicros !== undefined && now - this.lastStartMicros < this.options.unknownRefreshGapMs * 1000) return;
+    const now = this.options.clock.monotonicMs();
+    if (this.lastStartMs !== undefined && now - this.lastStartMs < this.options.unknownRefreshGapMs) return;
     void this.launch({});
   }
 
@@ -146,7 +146,7 @@ export class ChecksumScanner {
 
   private launch(request: ScanRequest): Promise<ScanSummary | undefined> {
     if (this.running) return this.running;
-    this.lastStartMicros = this.options.clock.nowMicros();
+    this.lastStartMs = this.options.clock.monotonicMs();
     const run = this.run(request)
       .catch((error: unknown) => {
         this.log?.warn({ err: error }, 'checksum index: scan failed; the next refresh retries');
@@ -162,7 +162,7 @@ export class ChecksumScanner {
 
   private async run(request: ScanRequest): Promise<ScanSummary | undefined> {
     const { calibre, state, library } = this.options;
-    const startedAt = performance.now();
+    const startedAt = this.options.clock.monotonicMs();
     const full = request.full ?? false;
     const formats = listLibraryFormats(calibre);
     const known = new Map(allLibraryFiles(state.conn).map((row) => [row.data_id, row]));
@@ -216,7 +216,7 @@ export class ChecksumScanner {
       ...counts,
       removed: gone.length,
       full,
-      durationMs: Math.round(performance.now() - startedAt),
+      durationMs: Math.round(this.options.clock.monotonicMs() - startedAt),
     };
     this.last = { ...summary, finishedAt: this.now() };
     if (isFirst) {

@@ -1,5 +1,6 @@
 import { accessSync, constants, existsSync, statSync } from 'node:fs';
 import Database from 'better-sqlite3';
+import { systemClock, type Clock } from '../clock.js';
 import { Connection, queryBuilder } from './query.js';
 import { retryWhileBusy } from './busy.js';
 import { GroupCommit } from './group-commit.js';
@@ -46,13 +47,17 @@ export class AppDb {
   readonly write: Connection;
   private readonly writes: GroupCommit;
 
-  private constructor(readonly path: string) {
+  private constructor(
+    readonly path: string,
+    private readonly clock: Clock,
+  ) {
     this.read = new Connection(openConnection(path));
     this.write = new Connection(openConnection(path));
-    this.writes = new GroupCommit(this.write);
+    this.writes = new GroupCommit(this.write, clock);
   }
 
-  static open(path: string): AppDb {
+  /** `clock` times lock waits (its monotonic milliseconds). */
+  static open(path: string, clock: Clock = systemClock): AppDb {
     if (!existsSync(path)) throw new StartupError(`app.db not found: ${path} (set KOSYNC_APP_DB to Calibre-Web's app.db)`);
     if (!statSync(path).isFile()) throw new StartupError(`app.db is not a file: ${path}`);
     try {
@@ -62,7 +67,7 @@ export class AppDb {
     }
     let db: AppDb;
     try {
-      db = new AppDb(path);
+      db = new AppDb(path, clock);
     } catch (error) {
       throw new StartupError(`app.db cannot be opened: ${path}: ${(error as Error).message}`);
     }
@@ -111,7 +116,7 @@ export class AppDb {
 
   /** A read on the read connection, waiting (off the event loop) while the file is locked. */
   async reading<T>(body: (conn: Connection) => T, lockWaitMs: number): Promise<T> {
-    return retryWhileBusy(() => body(this.read), Date.now() + lockWaitMs);
+    return retryWhileBusy(() => body(this.read), this.clock.monotonicMs() + lockWaitMs, this.clock);
   }
 
   /**

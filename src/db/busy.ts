@@ -1,3 +1,4 @@
+import type { Clock } from '../clock.js';
 import { KosyncError } from '../errors.js';
 
 /** SQLITE_BUSY and its extended codes: another connection (Calibre-Web, calibre) holds the lock. */
@@ -9,13 +10,15 @@ export function isBusy(error: unknown): boolean {
 export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 /**
- * Runs `attempt` until it stops failing with SQLITE_BUSY or the deadline passes (then 503/1000).
+ * Runs `attempt` until it stops failing with SQLITE_BUSY or the deadline (the clock's monotonic
+ * milliseconds) passes (then 503/1000).
  * Connections use busy_timeout 0, so a lock held by Calibre-Web is waited for here, between event-loop
  * turns, instead of inside SQLite where it would freeze every other request.
  */
 export async function retryWhileBusy<T>(
   attempt: () => T,
   deadline: number,
+  clock: Clock,
   onWait?: () => void,
 ): Promise<T> {
   let delay = 1;
@@ -24,7 +27,7 @@ export async function retryWhileBusy<T>(
       return attempt();
     } catch (error) {
       if (!isBusy(error)) throw error;
-      const left = deadline - Date.now();
+      const left = deadline - clock.monotonicMs();
       if (left <= 0) throw new KosyncError('storageUnavailable');
       onWait?.();
       await sleep(Math.min(delay, left));

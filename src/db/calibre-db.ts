@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
+import { systemClock, type Clock } from '../clock.js';
 import { Connection, queryBuilder } from './query.js';
 import { StartupError } from './startup-error.js';
 import type { CalibreDatabase } from './tables.js';
@@ -18,18 +19,22 @@ export class CalibreDb {
   readonly conn: Connection;
   private checksumTable: { present: boolean; checkedAt: number } | undefined;
 
-  private constructor(readonly path: string, readonly library: string) {
+  private constructor(
+    readonly path: string,
+    readonly library: string,
+    private readonly clock: Clock,
+  ) {
     const raw = new Database(path, { readonly: true, fileMustExist: true });
     raw.pragma('query_only = ON');
     raw.pragma('busy_timeout = 0');
     this.conn = new Connection(raw);
   }
 
-  static open(library: string): CalibreDb {
+  static open(library: string, clock: Clock = systemClock): CalibreDb {
     const path = join(library, 'metadata.db');
     if (!existsSync(path)) throw new StartupError(`metadata.db not found in the Calibre library ${library}`);
     try {
-      const db = new CalibreDb(path, library);
+      const db = new CalibreDb(path, library, clock);
       db.conn.raw.prepare('SELECT id FROM books LIMIT 1').get();
       return db;
     } catch (error) {
@@ -38,7 +43,8 @@ export class CalibreDb {
   }
 
   /** Whether CWA's `book_format_checksums` exists (notes/cwa.md §2.2: only once its KOReader flag was on). */
-  hasChecksumTable(now = Date.now()): boolean {
+  hasChecksumTable(): boolean {
+    const now = this.clock.monotonicMs();
     if (!this.checksumTable || now - this.checksumTable.checkedAt > TABLE_CHECK_TTL_MS) {
       const row = this.conn.raw
         .prepare(`SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'book_format_checksums'`)

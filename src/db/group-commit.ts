@@ -1,3 +1,4 @@
+import type { Clock } from '../clock.js';
 import { KosyncError } from '../errors.js';
 import { isBusy, sleep } from './busy.js';
 import type { Connection } from './query.js';
@@ -29,11 +30,14 @@ export class GroupCommit {
   /** COMMITs issued (one per group). */
   commits = 0;
 
-  constructor(private readonly conn: Connection) {}
+  constructor(
+    private readonly conn: Connection,
+    private readonly clock: Clock,
+  ) {}
 
   run<T>(body: (conn: Connection) => T, lockWaitMs: number, onLockWait?: () => void): Promise<T> {
     return new Promise<T>((resolve, reject) => {
-      this.queue.push({ body, deadline: Date.now() + lockWaitMs, onLockWait, resolve: resolve as (value: unknown) => void, reject });
+      this.queue.push({ body, deadline: this.clock.monotonicMs() + lockWaitMs, onLockWait, resolve: resolve as (value: unknown) => void, reject });
       if (!this.running) {
         this.running = true;
         // Writes arriving in this turn of the event loop join the first group.
@@ -62,7 +66,7 @@ export class GroupCommit {
           for (const write of group) write.reject(error);
           return;
         }
-        const now = Date.now();
+        const now = this.clock.monotonicMs();
         group = group.filter((write) => {
           if (write.deadline > now) return true;
           write.reject(new KosyncError('storageUnavailable'));

@@ -67,7 +67,7 @@ export class MetadataSource implements BookSource {
   }
 
   private booksByTitle(): Map<string, LibraryBook[]> {
-    const now = Date.now();
+    const now = this.clock.monotonicMs();
     if (this.titles && now - this.titles.loadedAt < TITLES_TTL_MS) return this.titles.byTitle;
     const rows = this.calibre.conn.all(
       calibreQuery
