@@ -14,7 +14,7 @@ import { VerificationQueue } from './auth/verification-queue.js';
 import { systemClock, type Clock } from './clock.js';
 import type { Config } from './config.js';
 import type { Databases } from './databases.js';
-import { ERRORS, KosyncError } from './errors.js';
+import { ERRORS, KosyncError, StorageUnavailableError } from './errors.js';
 import { baseTwiceRewriter } from './http/base-alias.js';
 import { sendJson } from './http/json.js';
 import { publicBaseUrl } from './http/public-url.js';
@@ -86,6 +86,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
   });
 
   const { databases } = deps;
+  databases.appDb.useLog(app.log);
   const clock = deps.clock ?? systemClock;
   const telemetry = await Telemetry.create(config, databases.stateDb.conn);
   const syncKeys = new SyncKeys({
@@ -162,7 +163,9 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
 
 /** Answers an error in the protocol's shape, logging what the client is not told. */
 function handleError(error: unknown, request: FastifyRequest, reply: FastifyReply): FastifyReply {
-  if (!(error instanceof KosyncError) && !isClientError(error)) {
+  if (error instanceof StorageUnavailableError) {
+    request.log.error({ err: error.cause }, error.detail);
+  } else if (!(error instanceof KosyncError) && !isClientError(error)) {
     request.log.error({ err: error }, 'unexpected error');
   }
   return sendError(reply, error);
