@@ -87,10 +87,12 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
 
   const { databases } = deps;
   databases.appDb.useLog(app.log);
+  databases.stateDb.useLog(app.log);
   const clock = deps.clock ?? systemClock;
   const telemetry = await Telemetry.create(config, databases.stateDb.conn);
   const syncKeys = new SyncKeys({
     stateDb: databases.stateDb.conn,
+    stateWrites: databases.stateDb,
     clock,
     log: app.log,
     recordOnLogin: config.recordKeysOnLogin,
