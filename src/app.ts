@@ -16,6 +16,7 @@ import type { Config } from './config.js';
 import type { Databases } from './databases.js';
 import { ERRORS, KosyncError, StorageUnavailableError } from './errors.js';
 import { baseTwiceRewriter } from './http/base-alias.js';
+import { limitConnections, proxyPeers } from './http/connection-limits.js';
 import { sendJson } from './http/json.js';
 import { publicBaseUrl } from './http/public-url.js';
 import { LOG_REDACTION, MAX_PARAM_LENGTH, SERVER_LIMITS } from './http/server-limits.js';
@@ -89,6 +90,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
   databases.appDb.useLog(app.log);
   databases.stateDb.useLog(app.log);
   const clock = deps.clock ?? systemClock;
+  limitConnections(app.server, config.connectionLimits, { isProxy: proxyPeers(config.trustProxy), now: () => clock.monotonicMs(), log: app.log });
   const telemetry = await Telemetry.create(config, databases.stateDb.conn);
   const syncKeys = new SyncKeys({
     stateDb: databases.stateDb.conn,
