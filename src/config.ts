@@ -101,7 +101,7 @@ export const envSchema = z
     KOSYNC_SCAN_INTERVAL: integer(0, 7 * 24 * 3600).default(600),
     KOSYNC_METRICS: metricsSetting.default('off'),
     KOSYNC_MAX_CONNECTIONS: integer(0, 1_000_000).default(512),
-    KOSYNC_MAX_CONNECTIONS_PER_ADDRESS: integer(0, 1_000_000).default(64),
+    KOSYNC_MAX_CONNECTIONS_PER_ADDRESS: integer(0, 1_000_000).default(128),
   })
   .transform((e) => ({
     appDb: e.KOSYNC_APP_DB,

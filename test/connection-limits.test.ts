@@ -266,7 +266,7 @@ describe('a real process under a small open-file limit', () => {
 
 describe('the default caps', () => {
   it('fit the usual open-file limit of 1024 with room for the databases and libraries', () => {
-    expect(fileLimitWarning({ total: 512, perAddress: 64 }, 1024)).toBeUndefined();
-    expect(fileLimitWarning({ total: 0, perAddress: 64 }, 1024)).toMatch(/^no cap on connections \(KOSYNC_MAX_CONNECTIONS=0\) under an open-file limit of 1024/);
+    expect(fileLimitWarning({ total: 512, perAddress: 128 }, 1024)).toBeUndefined();
+    expect(fileLimitWarning({ total: 0, perAddress: 128 }, 1024)).toMatch(/^no cap on connections \(KOSYNC_MAX_CONNECTIONS=0\) under an open-file limit of 1024/);
   });
 });
