@@ -134,6 +134,15 @@ describe('BASE given twice (CWA’s plugin given the full URL appends /kosync ag
     expect((await t.app.inject({ method: 'GET', url: '/kosync/kosync/enable' })).statusCode).toBe(200);
   });
 
+  it('logs the path the client asked for beside the route that answered', async () => {
+    const lines: { msg: string; path?: string; route?: string; status?: number }[] = [];
+    t = await testApp({ env: { KOSYNC_LOG_LEVEL: 'info' }, logStream: { write: (line) => void lines.push(JSON.parse(line) as (typeof lines)[number]) } });
+    await t.app.inject({ method: 'GET', url: '/kosync/kosync/users/auth?x=1', headers: DAVE });
+    expect(lines.filter((l) => l.msg === 'request').map(({ path, route, status }) => ({ path, route, status }))).toEqual([
+      { path: '/kosync/kosync/users/auth', route: '/kosync/users/auth', status: 200 },
+    ]);
+  });
+
   it('accepts the doubled BASE with repeated slashes, a trailing slash and a query string', async () => {
     t = await testApp();
     for (const url of ['//kosync//kosync/users/auth', '/kosync/kosync/users/auth/', '/kosync/kosync/users/auth?x=1']) {
