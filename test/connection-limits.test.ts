@@ -1,6 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { connect, type Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
+import { proxyPeers } from '../src/http/connection-limits.js';
 import { fileLimitWarning, openFileLimit } from '../src/http/file-limit.js';
 import { builtCli } from './support/built-cli.js';
 import { startChildServer, type ChildServer } from './support/child-server.js';
@@ -210,6 +211,16 @@ describe('KOSYNC_MAX_CONNECTIONS_PER_ADDRESS: one address cannot take every conn
     // Other peers still are.
     for (let i = 0; i < 3; i++) clients.push(await busy(port, '127.0.0.3'));
     expect((await refusal(port, '127.0.0.3')).body).toEqual(REFUSED);
+  });
+});
+
+describe('which peers count as the reverse proxy (KOSYNC_TRUST_PROXY) for the per-address cap', () => {
+  it('reads addresses, CIDRs and the named ranges, IPv4 also in its IPv4-mapped IPv6 form', () => {
+    const compose = proxyPeers(['uniquelocal']);
+    expect(['172.18.0.2', '::ffff:172.18.0.2', '192.168.1.5', 'fd00::1', '8.8.8.8', '127.0.0.1'].map(compose)).toEqual([true, true, true, true, false, false]);
+    const listed = proxyPeers(['127.0.0.1', '10.1.0.0/16', 'loopback']);
+    expect(['127.0.0.1', '127.0.0.9', '::1', '10.1.2.3', '10.2.0.1', 'not an address'].map(listed)).toEqual([true, true, true, true, false, false]);
+    expect([proxyPeers(true)('203.0.113.9'), proxyPeers(false)('127.0.0.1')]).toEqual([true, false]);
   });
 });
 
