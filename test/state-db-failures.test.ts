@@ -105,6 +105,21 @@ describe('the state database locked by another process (kosync.db, BEGIN EXCLUSI
     expect(stateRows('SELECT user_id FROM sync_keys ORDER BY user_id')).toEqual([{ user_id: 6 }, { user_id: 7 }]);
   });
 
+  it('finishes a checksum scan whose batch waited for the lock, answering requests meanwhile', async () => {
+    t = await testApp({ library: 'calibre', calibreWrites: true });
+    lock = await holdLock(t.files.stateDb, 'exclusive', { touch: 'UPDATE sync_keys SET user_name = user_name', releaseAfterMs: 15_000 });
+    const scanning = t.databases.scanner!.scan();
+    // Past SQLite's own 2 s wait of old: the scan's batch waits for the lock, within its 5 s.
+    await sleep(2500);
+    expect((await t.app.inject({ method: 'GET', url: '/kosync/healthcheck' })).statusCode).toBe(200);
+    expect(lock.released).toBe(false);
+    expect(stateRows('SELECT count(*) AS n FROM library_files')).toEqual([{ n: 0 }]);
+    await lock.release();
+    lock = undefined;
+    expect(await scanning).toMatchObject({ files: 6, hashed: 6, failed: 0 });
+    expect(stateRows('SELECT count(*) AS n FROM library_files')).toEqual([{ n: 6 }]);
+  });
+
   it('records a deferred write dropped at shutdown in the log, and never stalls the stop', async () => {
     t = await testApp({
       library: null,
