@@ -14,7 +14,9 @@ import { VerificationQueue } from './auth/verification-queue.js';
 import { systemClock, type Clock } from './clock.js';
 import type { Config } from './config.js';
 import type { Databases } from './databases.js';
-import { ERRORS, KosyncError } from './errors.js';
+import { ERRORS, KosyncError, StorageUnavailableError } from './errors.js';
+import { baseTwiceRewriter } from './http/base-alias.js';
+import { limitConnections, proxyPeers } from './http/connection-limits.js';
 import { sendJson } from './http/json.js';
 import { publicBaseUrl } from './http/public-url.js';
 import { LOG_REDACTION, MAX_PARAM_LENGTH, SERVER_LIMITS } from './http/server-limits.js';
@@ -56,6 +58,7 @@ declare module 'fastify' {
 
 /** Builds the server; the CLI listens, tests inject. */
 export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyInstance> {
+  const rewriteBaseTwice = baseTwiceRewriter(config.basePath);
   const app = fastify({
     logger: {
       level: config.logLevel,
@@ -68,16 +71,30 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
     // One line per request comes from Telemetry's onResponse hook instead (user, route, status, time).
     logController: new LogController({ disableRequestLogging: true }),
     routerOptions: { ignoreTrailingSlash: true, ignoreDuplicateSlashes: true, maxParamLength: MAX_PARAM_LENGTH },
-    frameworkErrors: (error, _request, reply) => {
+    ...(rewriteBaseTwice ? { rewriteUrl: rewriteBaseTwice } : {}),
+    frameworkErrors: (error, request, reply) => {
+      // A document that does not decode as UTF-8 (e.g. an encoded lone surrogate) is the route's 2004,
+      // after authentication like any other bad document; other bad URLs are 2003.
+      if (error.code === 'FST_ERR_BAD_URL' && request.method === 'GET' && isProgressDocumentPath(request.url, config)) {
+        app.kosync.authenticate(request).then(
+          () => handleError(new KosyncError('invalidDocument'), request, reply),
+          (failure: unknown) => handleError(failure, request, reply),
+        );
+        return;
+      }
       sendError(reply, error);
     },
   });
 
   const { databases } = deps;
+  databases.appDb.useLog(app.log);
+  databases.stateDb.useLog(app.log);
   const clock = deps.clock ?? systemClock;
+  limitConnections(app.server, config.connectionLimits, { isProxy: proxyPeers(config.trustProxy), now: () => clock.monotonicMs(), log: app.log });
   const telemetry = await Telemetry.create(config, databases.stateDb.conn);
   const syncKeys = new SyncKeys({
     stateDb: databases.stateDb.conn,
+    stateWrites: databases.stateDb,
     clock,
     log: app.log,
     recordOnLogin: config.recordKeysOnLogin,
@@ -134,12 +151,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', { parseAs: 'buffer' }, (_request, body, done) => done(null, body));
 
-  app.setErrorHandler((error, request, reply) => {
-    if (!(error instanceof KosyncError) && !isClientError(error)) {
-      request.log.error({ err: error }, 'unexpected error');
-    }
-    sendError(reply, error);
-  });
+  app.setErrorHandler(handleError);
   app.setNotFoundHandler((_request, reply) => {
     sendError(reply, new KosyncError('notFound'));
   });
@@ -151,6 +163,22 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
     for (const routes of routeFamilies) await app.register(routes);
   }
   return app;
+}
+
+/** Answers an error in the protocol's shape, logging what the client is not told. */
+function handleError(error: unknown, request: FastifyRequest, reply: FastifyReply): FastifyReply {
+  if (error instanceof StorageUnavailableError) {
+    request.log.error({ err: error.cause }, error.detail);
+  } else if (!(error instanceof KosyncError) && !isClientError(error)) {
+    request.log.error({ err: error }, 'unexpected error');
+  }
+  return sendError(reply, error);
+}
+
+/** `BASE/syncs/progress/<document>`, or its root alias when those are on; repeated slashes are one. */
+function isProgressDocumentPath(url: string, config: Pick<Config, 'basePath' | 'rootAliases'>): boolean {
+  const path = url.split('?', 1)[0]!.replace(/\/+/g, '/');
+  return path.startsWith(`${config.basePath}/syncs/progress/`) || (config.rootAliases && path.startsWith('/syncs/progress/'));
 }
 
 function isClientError(error: unknown): error is FastifyError {

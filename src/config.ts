@@ -100,6 +100,8 @@ export const envSchema = z
     KOSYNC_SHUTDOWN_GRACE: integer(0, 300).default(8),
     KOSYNC_SCAN_INTERVAL: integer(0, 7 * 24 * 3600).default(600),
     KOSYNC_METRICS: metricsSetting.default('off'),
+    KOSYNC_MAX_CONNECTIONS: integer(0, 1_000_000).default(512),
+    KOSYNC_MAX_CONNECTIONS_PER_ADDRESS: integer(0, 1_000_000).default(128),
   })
   .transform((e) => ({
     appDb: e.KOSYNC_APP_DB,
@@ -140,6 +142,11 @@ export const envSchema = z
     scanIntervalSeconds: e.KOSYNC_SCAN_INTERVAL,
     /** Prometheus metrics: 'off', 'on' (BASE/metrics on the main port) or a port of their own. */
     metrics: e.KOSYNC_METRICS,
+    /**
+     * Open connections at most, in total and from one client address (trusted proxies exempt); at a
+     * cap the longest-idle connection is closed first (0: no cap). Defaults fit `ulimit -n` 1024.
+     */
+    connectionLimits: { total: e.KOSYNC_MAX_CONNECTIONS, perAddress: e.KOSYNC_MAX_CONNECTIONS_PER_ADDRESS },
   }));
 
 export type Config = Readonly<z.output<typeof envSchema>>;

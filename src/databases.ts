@@ -41,7 +41,8 @@ export function openDatabases(config: Config, log: StartupLog, clock: Clock = sy
   const appDb = AppDb.open(config.appDb, clock);
   const opened: { close(): void }[] = [appDb];
   try {
-    const stateDb = StateDb.open(config.stateDb ?? defaultStatePath(config.appDb));
+    // busy_timeout 0: a lock another process holds on it is waited for between event-loop turns.
+    const stateDb = StateDb.open(config.stateDb ?? defaultStatePath(config.appDb), { clock, busyTimeoutMs: 0 });
     opened.push(stateDb);
     const calibreDb = openLibrary(config, appDb, log, clock);
     if (calibreDb) opened.push(calibreDb);

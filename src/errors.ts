@@ -41,3 +41,19 @@ export class KosyncError extends Error {
     return { code: this.code, message: this.message };
   }
 }
+
+/**
+ * 503/1000 because a database file failed (disk full, read-only, I/O error, missing or not usable),
+ * not because of a lock. `detail` names the file and the cause for the log; the client gets only the
+ * protocol's message.
+ */
+export class StorageUnavailableError extends KosyncError {
+  constructor(
+    readonly detail: string,
+    options: { cause?: unknown } = {},
+  ) {
+    super('storageUnavailable');
+    this.name = 'StorageUnavailableError';
+    if (options.cause !== undefined) this.cause = options.cause;
+  }
+}

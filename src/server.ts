@@ -3,6 +3,7 @@ import { buildApp } from './app.js';
 import type { Config } from './config.js';
 import { openDatabases } from './databases.js';
 import { DEMO_USER, prepareDemo, type DemoData } from './demo.js';
+import { fileLimitWarning, openFileLimit } from './http/file-limit.js';
 
 export const DEMO_DIR = 'demo-data';
 
@@ -28,6 +29,8 @@ export async function startServer(config: Config, options: ServeOptions): Promis
     databases.close();
     throw error;
   }
+  const fileWarning = fileLimitWarning(config.connectionLimits, openFileLimit());
+  if (fileWarning) warnings.push(fileWarning);
   for (const warning of warnings) app.log.warn(warning);
   try {
     await app.listen({ host: config.host, port: config.port });

@@ -1,25 +1,8 @@
 import type { Server } from 'node:http';
-import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { testApp, type TestApp } from './support/app.js';
+import { rawExchange, statusAndBody } from './support/raw-http.js';
 import { DAVE, get, put } from './support/requests.js';
-
-/** Sends raw bytes over a real connection and returns everything the server wrote before closing. */
-function rawExchange(port: number, bytes: string | Buffer): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const socket = connect(port, '127.0.0.1');
-    let answer = '';
-    socket.on('data', (chunk) => (answer += chunk.toString('latin1')));
-    socket.on('close', () => resolve(answer));
-    socket.on('error', (error: NodeJS.ErrnoException) => (error.code === 'ECONNRESET' ? resolve(answer) : reject(error)));
-    socket.write(bytes);
-  });
-}
-
-function statusAndBody(raw: string): { status: string; contentType: string | undefined; body: string } {
-  const [head = '', body = ''] = raw.split('\r\n\r\n');
-  return { status: head.split('\r\n')[0]!, contentType: /\r\ncontent-type: ([^\r]*)/i.exec(head)?.[1], body };
-}
 
 describe('limits on what a client controls', () => {
   let t: TestApp;

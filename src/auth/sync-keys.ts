@@ -4,10 +4,17 @@ import type { FastifyBaseLogger } from 'fastify';
 import type { Clock } from '../clock.js';
 import { formatSqlDatetime } from '../db/datetime.js';
 import type { Connection } from '../db/query.js';
+import type { StateDb } from '../db/state-db.js';
 import { KosyncError } from '../errors.js';
 import { findSyncKey, markSyncKeyUsed, saveSyncKey, type SyncKeyRow } from '../repos/sync-keys.js';
 import type { UserRow } from '../repos/users.js';
 import { fingerprintOf } from './remembered-logins.js';
+
+/**
+ * How long enabling a key on the page waits for a lock another process holds on the state DB (off the
+ * event loop), before the page says to try again: a person in a browser waits that long.
+ */
+const ENABLE_WAIT_MS = 10_000;
 
 /** bcrypt work factor: about 50 ms of one core, paid once per fresh key login (then remembered). */
 export const BCRYPT_COST = 10;
@@ -62,6 +69,8 @@ export function explainKeyFailure(error: unknown, headers: IncomingHttpHeaders, 
 
 export interface SyncKeysDeps {
   stateDb: Connection;
+  /** Writes to the state DB without stalling the event loop while another process holds its lock. */
+  stateWrites: Pick<StateDb, 'writing' | 'later'>;
   clock: Clock;
   log: Pick<FastifyBaseLogger, 'warn'>;
   /** Store the verifier after every successful password login (KOSYNC_RECORD_KEYS_ON_LOGIN). */
@@ -87,18 +96,16 @@ export class SyncKeys {
    */
   async enable(user: UserRow, password: string): Promise<void> {
     await Promise.all([...this.pending]);
-    await this.store(user, password);
+    await this.store(user, password, 'now');
   }
 
-  private async store(user: UserRow, password: string): Promise<void> {
+  /** Stores the verifier: at once when asked for on the page (503 if the state DB stays locked), else when it can. */
+  private async store(user: UserRow, password: string, wait: 'now' | 'later'): Promise<void> {
     const verifier = await (await bcrypt()).hash(userkeyOf(password), BCRYPT_COST);
-    saveSyncKey(this.deps.stateDb, {
-      userId: user.id,
-      userName: user.name,
-      verifier,
-      passwordFingerprint: fingerprintOf(user.password),
-      at: this.now(),
-    });
+    const key = { userId: user.id, userName: user.name, verifier, passwordFingerprint: fingerprintOf(user.password), at: this.now() };
+    const write = (conn: Connection) => saveSyncKey(conn, key);
+    if (wait === 'now') await this.deps.stateWrites.writing(write, ENABLE_WAIT_MS, `sync-key:${user.id}`);
+    else this.deps.stateWrites.later(`sync-key:${user.id}`, 'recording a KOReader sync key after a login', write);
   }
 
   /**
@@ -112,7 +119,7 @@ export class SyncKeys {
     const work = (async () => {
       const row = findSyncKey(this.deps.stateDb, user.id);
       if (row && this.fits(row, user) && (user.password !== '' || (await (await bcrypt()).verify(userkeyOf(password), row.verifier)))) return;
-      await this.store(user, password);
+      await this.store(user, password, 'later');
     })()
       .catch((error: unknown) => this.deps.log.warn({ err: error, userId: user.id }, 'could not record the KOReader sync key'))
       .finally(() => this.pending.delete(work));
@@ -133,7 +140,8 @@ export class SyncKeys {
     }
     if (!(await (await bcrypt()).verify(userkey, row.verifier))) return false;
     if (!this.fits(row, user)) throw new SyncKeyOutdatedError();
-    markSyncKeyUsed(this.deps.stateDb, user.id, this.now());
+    const at = this.now();
+    this.deps.stateWrites.later(`last-used:${user.id}`, 'recording when a KOReader sync key was last used', (conn) => markSyncKeyUsed(conn, user.id, at));
     return true;
   }
 

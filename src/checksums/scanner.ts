@@ -72,6 +72,11 @@ export interface ScanRequest {
 
 /** Writes are committed in batches this large, so a scan holds the state DB only briefly. */
 const WRITE_BATCH = 256;
+/**
+ * How long a batch waits for a lock another process holds on the state DB (off the event loop) before
+ * the scan gives up; the next refresh starts over. Below the shutdown grace period.
+ */
+const BATCH_WAIT_MS = 5000;
 /** First-scan progress is logged in tenths for libraries at least this large. */
 const LOG_PROGRESS_FROM = 500;
 
@@ -176,18 +181,25 @@ export class ChecksumScanner {
 
     const counts: Record<Outcome, number> = { hashed: 0, unchanged: 0, missing: 0, failed: 0 };
     const writes: (() => void)[] = [];
-    const flush = () => {
+    /** Set when a batch could not be written: the other workers stop, the scan fails. */
+    let failed = false;
+    const flush = async () => {
       if (writes.length === 0 || this.stopped) return;
-      state.conn.raw.transaction(() => {
-        for (const write of writes) write();
-      })();
-      writes.length = 0;
+      const batch = writes.splice(0);
+      try {
+        await state.writing(() => {
+          for (const write of batch) write();
+        }, BATCH_WAIT_MS);
+      } catch (error) {
+        failed = true;
+        throw error;
+      }
     };
 
     let next = 0;
     let loggedTenth = 0;
     const worker = async () => {
-      while (next < formats.length && !this.stopped) {
+      while (next < formats.length && !this.stopped && !failed) {
         const format = formats[next++]!;
         const outcome = await this.examine(format, known.get(format.dataId), full, library, writes);
         if (this.stopped) return;
@@ -195,7 +207,7 @@ export class ChecksumScanner {
         progress.done++;
         if (isFirst) this.first.done = progress.done;
         request.onProgress?.({ ...progress });
-        if (writes.length >= WRITE_BATCH) flush();
+        if (writes.length >= WRITE_BATCH) await flush();
         const tenth = Math.floor((progress.done * 10) / progress.total);
         if (isFirst && progress.total >= LOG_PROGRESS_FROM && tenth > loggedTenth) {
           loggedTenth = tenth;
@@ -209,7 +221,7 @@ export class ChecksumScanner {
     const present = new Set(formats.map((f) => f.dataId));
     const gone = [...known.keys()].filter((id) => !present.has(id));
     for (const dataId of gone) writes.push(() => deleteLibraryFile(state.conn, dataId));
-    flush();
+    await flush();
 
     const summary: ScanSummary = {
       files: formats.length,

@@ -2,6 +2,7 @@ import type { Clock } from '../clock.js';
 import { KosyncError } from '../errors.js';
 import { isBusy, sleep } from './busy.js';
 import type { Connection } from './query.js';
+import { isStorageFailure } from './storage-failure.js';
 
 interface Write {
   body: (conn: Connection) => unknown;
@@ -23,6 +24,10 @@ interface Write {
  * retries later: in rollback-journal mode a COMMIT left waiting keeps the PENDING lock, which would
  * shut out every new reader, this process's GETs and logins included. Each write gives up with
  * 503/1000 once its own budget, counted from its arrival, has passed.
+ *
+ * When SQLite rolls the whole transaction back itself (disk full, an I/O error, a trigger's
+ * RAISE(ROLLBACK)), a storage failure fails the whole group (every write would meet it), any other
+ * error fails only the write that caused it, and the others run again in a new transaction.
  */
 export class GroupCommit {
   private queue: Write[] = [];
@@ -31,7 +36,8 @@ export class GroupCommit {
   commits = 0;
 
   constructor(
-    private readonly conn: Connection,
+    /** The connection to write on, looked up for each attempt (app.db may have been reopened). */
+    private readonly connection: () => Connection,
     private readonly clock: Clock,
   ) {}
 
@@ -60,8 +66,14 @@ export class GroupCommit {
     for (;;) {
       let outcomes: { value?: unknown; error?: unknown }[];
       try {
-        outcomes = this.attempt(group);
+        outcomes = this.attempt(this.connection(), group);
       } catch (error) {
+        if (error instanceof TransactionLost) {
+          error.write.reject(error.cause);
+          group = group.filter((write) => write !== error.write);
+          if (group.length === 0) return;
+          continue;
+        }
         if (!isBusy(error)) {
           for (const write of group) write.reject(error);
           return;
@@ -87,9 +99,11 @@ export class GroupCommit {
     }
   }
 
-  /** One BEGIN IMMEDIATE … COMMIT over the group; throws (after rolling back) only on SQLITE_BUSY or a failed COMMIT. */
-  private attempt(group: Write[]): { value?: unknown; error?: unknown }[] {
-    const { conn } = this;
+  /**
+   * One BEGIN IMMEDIATE … COMMIT over the group; throws (after rolling back) on SQLITE_BUSY, a storage
+   * failure, a failed COMMIT, or TransactionLost.
+   */
+  private attempt(conn: Connection, group: Write[]): { value?: unknown; error?: unknown }[] {
     conn.statement('BEGIN IMMEDIATE').run();
     try {
       const outcomes = group.map((write) => {
@@ -99,7 +113,8 @@ export class GroupCommit {
           conn.statement('RELEASE write').run();
           return { value };
         } catch (error) {
-          if (isBusy(error)) throw error;
+          if (isBusy(error) || isStorageFailure(error)) throw error;
+          if (!conn.raw.inTransaction) throw new TransactionLost(write, error);
           conn.statement('ROLLBACK TO write').run();
           conn.statement('RELEASE write').run();
           return { error };
@@ -112,5 +127,15 @@ export class GroupCommit {
       if (conn.raw.inTransaction) conn.raw.exec('ROLLBACK');
       throw error;
     }
+  }
+}
+
+/** SQLite rolled the group's transaction back when `write` failed with `cause`. */
+class TransactionLost extends Error {
+  constructor(
+    readonly write: Write,
+    override readonly cause: unknown,
+  ) {
+    super('the transaction was rolled back by SQLite');
   }
 }

@@ -3,8 +3,15 @@ import type { FastifyReply } from 'fastify';
 /**
  * Sends compact JSON with `Content-Type: application/json` exactly: KOReader builds since 2025.04
  * (lua-Spore 0.4) decode nothing else, not even with `; charset=utf-8` (PROTOCOL.md §2).
+ * `Cache-Control: no-store` on every answer: most carry a user's reading progress or the outcome of
+ * their login, which no shared or browser cache may keep, and the rest (health, errors) must never be
+ * answered from a cache either.
  */
 export function sendJson(reply: FastifyReply, status: number, body: unknown): FastifyReply {
   // A Buffer, because fastify appends `; charset=utf-8` to the type of string payloads.
-  return reply.code(status).header('content-type', 'application/json').send(Buffer.from(JSON.stringify(body), 'utf8'));
+  return reply
+    .code(status)
+    .header('content-type', 'application/json')
+    .header('cache-control', 'no-store')
+    .send(Buffer.from(JSON.stringify(body), 'utf8'));
 }

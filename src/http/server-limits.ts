@@ -22,6 +22,12 @@ export const SERVER_LIMITS = {
     /** Headers must be complete within this (slow-loris); node checks every connectionsCheckingInterval. */
     headersTimeout: 15_000,
     connectionsCheckingInterval: 2_000,
+    /**
+     * An HTTP/1.1 request without `Host` is served rather than refused with node's empty, non-JSON
+     * 400: nothing here depends on the host, and the page and messages fall back to the address the
+     * client reached (http/public-url.ts).
+     */
+    requireHostHeader: false,
   },
   /** The whole request, body included. A kosync request is a few hundred bytes. */
   requestTimeout: 30_000,

@@ -39,14 +39,16 @@ export class MetadataSource implements BookSource {
     const book = candidates[0]!;
     const format = this.formatOf(book.id, hints.filename);
     if (!format) return undefined;
-    recordDocument(this.state.conn, {
+    const alias = {
       document,
       bookId: book.id,
       format,
-      method: 'metadata',
+      method: 'metadata' as const,
       detail: JSON.stringify({ title, authors, ...(hints.filename ? { filename: hints.filename } : {}) }),
       seen: formatSqlDatetime(this.clock.nowMicros()),
-    });
+    };
+    // Deferred while another process holds the state DB's lock: this sync is matched all the same.
+    this.state.later(`alias:${document}:${book.id}:${format}`, 'recording a document alias from KOReader metadata', (conn) => recordDocument(conn, alias));
     return { bookId: book.id, title: book.title, format, checksumVersion: 'koreader' };
   }
 

@@ -6,20 +6,23 @@ const MAX_DOCUMENT_LENGTH = 255;
 const MAX_PROGRESS_LENGTH = 255;
 const MAX_DEVICE_LENGTH = 100;
 const MAX_DEVICE_ID_LENGTH = 100;
+/** The fields of KOReader's optional `metadata` that are read as match hints. */
+const HINT_FIELDS = ['filename', 'title', 'authors'] as const;
 const DECIMAL = /^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$/;
 
 /** Length in code points, as Python's len() counts the original's limits. */
 const length = (text: string) => [...text].length;
 
+/**
+ * A string of at most `max` code points that is well-formed UTF-16. JSON may carry a lone surrogate
+ * (`"\ud800"`); SQLite would store it as bytes that are not UTF-8, which Python (Calibre-Web, CWA)
+ * cannot read back, so such a field is refused like any other invalid one.
+ */
+const isText = (value: unknown, max: number): value is string => typeof value === 'string' && value.isWellFormed() && length(value) <= max;
+
 /** CWA kosync.py is_valid_key_field, plus `/` (a path segment cannot carry it; PROTOCOL.md §2). */
 export function isValidDocument(value: unknown): value is string {
-  return (
-    typeof value === 'string' &&
-    value !== '' &&
-    !value.includes(':') &&
-    !value.includes('/') &&
-    length(value) <= MAX_DOCUMENT_LENGTH
-  );
+  return isText(value, MAX_DOCUMENT_LENGTH) && value !== '' && !value.includes(':') && !value.includes('/');
 }
 
 /** Python truthiness of a JSON value, which the original's `not progress` / `not device` test. */
@@ -41,16 +44,25 @@ function firstProblem(body: Record<string, unknown>): Problem | undefined {
   if (isFalsy(progress) || percentage === undefined || percentage === null || isFalsy(device)) {
     return invalid('Missing required fields');
   }
-  if (typeof progress !== 'string' || length(progress) > MAX_PROGRESS_LENGTH) return invalid('Invalid progress field');
-  if (typeof device !== 'string' || length(device) > MAX_DEVICE_LENGTH) return invalid('Invalid device field');
-  if (deviceId !== undefined && deviceId !== null && (typeof deviceId !== 'string' || length(deviceId) > MAX_DEVICE_ID_LENGTH)) {
-    return invalid('Invalid device_id field');
-  }
+  if (!isText(progress, MAX_PROGRESS_LENGTH)) return invalid('Invalid progress field');
+  if (!isText(device, MAX_DEVICE_LENGTH)) return invalid('Invalid device field');
+  if (deviceId !== undefined && deviceId !== null && !isText(deviceId, MAX_DEVICE_ID_LENGTH)) return invalid('Invalid device_id field');
   const value = toNumber(percentage);
   if (value === undefined) return invalid(`Invalid percentage value: could not convert ${JSON.stringify(percentage)} to a number`);
   const scaled = scalePercentage(value);
   if (scaled < 0 || scaled > 100) return invalid('Invalid percentage value: Percentage out of range');
+  if (!hintsAreText(body.metadata)) return invalid('Invalid metadata field');
   return undefined;
+}
+
+/** KOReader's metadata hints the sidecar reads (and may record as an alias) must be well-formed text. */
+function hintsAreText(metadata: unknown): boolean {
+  if (typeof metadata !== 'object' || metadata === null || Array.isArray(metadata)) return true;
+  const m = metadata as Record<string, unknown>;
+  return HINT_FIELDS.every((field) => {
+    const value = m[field];
+    return typeof value !== 'string' || value.isWellFormed();
+  });
 }
 
 function toNumber(value: unknown): number | undefined {

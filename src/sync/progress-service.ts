@@ -1,6 +1,7 @@
 import type { FastifyBaseLogger } from 'fastify';
 import type { AppDb } from '../db/app-db.js';
 import { formatSqlDatetime, storedDatetimeToEpochSeconds } from '../db/datetime.js';
+import { endsTransaction } from '../db/storage-failure.js';
 import type { Clock } from '../clock.js';
 import type { BookMatch, BookMatcher, DocumentHints, MatchLookup } from '../matching/book-matcher.js';
 import { findNewestProgress, findProgress, saveProgress, type ProgressRow } from '../repos/progress.js';
@@ -69,6 +70,8 @@ export class ProgressService {
         try {
           updateReadStatus(conn, { userId: user.id, bookId: match.bookId, percentage: update.percentage, now });
         } catch (error) {
+          // A lock, a storage failure or a transaction SQLite already rolled back fails the whole write.
+          if (endsTransaction(conn, error)) throw error;
           conn.statement('ROLLBACK TO read_status').run();
           log.error({ err: error, bookId: match.bookId }, 'read status not updated; progress kept');
         }

@@ -92,7 +92,7 @@ export class Telemetry {
           user: this.users.get(request),
           method: request.method,
           route,
-          path: request.url.split('?', 1)[0],
+          path: request.originalUrl.split('?', 1)[0],
           status: reply.statusCode,
           ms: Math.round(reply.elapsedTime * 10) / 10,
           ip: request.ip,

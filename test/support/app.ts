@@ -20,8 +20,8 @@ export interface TestApp {
 export interface TestAppOptions extends FixtureOptions {
   env?: Record<string, string>;
   clock?: Clock;
-  /** Changes to the temp copies before the app opens them. */
-  prepare?: (files: FixtureCopy) => void;
+  /** Changes to the temp copies before the app opens them; may return settings that name paths in them. */
+  prepare?: (files: FixtureCopy) => void | Record<string, string>;
   /** Receives the log lines (JSON), e.g. to check what is logged. */
   logStream?: { write(line: string): void };
   /** Wraps the real password check, e.g. to count verifications. */
@@ -31,13 +31,14 @@ export interface TestAppOptions extends FixtureOptions {
 /** The app over temp copies of the fixtures, with a pinned clock, for `app.inject`. */
 export async function testApp(options: TestAppOptions = {}): Promise<TestApp> {
   const files = copyFixtures(options);
-  options.prepare?.(files);
+  const prepared = options.prepare?.(files);
   const config = loadConfig({
     KOSYNC_APP_DB: files.appDb,
     KOSYNC_STATE_DB: files.stateDb,
     ...(files.library ? { KOSYNC_LIBRARY: files.library } : {}),
     KOSYNC_LOG_LEVEL: 'silent',
     ...options.env,
+    ...prepared,
   });
   const clock = fixedClock(T0);
   const databases = openDatabases(config, { warn: () => {} }, options.clock ?? clock);

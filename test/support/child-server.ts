@@ -11,9 +11,13 @@ export interface ChildServer {
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
 
-/** Runs `node <cli> serve` on a free loopback port and resolves once it listens. */
-export async function startChildServer(cli: string, env: Record<string, string>, args: string[] = ['serve']): Promise<ChildServer> {
-  const child = spawn(process.execPath, [cli, ...args], {
+/**
+ * Runs `node <cli> serve` on a free loopback port and resolves once it listens; `wrapper` runs node
+ * under another command (e.g. `prlimit --nofile=128`).
+ */
+export async function startChildServer(cli: string, env: Record<string, string>, args: string[] = ['serve'], wrapper: string[] = []): Promise<ChildServer> {
+  const [command = process.execPath, ...wrapperArgs] = [...wrapper, process.execPath];
+  const child = spawn(command, [...wrapperArgs, cli, ...args], {
     env: { PATH: process.env.PATH ?? '', KOSYNC_HOST: '127.0.0.1', KOSYNC_PORT: '0', KOSYNC_LOG_LEVEL: 'info', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
