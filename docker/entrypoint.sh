@@ -11,12 +11,34 @@ if [ "$(id -u)" != 0 ]; then
   exec node "$cli" "$@"
 fi
 
+refuse() {
+  echo "calibre-web-kosync: $1" >&2
+  exit 2
+}
+
+# NAME VALUE: a decimal id of a user or group other than root's. 4294967295 is (uid_t)-1, which the
+# kernel reads as "leave unchanged".
+check_id() {
+  case $2 in
+    '' | *[!0-9]*) refuse "$1 must be a number such as 1000, the owner of /config (got $1=$2)" ;;
+  esac
+  if [ ${#2} -gt 10 ] || [ "$2" -gt 4294967294 ]; then
+    refuse "$1 must be at most 4294967294 (got $1=$2)"
+  fi
+  if [ "$2" -eq 0 ]; then
+    refuse "$1=$2 would run calibre-web-kosync as root; set $1 to the owner of /config, as for Calibre-Web (e.g. 1000)"
+  fi
+}
+
 uid=${PUID:-1000}
 gid=${PGID:-1000}
-case "$uid:$gid" in
-  *[!0-9:]* | :* | *:)
-    echo "calibre-web-kosync: PUID and PGID must be numeric ids (got PUID=$uid PGID=$gid)" >&2
-    exit 2
-    ;;
-esac
-exec setpriv --reuid="$uid" --regid="$gid" --clear-groups -- node "$cli" "$@"
+check_id PUID "$uid"
+check_id PGID "$gid"
+
+# HOME as `docker run --user` sets it: the passwd entry's home, else /.
+HOME=$(getent passwd "$uid" | cut -d: -f6)
+export HOME="${HOME:-/}"
+
+# The base image has setuid programs (su, mount, passwd...); no-new-privs keeps them from raising
+# the server, or anything it runs, back to root.
+exec setpriv --reuid="$uid" --regid="$gid" --clear-groups --no-new-privs -- node "$cli" "$@"

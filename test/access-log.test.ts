@@ -38,6 +38,32 @@ describe('the access log', () => {
     expect(anonymous).toEqual({ level: 30, reqId: 'req-2', method: 'GET', route: '/kosync/users/auth', path: '/kosync/users/auth', status: 401, ip: '127.0.0.1', msg: 'request' });
   });
 
+  it("logs the container's passing healthcheck probes at debug, other healthchecks and failing probes at info", async () => {
+    const logged: string[] = [];
+    const h = await testApp({ env: { KOSYNC_LOG_LEVEL: 'debug' }, logStream: { write: (line: string) => void logged.push(line) } });
+    try {
+      const probe = { 'user-agent': 'calibre-web-kosync-healthcheck' };
+      expect((await h.app.inject({ method: 'GET', url: '/kosync/healthcheck', headers: probe })).statusCode).toBe(200);
+      expect((await h.app.inject({ method: 'GET', url: '/kosync/healthcheck', headers: { 'user-agent': 'uptime-monitor' } })).statusCode).toBe(200);
+      expect((await h.app.inject({ method: 'GET', url: '/kosync/healthcheckx', headers: probe })).statusCode).toBe(404);
+      h.databases.appDb.close();
+      expect((await h.app.inject({ method: 'GET', url: '/kosync/healthcheck', headers: probe })).statusCode).not.toBe(200);
+      const levels = logged
+        .map((l) => JSON.parse(l) as { msg: string; level: number; path: string; status: number })
+        .filter((l) => l.msg === 'request')
+        .map(({ level, path, status }) => ({ level, path, status }));
+      expect(levels.slice(0, 3)).toEqual([
+        { level: 20, path: '/kosync/healthcheck', status: 200 },
+        { level: 30, path: '/kosync/healthcheck', status: 200 },
+        { level: 30, path: '/kosync/healthcheckx', status: 404 },
+      ]);
+      expect(levels[3]).toMatchObject({ level: 30, path: '/kosync/healthcheck' });
+    } finally {
+      await h.app.close();
+      h.files.remove();
+    }
+  });
+
   it('is left out below level info', async () => {
     const quiet: string[] = [];
     const q = await testApp({ env: { KOSYNC_LOG_LEVEL: 'warn' }, logStream: { write: (line: string) => void quiet.push(line) } });

@@ -8,6 +8,9 @@ import type { Connection } from '../db/query.js';
 import { KosyncError } from '../errors.js';
 import type { KosyncMetrics, LoginOutcome } from './metrics.js';
 
+/** The User-Agent of the image's HEALTHCHECK probe (docker/healthcheck.mjs). */
+const HEALTHCHECK_PROBE = 'calibre-web-kosync-healthcheck';
+
 /**
  * Metrics and the one log line per request. The rest of the app reports through small callbacks
  * (`timedVerifier`, `authenticated`, `lockWaited`, `synced`); `install` adds the hooks and, when
@@ -85,8 +88,14 @@ export class Telemetry {
       const route = request.routeOptions.url ?? 'unmatched';
       this.metrics?.requests.inc({ route, method: request.method, status: String(reply.statusCode) });
       this.metrics?.requestDuration.observe({ route }, reply.elapsedTime / 1000);
+      // The container's own probe asks every 30 s: a passing one is logged at debug, not one info line
+      // per interval. Any other healthcheck request, and a failing probe, are logged like the rest.
+      const probe =
+        reply.statusCode === 200 &&
+        request.headers['user-agent'] === HEALTHCHECK_PROBE &&
+        (route === `${this.config.basePath}/healthcheck` || route === '/healthcheck');
       // Never headers or bodies: they carry passwords and keys. The query string is dropped too.
-      accessLog.info(
+      accessLog[probe ? 'debug' : 'info'](
         {
           reqId: request.id,
           user: this.users.get(request),
