@@ -95,15 +95,22 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
     appDb: databases.appDb,
     keyFile: join(dirname(databases.appDb.path), '.key'),
     lockWaitMs: config.lockWaitMs,
+    honourHeaderLogin: config.proxyHeaderLogin,
     log: app.log,
     now: () => clock.monotonicMs(),
+  });
+  // Read once before serving, so a problem in them is logged at start and a busy re-read has something to keep.
+  app.addHook('onReady', async () => {
+    await loginSettings.current().catch(() => undefined);
   });
   const authenticator = new Authenticator({
     appDb: databases.appDb,
     lockWaitMs: config.lockWaitMs,
     remembered: new RememberedLogins(config.rememberedLogins, () => clock.monotonicMs()),
     verifyPassword: ldapThenLocalVerifier({ settings: loginSettings, local: verifyPassword, rememberMs: config.ldapRememberMs, log: app.log }),
-    headerLogin: proxyHeaderLogin({ settings: loginSettings, appDb: databases.appDb, lockWaitMs: config.lockWaitMs, log: app.log }),
+    ...(config.proxyHeaderLogin
+      ? { headerLogin: proxyHeaderLogin({ settings: loginSettings, appDb: databases.appDb, lockWaitMs: config.lockWaitMs, log: app.log }) }
+      : {}),
     limiter: new LoginLimiter(config.loginLimits, () => clock.monotonicMs()),
     verifications: new VerificationQueue({ concurrency: config.verifyConcurrency, maxWaiting: config.verifyQueue }),
     decoy: new DecoyPassword(verifyPassword, () => databases.appDb.reading(listPasswordHashes, config.lockWaitMs), () => clock.monotonicMs()),

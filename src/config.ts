@@ -91,6 +91,7 @@ export const envSchema = z
     KOSYNC_REMEMBER_MAX_LOGINS: integer(0, 1_000_000).default(10_000),
     KOSYNC_TRUST_PROXY: trustProxy.default(false),
     KOSYNC_RECORD_KEYS_ON_LOGIN: booleanText.default(true),
+    KOSYNC_PROXY_HEADER_LOGIN: booleanText.default(false),
     KOSYNC_LDAP_REMEMBER_SECONDS: integer(0, 24 * 3600).default(600),
     KOSYNC_LOGIN_FAILURES_PER_ADDRESS: integer(0, 1_000_000).default(10),
     KOSYNC_LOGIN_FAILURES_PER_USER: integer(0, 1_000_000).default(20),
@@ -120,6 +121,11 @@ export const envSchema = z
     trustProxy: e.KOSYNC_TRUST_PROXY,
     /** Store the stock-KOReader key verifier whenever a Basic login succeeds (PROTOCOL.md §3.5). */
     recordKeysOnLogin: e.KOSYNC_RECORD_KEYS_ON_LOGIN,
+    /**
+     * Whether Calibre-Web's reverse-proxy header login is honoured at all. Off by default: a reader
+     * sending the header through a proxy arrives from the proxy's (trusted, loopback) address.
+     */
+    proxyHeaderLogin: e.KOSYNC_PROXY_HEADER_LOGIN,
     /** How long a successful LDAP login is remembered (0: every request binds again). */
     ldapRememberMs: e.KOSYNC_LDAP_REMEMBER_SECONDS * 1000,
     /** Failed logins per client address and per username within the window before 429 (0: no limit). */

@@ -107,6 +107,7 @@ describe.skipIf(missing)('LDAP login against a real slapd', () => {
         appDb: app.databases.appDb,
         keyFile: join(app.files.dir, '.key'),
         lockWaitMs: 1000,
+        honourHeaderLogin: false,
         log: silent,
         now: () => app.clock.monotonicMs(),
       });

@@ -16,7 +16,7 @@ export interface HeaderLogin extends ProxyHeaderSettings {
 export interface LoginSettings {
   /** Undefined unless config_login_type is LDAP. */
   ldap: LdapLogin | undefined;
-  /** Undefined unless config_allow_reverse_proxy_header_login is on. */
+  /** Undefined unless config_allow_reverse_proxy_header_login is on and this server honours it. */
   headerLogin: HeaderLogin | undefined;
 }
 
@@ -30,6 +30,8 @@ export interface LoginSettingsSourceOptions {
   /** Calibre-Web's Fernet key: `.key` in the folder that holds app.db. */
   keyFile: string;
   lockWaitMs: number;
+  /** KOSYNC_PROXY_HEADER_LOGIN: unless true, Calibre-Web's header-login settings are ignored. */
+  honourHeaderLogin: boolean;
   log: LoginSettingsLog;
   /** Re-read at least this often even when app.db did not change (a new `.key`). */
   maxAgeMs?: number;
@@ -124,7 +126,13 @@ export class LoginSettingsSource {
 
     let headerLogin: HeaderLogin | undefined;
     const proxy = proxyHeaderSettingsFrom(row);
-    if (proxy) {
+    this.report(
+      'header-login-ignored',
+      proxy && !this.options.honourHeaderLogin
+        ? `Calibre-Web's reverse-proxy header login is on, but this server ignores the '${proxy.headerName}' header unless KOSYNC_PROXY_HEADER_LOGIN is true`
+        : undefined,
+    );
+    if (proxy && this.options.honourHeaderLogin) {
       let sharedSecretValue: string | undefined;
       let problem: string | undefined;
       if (proxy.sharedSecret) {
