@@ -49,7 +49,7 @@ describe('calibre-web-kosync keys', () => {
       [
         'USER  ID  ENABLED               UPDATED               LAST USED             STATE',
         'dave  6   2026-11-28 15:21 UTC  2026-11-28 15:21 UTC  2026-11-28 15:23 UTC  active',
-        'erin  7   2026-11-28 15:21 UTC  2026-11-28 15:21 UTC  -                     outdated: enable again',
+        'erin  7   2026-11-28 15:21 UTC  2026-11-28 15:21 UTC  -                     outdated (password changed): enable again',
         '',
       ].join('\n'),
     );

@@ -13,6 +13,9 @@ const PUSH = { document: BOOK1_EPUB, progress: '/body/DocFragment[3]/body/p[2]/t
 const OUTDATED =
   'Your Calibre-Web password has changed since KOReader sync was enabled. Open http://localhost:80/kosync in a browser and enable it again.';
 
+const RENAMED =
+  'Your Calibre-Web account has changed since KOReader sync was enabled. Open http://localhost:80/kosync in a browser and sign in again to enable it.';
+
 const REFUSED =
   'Wrong username or password, or KOReader sync is not enabled for this account yet: sign in once at http://localhost:80/kosync to enable it.';
 
@@ -87,6 +90,18 @@ describe('stock KOReader keys (x-auth-user / x-auth-key)', () => {
     expect(json(await auth(t.app, keyHeaders('dave', md5('legacy'))))).toEqual({ code: 2001, message: REFUSED });
   });
 
+  it('after a rename, says the account changed, not the password', async () => {
+    t = await testApp();
+    await enable(t.app, 'dave', 'oldtimer');
+    execute(t.files.appDb, `UPDATE user SET name = 'david' WHERE id = 6`);
+    const response = await auth(t.app, keyHeaders('david', md5('oldtimer')));
+    expect(response.statusCode).toBe(401);
+    expect(json(response)).toEqual({ code: 2001, message: RENAMED });
+    // Signing in again under the new name enables it for that name.
+    expect((await enable(t.app, 'david', 'oldtimer')).statusCode).toBe(200);
+    expect((await auth(t.app, keyHeaders('david', md5('oldtimer')))).statusCode).toBe(200);
+  });
+
   it('ends a remembered key login as soon as the key is revoked', async () => {
     t = await testApp();
     await enable(t.app, 'dave', 'oldtimer');
@@ -110,6 +125,16 @@ describe('recording the key on a successful Basic login', () => {
     await t.app.kosync.syncKeys.settled();
     expect(keyRows(t)).toEqual([{ user_id: 6, user_name: 'dave', password_fingerprint: expect.any(String), last_used_at: null }]);
     expect((await auth(t.app, DAVE_KEY)).statusCode).toBe(200);
+  });
+
+  it('accepts the key at once, in the very next request after the Basic login that records it', async () => {
+    t = await testApp({ env: { KOSYNC_LOGIN_FAILURES_PER_ADDRESS: '1' } });
+    expect((await auth(t.app, DAVE)).statusCode).toBe(200);
+    const keyLogin = await auth(t.app, DAVE_KEY);
+    expect(keyLogin.statusCode).toBe(200);
+    expect(json(keyLogin)).toEqual({ authorized: 'OK' });
+    // Nothing was counted as a failure: with a limit of one, a wrong password is still checked (401, not 429).
+    expect((await auth(t.app, basic('dave', 'wrong'))).statusCode).toBe(401);
   });
 
   it('records the new key after a password change', async () => {

@@ -25,20 +25,37 @@ export function userkeyOf(password: string): string {
   return createHash('md5').update(password, 'utf8').digest('hex');
 }
 
+/** Why a key that was right when enabled no longer is. */
+export type OutdatedReason = 'password' | 'account';
+
+const OUTDATED_MESSAGES: Record<OutdatedReason, (page: string) => string> = {
+  password: (page) =>
+    `Your Calibre-Web password has changed since KOReader sync was enabled. Open ${page} in a browser and enable it again.`,
+  // A rename (or a user id now held by another account): nothing says the password changed.
+  account: (page) =>
+    `Your Calibre-Web account has changed since KOReader sync was enabled. Open ${page} in a browser and sign in again to enable it.`,
+};
+
+/** Undefined while a stored key still fits the account; else what changed (a rename says nothing of the password). */
+export function outdatedReason(row: SyncKeyRow, user: UserRow): OutdatedReason | undefined {
+  if (row.user_name.toLowerCase() !== user.name.toLowerCase()) return 'account';
+  return row.password_fingerprint === fingerprintOf(user.password) ? undefined : 'password';
+}
+
 /**
- * 401/2001 for a key that was right when enabled but whose Calibre-Web account changed since (password
- * or name). The message names the page where it is enabled again; `forPage` fills in its URL.
+ * 401/2001 for a key that was right when enabled but whose Calibre-Web account changed since. The
+ * message names the page where it is enabled again; `forPage` fills in its URL.
  */
 export class SyncKeyOutdatedError extends KosyncError {
-  constructor(pageUrl?: string) {
-    super(
-      'unauthorized',
-      `Your Calibre-Web password has changed since KOReader sync was enabled. Open ${pageUrl ?? 'the sync server page'} in a browser and enable it again.`,
-    );
+  constructor(
+    readonly reason: OutdatedReason,
+    pageUrl?: string,
+  ) {
+    super('unauthorized', OUTDATED_MESSAGES[reason](pageUrl ?? 'the sync server page'));
   }
 
   forPage(pageUrl: string): SyncKeyOutdatedError {
-    return new SyncKeyOutdatedError(pageUrl);
+    return new SyncKeyOutdatedError(this.reason, pageUrl);
   }
 }
 
@@ -74,8 +91,11 @@ export interface SyncKeysDeps {
  * bound to a fingerprint of the Calibre-Web password hash and the user name it was made for.
  */
 export class SyncKeys {
-  /** Background recordings, awaited on shutdown so a write never meets a closed database. */
-  private readonly pending = new Set<Promise<void>>();
+  /**
+   * Background recordings by user id, awaited before that user's key is checked (a key login right
+   * after the Basic login that records it must find it) and on shutdown (no write to a closed database).
+   */
+  private readonly pending = new Map<number, Promise<void>>();
   /** Checked against when no key exists, so an unknown user costs what a wrong key costs. */
   private decoy: Promise<string> | undefined;
 
@@ -86,7 +106,7 @@ export class SyncKeys {
    * recording that confirmation started, so the explicit enable is the one that stays.
    */
   async enable(user: UserRow, password: string): Promise<void> {
-    await Promise.all([...this.pending]);
+    await this.pending.get(user.id);
     await this.store(user, password);
   }
 
@@ -105,18 +125,21 @@ export class SyncKeys {
    * After a password login succeeded: stores the verifier in the background when it is missing or no
    * longer fits, so a CWA-plugin user can switch to stock KOReader with nothing to do. Users without a
    * local hash (LDAP) have no fingerprint that changes with their password, so their stored verifier is
-   * checked against the password just used instead.
+   * checked against the password just used instead. Recordings of one user run one after the other.
    */
   recordLogin(user: UserRow, password: string): void {
     if (!this.deps.recordOnLogin) return;
-    const work = (async () => {
-      const row = findSyncKey(this.deps.stateDb, user.id);
-      if (row && this.fits(row, user) && (user.password !== '' || (await (await bcrypt()).verify(userkeyOf(password), row.verifier)))) return;
-      await this.store(user, password);
-    })()
+    const work: Promise<void> = (this.pending.get(user.id) ?? Promise.resolve())
+      .then(async () => {
+        const row = findSyncKey(this.deps.stateDb, user.id);
+        if (row && outdatedReason(row, user) === undefined && (user.password !== '' || (await (await bcrypt()).verify(userkeyOf(password), row.verifier)))) return;
+        await this.store(user, password);
+      })
       .catch((error: unknown) => this.deps.log.warn({ err: error, userId: user.id }, 'could not record the KOReader sync key'))
-      .finally(() => this.pending.delete(work));
-    this.pending.add(work);
+      .finally(() => {
+        if (this.pending.get(user.id) === work) this.pending.delete(user.id);
+      });
+    this.pending.set(user.id, work);
   }
 
   /**
@@ -126,13 +149,15 @@ export class SyncKeys {
    */
   async verify(user: UserRow | undefined, key: string): Promise<boolean> {
     const userkey = key.trim().toLowerCase();
+    if (user) await this.pending.get(user.id);
     const row = user && findSyncKey(this.deps.stateDb, user.id);
     if (!row || !MD5_HEX.test(userkey)) {
       await (await bcrypt()).verify(MD5_HEX.test(userkey) ? userkey : '0'.repeat(32), await this.decoyVerifier());
       return false;
     }
     if (!(await (await bcrypt()).verify(userkey, row.verifier))) return false;
-    if (!this.fits(row, user)) throw new SyncKeyOutdatedError();
+    const outdated = outdatedReason(row, user);
+    if (outdated) throw new SyncKeyOutdatedError(outdated);
     markSyncKeyUsed(this.deps.stateDb, user.id, this.now());
     return true;
   }
@@ -148,12 +173,9 @@ export class SyncKeys {
 
   /** Resolves when every background recording has finished. */
   async settled(): Promise<void> {
-    while (this.pending.size > 0) await Promise.all([...this.pending]);
+    while (this.pending.size > 0) await Promise.all([...this.pending.values()]);
   }
 
-  private fits(row: SyncKeyRow, user: UserRow): boolean {
-    return row.password_fingerprint === fingerprintOf(user.password) && row.user_name.toLowerCase() === user.name.toLowerCase();
-  }
 
   private decoyVerifier(): Promise<string> {
     this.decoy ??= bcrypt().then((b) => b.hash('not a key', BCRYPT_COST));

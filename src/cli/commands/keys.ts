@@ -1,4 +1,4 @@
-import { fingerprintOf } from '../../auth/remembered-logins.js';
+import { outdatedReason } from '../../auth/sync-keys.js';
 import type { Config } from '../../config.js';
 import { defaultStatePath } from '../../databases.js';
 import { AppDb } from '../../db/app-db.js';
@@ -26,8 +26,9 @@ function openBoth(config: Config): Opened {
 
 function stateOf(key: SyncKeyRow, user: UserRow | undefined): string {
   if (!user) return 'user deleted';
-  const fits = key.password_fingerprint === fingerprintOf(user.password) && key.user_name.toLowerCase() === user.name.toLowerCase();
-  return fits ? 'active' : 'outdated: enable again';
+  const outdated = outdatedReason(key, user);
+  if (outdated === 'account') return 'outdated (account renamed): enable again';
+  return outdated === 'password' ? 'outdated (password changed): enable again' : 'active';
 }
 
 /** `2026-11-28 15:21:55.781869` → `2026-11-28 15:21 UTC`. */
