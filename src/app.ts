@@ -52,6 +52,13 @@ declare module 'fastify' {
   interface FastifyInstance {
     kosync: KosyncServices;
   }
+  interface FastifyRequest {
+    /**
+     * Monotonic ms after which no wait for app.db's lock goes on: KOSYNC_LOCK_WAIT_MS from arrival,
+     * one budget for everything the request reads and writes (KOReader gives up after 5 s).
+     */
+    lockDeadline: number;
+  }
 }
 
 /** Builds the server; the CLI listens, tests inject. */
@@ -105,15 +112,15 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
   });
   const authenticator = new Authenticator({
     appDb: databases.appDb,
-    lockWaitMs: config.lockWaitMs,
+    now: () => clock.monotonicMs(),
     remembered: new RememberedLogins(config.rememberedLogins, () => clock.monotonicMs()),
     verifyPassword: ldapThenLocalVerifier({ settings: loginSettings, local: verifyPassword, rememberMs: config.ldapRememberMs, log: app.log }),
     ...(config.proxyHeaderLogin
-      ? { headerLogin: proxyHeaderLogin({ settings: loginSettings, appDb: databases.appDb, lockWaitMs: config.lockWaitMs, log: app.log }) }
+      ? { headerLogin: proxyHeaderLogin({ settings: loginSettings, appDb: databases.appDb, now: () => clock.monotonicMs(), log: app.log }) }
       : {}),
     limiter: new LoginLimiter(config.loginLimits, () => clock.monotonicMs()),
     verifications: new VerificationQueue({ concurrency: config.verifyConcurrency, maxWaiting: config.verifyQueue }),
-    decoy: new DecoyPassword(verifyPassword, () => databases.appDb.reading(listPasswordHashes, config.lockWaitMs), () => clock.monotonicMs()),
+    decoy: new DecoyPassword(verifyPassword, (lockWaitMs) => databases.appDb.reading(listPasswordHashes, lockWaitMs), () => clock.monotonicMs()),
     syncKeys,
   });
   app.decorate('kosync', {
@@ -125,17 +132,20 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
       appDb: databases.appDb,
       matcher: databases.matcher,
       clock,
-      lockWaitMs: config.lockWaitMs,
       shareProgressAcrossFiles: config.shareProgressAcrossFiles,
       onLockWait: telemetry.lockWaited,
       onSync: telemetry.synced,
     }),
     authenticate: (request: FastifyRequest) =>
-      authenticator.authenticate(request.headers, request.ip, request.socket.remoteAddress).catch((error: unknown) => {
+      authenticator.authenticate(request.headers, request.ip, request.socket.remoteAddress, request.lockDeadline).catch((error: unknown) => {
         throw explainKeyFailure(error, request.headers, publicBaseUrl(request, config.basePath));
       }),
   } satisfies KosyncServices);
   telemetry.install(app);
+  app.decorateRequest('lockDeadline', 0);
+  app.addHook('onRequest', async (request) => {
+    request.lockDeadline = clock.monotonicMs() + config.lockWaitMs;
+  });
 
   // Bodies are read whatever their Content-Type and parsed by the route that wants them.
   app.removeAllContentTypeParsers();

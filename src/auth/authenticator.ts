@@ -22,7 +22,8 @@ export interface Authenticated {
 
 export interface AuthenticatorDeps {
   appDb: AppDb;
-  lockWaitMs: number;
+  /** Monotonic milliseconds (src/clock.ts), against which lock-wait deadlines are counted. */
+  now: () => number;
   remembered: RememberedLogins;
   verifyPassword: PasswordVerifier;
   /** Stock-KOReader keys (PROTOCOL.md §3.5); without them an x-auth-key login always fails. */
@@ -50,19 +51,20 @@ export class Authenticator {
 
   /**
    * `clientAddress` is what failed logins are counted under (fastify's request.ip); `peerAddress` is the
-   * connecting socket's address, the one a proxy header must come from.
+   * connecting socket's address, the one a proxy header must come from. `deadline` (monotonic ms) ends
+   * every wait for app.db's lock, however many reads the check makes: one budget per request.
    */
-  async authenticate(headers: IncomingHttpHeaders, clientAddress?: string, peerAddress?: string): Promise<Authenticated> {
-    const proxied = await this.deps.headerLogin?.(headers, peerAddress);
+  async authenticate(headers: IncomingHttpHeaders, clientAddress: string | undefined, peerAddress: string | undefined, deadline: number): Promise<Authenticated> {
+    const proxied = await this.deps.headerLogin?.(headers, peerAddress, deadline);
     if (proxied) return { user: proxied, method: 'proxy' };
     const credentials = readCredentials(headers);
     if (!credentials) throw new KosyncError('unauthorized');
-    return this.authenticateCredentials(credentials, clientAddress);
+    return this.authenticateCredentials(credentials, clientAddress, deadline);
   }
 
   /** The same check for credentials that did not come in headers (the page's sign-in form). */
-  async authenticateCredentials(credentials: Credentials, clientAddress?: string): Promise<Authenticated> {
-    const user = await this.deps.appDb.reading((conn) => findUserByName(conn, credentials.username), this.deps.lockWaitMs);
+  async authenticateCredentials(credentials: Credentials, clientAddress: string | undefined, deadline: number): Promise<Authenticated> {
+    const user = await this.deps.appDb.reading((conn) => findUserByName(conn, credentials.username), Math.max(0, deadline - this.deps.now()));
     const key = this.deps.remembered.keyFor(credentials);
     const binding = user && this.bindingOf(credentials, user);
     if (user && binding !== undefined && this.deps.remembered.find(key, user.id, binding)) {
@@ -71,7 +73,7 @@ export class Authenticator {
     const attempt = this.deps.limiter?.begin(clientAddress, credentials.username);
     let pending = this.inFlight.get(key);
     if (!pending) {
-      const check = () => this.verify(credentials, user, key);
+      const check = () => this.verify(credentials, user, key, deadline);
       pending = (this.deps.verifications ? this.deps.verifications.run(check) : check()).finally(() => this.inFlight.delete(key));
       this.inFlight.set(key, pending);
     }
@@ -90,11 +92,11 @@ export class Authenticator {
     return result;
   }
 
-  private async verify(credentials: Credentials, user: UserRow | undefined, key: string): Promise<Authenticated | undefined> {
+  private async verify(credentials: Credentials, user: UserRow | undefined, key: string, deadline: number): Promise<Authenticated | undefined> {
     if (credentials.scheme === 'key') return this.verifyKey(credentials, user, key);
-    if (!user || isGuest(user) || credentials.scheme !== 'basic') return this.failLikeAWrongPassword(credentials);
-    const verified = await this.deps.verifyPassword(user, credentials.secret);
-    if (!verified) return user.password === '' ? this.failLikeAWrongPassword(credentials) : undefined;
+    if (!user || isGuest(user) || credentials.scheme !== 'basic') return this.failLikeAWrongPassword(credentials, deadline);
+    const verified = await this.deps.verifyPassword(user, credentials.secret, deadline);
+    if (!verified) return user.password === '' ? this.failLikeAWrongPassword(credentials, deadline) : undefined;
     this.deps.remembered.remember(key, user.id, user.password, verified.method, verified.rememberMs);
     this.deps.syncKeys?.recordLogin(user, credentials.secret);
     return { user, method: verified.method, credentials };
@@ -108,8 +110,8 @@ export class Authenticator {
   }
 
   /** Unknown user, Guest, no local hash: same time and same 401 as a wrong password (no enumeration). */
-  private async failLikeAWrongPassword(credentials: Credentials): Promise<undefined> {
-    await this.deps.decoy?.check(credentials.username, credentials.secret);
+  private async failLikeAWrongPassword(credentials: Credentials, deadline: number): Promise<undefined> {
+    await this.deps.decoy?.check(credentials.username, credentials.secret, deadline);
     return undefined;
   }
 

@@ -60,23 +60,28 @@ export class LoginSettingsSource {
     this.now = options.now;
   }
 
-  async current(): Promise<LoginSettings> {
+  /**
+   * The settings, read again when app.db changed. Once read, a re-read never waits for app.db's lock:
+   * while it is busy the last settings stand, so a request spends its lock-wait budget only once. The
+   * first read waits until `deadline` (monotonic ms; by default the budget from now).
+   */
+  async current(deadline = this.now() + this.options.lockWaitMs): Promise<LoginSettings> {
     const signature = this.dataVersion();
     const cached = this.cached;
     if (cached && cached.signature === signature && this.now() - cached.readAt < this.maxAgeMs) return cached.settings;
-    this.pending ??= this.reload(signature).finally(() => {
+    this.pending ??= this.reload(signature, cached ? 0 : Math.max(0, deadline - this.now())).finally(() => {
       this.pending = undefined;
     });
     return this.pending;
   }
 
-  private async reload(signature: string): Promise<LoginSettings> {
+  private async reload(signature: string, lockWaitMs: number): Promise<LoginSettings> {
     const readAt = this.now();
     let row: Record<string, unknown>;
     try {
       row = await this.options.appDb.reading(
         (conn) => (conn.statement('SELECT * FROM settings ORDER BY id LIMIT 1').get() as Record<string, unknown> | undefined) ?? {},
-        this.options.lockWaitMs,
+        lockWaitMs,
       );
       this.report('settings', undefined);
     } catch (error) {
@@ -158,7 +163,7 @@ export class LoginSettingsSource {
     try {
       return String(this.options.appDb.read.statement('PRAGMA data_version').pluck().get());
     } catch {
-      return 'unknown'; // e.g. locked: the read that follows waits for it, or keeps the last settings
+      return 'unknown'; // e.g. locked: the read that follows keeps the last settings, or waits for the first
     }
   }
 
