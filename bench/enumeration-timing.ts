@@ -26,6 +26,7 @@ const config = loadConfig({
   // Limits off: every attempt is verified, as for attempts spread over many addresses.
   KOSYNC_LOGIN_FAILURES_PER_ADDRESS: '0',
   KOSYNC_LOGIN_FAILURES_PER_USER: '0',
+  KOSYNC_LOGIN_DELAY_MAX_MS: '0',
 });
 const databases = openDatabases(config, { warn: () => {} });
 const app = await buildApp(config, { databases });

@@ -119,7 +119,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
       ? { headerLogin: proxyHeaderLogin({ settings: loginSettings, appDb: databases.appDb, now: () => clock.monotonicMs(), log: app.log }) }
       : {}),
     limiter: new LoginLimiter(config.loginLimits, () => clock.monotonicMs()),
-    verifications: new VerificationQueue({ concurrency: config.verifyConcurrency, maxWaiting: config.verifyQueue }),
+    verifications: new VerificationQueue({ concurrency: config.verifyConcurrency, maxWaiting: config.verifyQueue, perShare: config.verifyPerAddress }),
     decoy: new DecoyPassword(verifyPassword, (lockWaitMs) => databases.appDb.reading(listPasswordHashes, lockWaitMs), () => clock.monotonicMs()),
     syncKeys,
   });

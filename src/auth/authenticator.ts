@@ -1,7 +1,9 @@
 import type { IncomingHttpHeaders } from 'node:http';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { AppDb } from '../db/app-db.js';
 import { KosyncError } from '../errors.js';
 import { findUserByName, isGuest, type UserRow } from '../repos/users.js';
+import { verificationShareKey } from './client-address.js';
 import { readCredentials, type Credentials } from './credentials.js';
 import type { DecoyPassword } from './decoy-password.js';
 import type { LoginLimiter } from './login-limiter.js';
@@ -9,7 +11,7 @@ import type { PasswordVerifier } from './password-verifier.js';
 import type { HeaderLoginCheck } from './proxy-header/login.js';
 import type { RememberedLogins } from './remembered-logins.js';
 import type { SyncKeys } from './sync-keys.js';
-import type { VerificationQueue } from './verification-queue.js';
+import { VerificationRefusedError, type VerificationQueue } from './verification-queue.js';
 
 export type AuthMethod = 'basic' | 'key' | 'ldap' | 'proxy' | 'remembered';
 
@@ -30,7 +32,7 @@ export interface AuthenticatorDeps {
   syncKeys?: Pick<SyncKeys, 'verify' | 'bindingOf' | 'recordLogin'>;
   /** Failed-login limits, consulted before any verification (429); none when absent. */
   limiter?: LoginLimiter;
-  /** The cap on concurrent verifications (503 when full); unbounded when absent. */
+  /** The cap on concurrent verifications, in total and per client (503 when full); unbounded when absent. */
   verifications?: VerificationQueue;
   /** Makes logins that cannot succeed cost a real verification; they fail at once when absent. */
   decoy?: DecoyPassword;
@@ -71,17 +73,21 @@ export class Authenticator {
       return { user, method: 'remembered', credentials };
     }
     const attempt = this.deps.limiter?.begin(clientAddress, credentials.username);
+    // A username under attack: wait before the check (holding no verification slot), never refuse.
+    if (attempt?.delayMs) await sleep(attempt.delayMs);
     let pending = this.inFlight.get(key);
     if (!pending) {
       const check = () => this.verify(credentials, user, key, deadline);
-      pending = (this.deps.verifications ? this.deps.verifications.run(check) : check()).finally(() => this.inFlight.delete(key));
+      const share = clientAddress === undefined ? undefined : verificationShareKey(clientAddress);
+      pending = (this.deps.verifications ? this.deps.verifications.run(check, share) : check()).finally(() => this.inFlight.delete(key));
       this.inFlight.set(key, pending);
     }
     let result: Authenticated | undefined;
     try {
       result = await pending;
     } catch (error) {
-      attempt?.abandoned();
+      if (error instanceof VerificationRefusedError) attempt?.refused();
+      else attempt?.abandoned();
       throw error;
     }
     if (!result) {
