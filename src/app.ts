@@ -3,6 +3,7 @@ import fastify, { LogController, type FastifyError, type FastifyInstance, type F
 import type { DestinationStream } from 'pino';
 import { Authenticator, type Authenticated } from './auth/authenticator.js';
 import { DecoyPassword } from './auth/decoy-password.js';
+import { FailurePadding, timeFailedCheck } from './auth/failure-padding.js';
 import { ldapThenLocalVerifier } from './auth/ldap/ldap-then-local.js';
 import { LoginLimiter } from './auth/login-limiter.js';
 import { LoginSettingsSource } from './auth/login-settings.js';
@@ -14,6 +15,7 @@ import { VerificationQueue } from './auth/verification-queue.js';
 import { systemClock, type Clock } from './clock.js';
 import type { Config } from './config.js';
 import type { Databases } from './databases.js';
+import { isBusy } from './db/busy.js';
 import { ERRORS, KosyncError } from './errors.js';
 import { sendJson } from './http/json.js';
 import { publicBaseUrl } from './http/public-url.js';
@@ -22,7 +24,7 @@ import { healthRoutes } from './routes/health.js';
 import { pageRoutes } from './routes/page.js';
 import { syncsRoutes } from './routes/syncs.js';
 import { usersRoutes } from './routes/users.js';
-import { listPasswordHashes } from './repos/users.js';
+import { listPasswordFormats, listPasswordHashes } from './repos/users.js';
 import { ProgressService } from './sync/progress-service.js';
 import { Telemetry } from './telemetry/telemetry.js';
 
@@ -36,6 +38,11 @@ export interface AppDeps {
   logStream?: DestinationStream;
   /** Checks a Calibre-Web password hash; tests wrap the real one to count verifications. */
   verifyPassword?: PasswordVerifier;
+  /**
+   * Pad failed password logins to the time of the slowest hash format (on unless false). Tests not
+   * about timing turn it off, as they pin the clock: it makes every failure take real time.
+   */
+  padFailedLogins?: boolean;
 }
 
 /** What route plugins share, decorated on the instance as `kosync`. */
@@ -96,7 +103,17 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
     app.addHook('onReady', async () => scanner.start(app.log));
     app.addHook('onClose', () => scanner.stop());
   }
-  const verifyPassword = telemetry.timedVerifier(deps.verifyPassword ?? localPasswordVerifier);
+  const padding =
+    deps.padFailedLogins === false
+      ? undefined
+      : new FailurePadding({
+          storedFormats: () => withoutWaiting(() => listPasswordFormats(databases.appDb.read)),
+          version: () => withoutWaiting(() => String(databases.appDb.read.statement('PRAGMA data_version').pluck().get())),
+          measure: (hash) => timeFailedCheck(hash, () => clock.monotonicMs()),
+          now: () => clock.monotonicMs(),
+        });
+  const timedVerifier = telemetry.timedVerifier(deps.verifyPassword ?? localPasswordVerifier);
+  const verifyPassword = padding ? padding.observing(timedVerifier) : timedVerifier;
   // Calibre-Web's LDAP and reverse-proxy settings, re-read from app.db while running (`.key` beside it).
   const loginSettings = new LoginSettingsSource({
     appDb: databases.appDb,
@@ -121,6 +138,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
     limiter: new LoginLimiter(config.loginLimits, () => clock.monotonicMs()),
     verifications: new VerificationQueue({ concurrency: config.verifyConcurrency, maxWaiting: config.verifyQueue, perShare: config.verifyPerAddress }),
     decoy: new DecoyPassword(verifyPassword, (lockWaitMs) => databases.appDb.reading(listPasswordHashes, lockWaitMs), () => clock.monotonicMs()),
+    ...(padding ? { padding } : {}),
     syncKeys,
   });
   app.decorate('kosync', {
@@ -168,6 +186,16 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
     for (const routes of routeFamilies) await app.register(routes);
   }
   return app;
+}
+
+/** `read()`, or undefined when app.db is locked right now: for reads that must never wait. */
+function withoutWaiting<T>(read: () => T): T | undefined {
+  try {
+    return read();
+  } catch (error) {
+    if (isBusy(error)) return undefined;
+    throw error;
+  }
 }
 
 function isClientError(error: unknown): error is FastifyError {

@@ -185,8 +185,8 @@ describe('a username under attack from many addresses', () => {
 
   const login = (headers: Record<string, string>, remoteAddress: string) =>
     t!.app.inject({ method: 'GET', url: '/kosync/users/auth', headers, remoteAddress });
-  /** The app with defaults, except that a guesser's share of the verification queue is not limited here. */
-  const attackedApp = () => testApp({ library: null, env: { KOSYNC_VERIFY_PER_ADDRESS: '100' } });
+  /** The app with defaults, except that the verification queue takes every guess: each one is checked. */
+  const attackedApp = () => testApp({ library: null, env: { KOSYNC_VERIFY_PER_ADDRESS: '100', KOSYNC_VERIFY_QUEUE: '100' } });
   /** `count` wrong passwords for `user` at once, from two addresses of different networks. */
   const guesses = (user: string, count: number) =>
     Promise.all(Array.from({ length: count }, (_, i) => login(basic(user, `guess-${i}`), i % 2 ? '192.0.2.7' : '198.51.100.7')));

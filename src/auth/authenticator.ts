@@ -6,6 +6,7 @@ import { findUserByName, isGuest, type UserRow } from '../repos/users.js';
 import { verificationShareKey } from './client-address.js';
 import { readCredentials, type Credentials } from './credentials.js';
 import type { DecoyPassword } from './decoy-password.js';
+import type { FailurePadding } from './failure-padding.js';
 import type { LoginLimiter } from './login-limiter.js';
 import type { PasswordVerifier } from './password-verifier.js';
 import type { HeaderLoginCheck } from './proxy-header/login.js';
@@ -36,8 +37,16 @@ export interface AuthenticatorDeps {
   verifications?: VerificationQueue;
   /** Makes logins that cannot succeed cost a real verification; they fail at once when absent. */
   decoy?: DecoyPassword;
+  /** Makes every failed password login last as long as one of the slowest hash format's; none when absent. */
+  padding?: FailurePadding;
   /** Calibre-Web's reverse-proxy header login (PROTOCOL.md §3.4), consulted before any credentials. */
   headerLogin?: HeaderLoginCheck;
+}
+
+/** A verification's outcome, and when it began (monotonic ms) to pad a failure from. */
+interface Checked {
+  result: Authenticated | undefined;
+  startedAt: number;
 }
 
 /**
@@ -47,7 +56,7 @@ export interface AuthenticatorDeps {
  */
 export class Authenticator {
   /** Verifications under way, so concurrent first requests with one set of credentials verify once. */
-  private readonly inFlight = new Map<string, Promise<Authenticated | undefined>>();
+  private readonly inFlight = new Map<string, Promise<Checked>>();
 
   constructor(private readonly deps: AuthenticatorDeps) {}
 
@@ -77,21 +86,27 @@ export class Authenticator {
     if (attempt?.delayMs) await sleep(attempt.delayMs);
     let pending = this.inFlight.get(key);
     if (!pending) {
-      const check = () => this.verify(credentials, user, key, deadline);
+      const check = async (): Promise<Checked> => {
+        const startedAt = this.deps.now();
+        return { result: await this.verify(credentials, user, key, deadline), startedAt };
+      };
       const share = clientAddress === undefined ? undefined : verificationShareKey(clientAddress);
       pending = (this.deps.verifications ? this.deps.verifications.run(check, share) : check()).finally(() => this.inFlight.delete(key));
       this.inFlight.set(key, pending);
     }
-    let result: Authenticated | undefined;
+    let checked: Checked;
     try {
-      result = await pending;
+      checked = await pending;
     } catch (error) {
       if (error instanceof VerificationRefusedError) attempt?.refused();
       else attempt?.abandoned();
       throw error;
     }
+    const { result } = checked;
     if (!result) {
       attempt?.failed();
+      // Outside the verification slot: the wait costs no CPU and holds no place in the queue.
+      if (credentials.scheme === 'basic') await this.deps.padding?.pad(checked.startedAt);
       throw new KosyncError('unauthorized');
     }
     attempt?.succeeded();

@@ -24,7 +24,15 @@ export function decoyHashLike(storedHashes: readonly string[]): string {
   // Ties go to the format seen first, i.e. that of the lowest user id (the admin Calibre-Web created).
   let commonest: { count: number; sample: string } | undefined;
   for (const entry of counts.values()) if (!commonest || entry.count > commonest.count) commonest = entry;
-  const format = commonest ? formatOf(commonest.sample) : FALLBACK_FORMAT;
+  return hashOfFormat(commonest ? formatOf(commonest.sample) : FALLBACK_FORMAT);
+}
+
+/** A hash no password matches with the method, salt length and digest length of `sample`. */
+export function decoyHashOf(sample: string): string {
+  return hashOfFormat(formatOf(sample));
+}
+
+function hashOfFormat(format: typeof FALLBACK_FORMAT): string {
   const salt = Array.from(randomBytes(format.saltLength), (b) => SALT_CHARS[b % SALT_CHARS.length]).join('');
   const digest = randomBytes(Math.ceil(format.digestLength / 2)).toString('hex').slice(0, format.digestLength);
   return `${format.method}$${salt}$${digest}`;

@@ -96,10 +96,10 @@ export class LoginLimiter {
     if (waitMs > 0) {
       throw new KosyncError('tooManyAttempts', undefined, { 'retry-after': String(Math.max(1, Math.ceil(waitMs / 1000))) });
     }
-    const delayMs = known ? 0 : loginDelayMs(this.byUsername.count(userKey, now), this.limits.maxDelayMs);
+    // Failures only, not attempts in progress: a reader's concurrent first requests are never held back.
+    const delayMs = known ? 0 : loginDelayMs(this.byUsername.failures(userKey, now), this.limits.maxDelayMs);
     if (addressKey !== undefined) this.byAddress.reserve(addressKey);
     if (userNetworkKey !== undefined) this.byUserAndNetwork.reserve(userNetworkKey);
-    this.byUsername.reserve(userKey);
     let settled = false;
     const settle = (outcome: 'succeeded' | 'failed' | 'refused' | 'abandoned') => {
       if (settled) return;
@@ -108,7 +108,7 @@ export class LoginLimiter {
       const failedAt = outcome === 'failed' ? at : undefined;
       if (addressKey !== undefined) this.byAddress.release(addressKey, outcome === 'failed' || outcome === 'refused' ? at : undefined);
       if (userNetworkKey !== undefined) this.byUserAndNetwork.release(userNetworkKey, failedAt);
-      this.byUsername.release(userKey, failedAt);
+      if (failedAt !== undefined) this.byUsername.record(userKey, failedAt);
       if (outcome === 'succeeded' && addressKey !== undefined) this.rememberAddress(userKey, addressKey);
     };
     return {
@@ -162,11 +162,10 @@ class FailureWindow {
     return expiring === undefined ? 1000 : Math.max(1, expiring + this.windowMs - now);
   }
 
-  /** Failures in the window plus attempts in progress (at most the limit: no more are kept). */
-  count(key: string, now: number): number {
+  /** Failures in the window (at most the limit: no more are kept). */
+  failures(key: string, now: number): number {
     if (this.limit <= 0) return 0;
-    const entry = this.current(key, now);
-    return entry ? entry.times.length + entry.pending : 0;
+    return this.current(key, now)?.times.length ?? 0;
   }
 
   reserve(key: string): void {
@@ -181,12 +180,22 @@ class FailureWindow {
     const entry = this.entries.get(key);
     if (!entry) return; // dropped by the bound on keys
     entry.pending = Math.max(0, entry.pending - 1);
-    if (failedAt !== undefined) {
-      entry.times.push(failedAt);
-      if (entry.times.length > this.limit) entry.times.splice(0, entry.times.length - this.limit);
-    }
+    if (failedAt !== undefined) this.push(entry, failedAt);
     if (entry.times.length === 0 && entry.pending === 0) this.entries.delete(key);
     else this.touch(key, entry);
+  }
+
+  /** A failure of an attempt that was not reserved. */
+  record(key: string, failedAt: number): void {
+    if (this.limit <= 0) return;
+    const entry = this.entries.get(key) ?? { times: [], pending: 0 };
+    this.push(entry, failedAt);
+    this.touch(key, entry);
+  }
+
+  private push(entry: Failures, failedAt: number): void {
+    entry.times.push(failedAt);
+    if (entry.times.length > this.limit) entry.times.splice(0, entry.times.length - this.limit);
   }
 
   /** The entry with failures older than the window dropped. */
