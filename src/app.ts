@@ -1,21 +1,12 @@
-import { dirname, join } from 'node:path';
 import fastify, { LogController, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { DestinationStream } from 'pino';
-import { Authenticator, type Authenticated } from './auth/authenticator.js';
-import { DecoyPassword } from './auth/decoy-password.js';
-import { FailurePadding, timeFailedCheck } from './auth/failure-padding.js';
-import { ldapThenLocalVerifier } from './auth/ldap/ldap-then-local.js';
-import { LoginLimiter } from './auth/login-limiter.js';
-import { LoginSettingsSource } from './auth/login-settings.js';
+import type { Authenticated, Authenticator } from './auth/authenticator.js';
+import { createLoginServices } from './auth/login-services.js';
 import { localPasswordVerifier, type PasswordVerifier } from './auth/password-verifier.js';
-import { proxyHeaderLogin } from './auth/proxy-header/login.js';
-import { RememberedLogins } from './auth/remembered-logins.js';
-import { explainKeyFailure, SyncKeys } from './auth/sync-keys.js';
-import { VerificationQueue } from './auth/verification-queue.js';
+import { explainKeyFailure, type SyncKeys } from './auth/sync-keys.js';
 import { systemClock, type Clock } from './clock.js';
 import type { Config } from './config.js';
 import type { Databases } from './databases.js';
-import { isBusy } from './db/busy.js';
 import { ERRORS, KosyncError } from './errors.js';
 import { sendJson } from './http/json.js';
 import { publicBaseUrl } from './http/public-url.js';
@@ -24,7 +15,6 @@ import { healthRoutes } from './routes/health.js';
 import { pageRoutes } from './routes/page.js';
 import { syncsRoutes } from './routes/syncs.js';
 import { usersRoutes } from './routes/users.js';
-import { listPasswordFormats, listPasswordHashes } from './repos/users.js';
 import { ProgressService } from './sync/progress-service.js';
 import { Telemetry } from './telemetry/telemetry.js';
 
@@ -90,57 +80,25 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
   const { databases } = deps;
   const clock = deps.clock ?? systemClock;
   const telemetry = await Telemetry.create(config, databases.stateDb.conn);
-  const syncKeys = new SyncKeys({
-    stateDb: databases.stateDb.conn,
+  const { authenticator, syncKeys, loginSettings } = createLoginServices({
+    config,
+    databases,
     clock,
     log: app.log,
-    recordOnLogin: config.recordKeysOnLogin,
+    localVerifier: telemetry.timedVerifier(deps.verifyPassword ?? localPasswordVerifier),
+    padFailedLogins: deps.padFailedLogins ?? true,
   });
   app.addHook('onClose', () => syncKeys.settled());
+  // Read once before serving, so a problem in them is logged at start and a busy re-read has something to keep.
+  app.addHook('onReady', async () => {
+    await loginSettings.current().catch(() => undefined);
+  });
   const { scanner } = databases;
   if (scanner) {
     // The checksum index is built in the background once the server is ready, never delaying it.
     app.addHook('onReady', async () => scanner.start(app.log));
     app.addHook('onClose', () => scanner.stop());
   }
-  const padding =
-    deps.padFailedLogins === false
-      ? undefined
-      : new FailurePadding({
-          storedFormats: () => withoutWaiting(() => listPasswordFormats(databases.appDb.read)),
-          version: () => withoutWaiting(() => String(databases.appDb.read.statement('PRAGMA data_version').pluck().get())),
-          measure: (hash) => timeFailedCheck(hash, () => clock.monotonicMs()),
-          now: () => clock.monotonicMs(),
-        });
-  const timedVerifier = telemetry.timedVerifier(deps.verifyPassword ?? localPasswordVerifier);
-  const verifyPassword = padding ? padding.observing(timedVerifier) : timedVerifier;
-  // Calibre-Web's LDAP and reverse-proxy settings, re-read from app.db while running (`.key` beside it).
-  const loginSettings = new LoginSettingsSource({
-    appDb: databases.appDb,
-    keyFile: join(dirname(databases.appDb.path), '.key'),
-    lockWaitMs: config.lockWaitMs,
-    honourHeaderLogin: config.proxyHeaderLogin,
-    log: app.log,
-    now: () => clock.monotonicMs(),
-  });
-  // Read once before serving, so a problem in them is logged at start and a busy re-read has something to keep.
-  app.addHook('onReady', async () => {
-    await loginSettings.current().catch(() => undefined);
-  });
-  const authenticator = new Authenticator({
-    appDb: databases.appDb,
-    now: () => clock.monotonicMs(),
-    remembered: new RememberedLogins(config.rememberedLogins, () => clock.monotonicMs()),
-    verifyPassword: ldapThenLocalVerifier({ settings: loginSettings, local: verifyPassword, rememberMs: config.ldapRememberMs, log: app.log }),
-    ...(config.proxyHeaderLogin
-      ? { headerLogin: proxyHeaderLogin({ settings: loginSettings, appDb: databases.appDb, now: () => clock.monotonicMs(), log: app.log }) }
-      : {}),
-    limiter: new LoginLimiter(config.loginLimits, () => clock.monotonicMs()),
-    verifications: new VerificationQueue({ concurrency: config.verifyConcurrency, maxWaiting: config.verifyQueue, perShare: config.verifyPerAddress }),
-    decoy: new DecoyPassword(verifyPassword, (lockWaitMs) => databases.appDb.reading(listPasswordHashes, lockWaitMs), () => clock.monotonicMs()),
-    ...(padding ? { padding } : {}),
-    syncKeys,
-  });
   app.decorate('kosync', {
     config,
     appDb: databases.appDb,
@@ -186,16 +144,6 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
     for (const routes of routeFamilies) await app.register(routes);
   }
   return app;
-}
-
-/** `read()`, or undefined when app.db is locked right now: for reads that must never wait. */
-function withoutWaiting<T>(read: () => T): T | undefined {
-  try {
-    return read();
-  } catch (error) {
-    if (isBusy(error)) return undefined;
-    throw error;
-  }
 }
 
 function isClientError(error: unknown): error is FastifyError {

@@ -93,6 +93,7 @@ export const envSchema = z
     KOSYNC_RECORD_KEYS_ON_LOGIN: booleanText.default(true),
     KOSYNC_PROXY_HEADER_LOGIN: booleanText.default(false),
     KOSYNC_LDAP_REMEMBER_SECONDS: integer(0, 24 * 3600).default(600),
+    KOSYNC_LDAP_KEY_DAYS: integer(1, 3650).default(30),
     KOSYNC_LOGIN_FAILURES_PER_ADDRESS: integer(0, 1_000_000).default(10),
     KOSYNC_LOGIN_FAILURES_PER_USER: integer(0, 1_000_000).default(20),
     KOSYNC_LOGIN_FAILURE_WINDOW: integer(1, 24 * 3600).default(60),
@@ -131,6 +132,8 @@ export const envSchema = z
     proxyHeaderLogin: e.KOSYNC_PROXY_HEADER_LOGIN,
     /** How long a successful LDAP login is remembered (0: every request binds again). */
     ldapRememberMs: e.KOSYNC_LDAP_REMEMBER_SECONDS * 1000,
+    /** Days a stock-KOReader key of a user without a local password lasts after a password login confirmed it. */
+    ldapKeyDays: e.KOSYNC_LDAP_KEY_DAYS,
     /**
      * Failed logins per client address, and per username from one network, within the window before
      * 429 (0: no limit); the longest wait before checking the password of a username under attack.

@@ -1,8 +1,12 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
+import { STATE_MIGRATIONS_DIR, StateDb } from '../src/db/state-db.js';
 import { fingerprintOf } from '../src/auth/remembered-logins.js';
 import { deleteSyncKey } from '../src/repos/sync-keys.js';
 import { basic, testApp, type TestApp } from './support/app.js';
-import { execute, query } from './support/fixtures.js';
+import { copyFixtures, execute, query } from './support/fixtures.js';
 import { enable, keyHeaders, md5 } from './support/keys.js';
 import { BOOK1_EPUB, DAVE, get, json, put } from './support/requests.js';
 
@@ -180,3 +184,23 @@ describe("KOReader's Register", () => {
     });
   });
 });
+
+describe('keys enabled before expiry was recorded (state schema 2)', () => {
+  it('count as confirmed when they were last enabled', () => {
+    const files = copyFixtures({ library: null });
+    try {
+      const old = new Database(files.stateDb);
+      for (const file of ['001-sync-keys.sql', '002-checksum-index.sql']) old.exec(readFileSync(join(STATE_MIGRATIONS_DIR, file), 'utf8'));
+      old.pragma('user_version = 2');
+      old.exec(`INSERT INTO sync_keys VALUES (6, 'dave', 'verifier', 'fingerprint', '2026-01-02 03:04:05.000000', '2026-03-04 05:06:07.000000', NULL)`);
+      old.close();
+      StateDb.open(files.stateDb).close();
+      expect(query(files.stateDb, 'SELECT updated_at, confirmed_at FROM sync_keys')).toEqual([
+        { updated_at: '2026-03-04 05:06:07.000000', confirmed_at: '2026-03-04 05:06:07.000000' },
+      ]);
+    } finally {
+      files.remove();
+    }
+  });
+});
+

@@ -30,7 +30,7 @@ export interface AuthenticatorDeps {
   remembered: RememberedLogins;
   verifyPassword: PasswordVerifier;
   /** Stock-KOReader keys (PROTOCOL.md §3.5); without them an x-auth-key login always fails. */
-  syncKeys?: Pick<SyncKeys, 'verify' | 'bindingOf' | 'recordLogin'>;
+  syncKeys?: Pick<SyncKeys, 'verify' | 'bindingOf' | 'recordLogin' | 'rememberMsOf'>;
   /** Failed-login limits, consulted before any verification (429); none when absent. */
   limiter?: LoginLimiter;
   /** The cap on concurrent verifications, in total and per client (503 when full); unbounded when absent. */
@@ -126,7 +126,7 @@ export class Authenticator {
   private async verifyKey(credentials: Credentials, user: UserRow | undefined, key: string): Promise<Authenticated | undefined> {
     const keys = this.deps.syncKeys;
     if (!keys || !(await keys.verify(user && !isGuest(user) ? user : undefined, credentials.secret)) || !user) return undefined;
-    this.deps.remembered.remember(key, user.id, keys.bindingOf(user), 'key');
+    this.deps.remembered.remember(key, user.id, keys.bindingOf(user), 'key', keys.rememberMsOf(user));
     return { user, method: 'key', credentials };
   }
 

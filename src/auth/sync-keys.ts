@@ -2,11 +2,12 @@ import { createHash } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
 import type { FastifyBaseLogger } from 'fastify';
 import type { Clock } from '../clock.js';
-import { formatSqlDatetime } from '../db/datetime.js';
+import { formatSqlDatetime, storedDatetimeToEpochSeconds } from '../db/datetime.js';
 import type { Connection } from '../db/query.js';
 import { KosyncError } from '../errors.js';
-import { findSyncKey, markSyncKeyUsed, saveSyncKey, type SyncKeyRow } from '../repos/sync-keys.js';
+import { confirmSyncKey, findSyncKey, markSyncKeyUsed, saveSyncKey, type SyncKeyRow } from '../repos/sync-keys.js';
 import type { UserRow } from '../repos/users.js';
+import type { LdapPresence } from './ldap/directory.js';
 import { fingerprintOf } from './remembered-logins.js';
 
 /** bcrypt work factor: about 50 ms of one core, paid once per fresh key login (then remembered). */
@@ -26,7 +27,7 @@ export function userkeyOf(password: string): string {
 }
 
 /** Why a key that was right when enabled no longer is. */
-export type OutdatedReason = 'password' | 'account';
+export type OutdatedReason = 'password' | 'account' | 'expired';
 
 const OUTDATED_MESSAGES: Record<OutdatedReason, (page: string) => string> = {
   password: (page) =>
@@ -34,7 +35,21 @@ const OUTDATED_MESSAGES: Record<OutdatedReason, (page: string) => string> = {
   // A rename (or a user id now held by another account): nothing says the password changed.
   account: (page) =>
     `Your Calibre-Web account has changed since KOReader sync was enabled. Open ${page} in a browser and sign in again to enable it.`,
+  expired: (page) =>
+    `KOReader sync for this account has expired: an account without a Calibre-Web password must sign in again now and then. Open ${page} in a browser and sign in to renew it.`,
 };
+
+const DAY_SECONDS = 24 * 60 * 60;
+
+/**
+ * When (epoch seconds) the key of a user without a local password expires: KOSYNC_LDAP_KEY_DAYS after
+ * the password login that last confirmed it. Undefined for a user with a local password, whose key
+ * follows their password hash instead and never expires.
+ */
+export function keyExpiresAt(row: SyncKeyRow, user: UserRow, days: number): number | undefined {
+  if (user.password !== '') return undefined;
+  return (storedDatetimeToEpochSeconds(row.confirmed_at ?? row.updated_at) ?? 0) + days * DAY_SECONDS;
+}
 
 /** Undefined while a stored key still fits the account; else what changed (a rename says nothing of the password). */
 export function outdatedReason(row: SyncKeyRow, user: UserRow): OutdatedReason | undefined {
@@ -83,6 +98,12 @@ export interface SyncKeysDeps {
   log: Pick<FastifyBaseLogger, 'warn'>;
   /** Store the verifier after every successful password login (KOSYNC_RECORD_KEYS_ON_LOGIN). */
   recordOnLogin: boolean;
+  /** Days a key of a user without a local password stays valid after a password login confirmed it (KOSYNC_LDAP_KEY_DAYS). */
+  ldapKeyDays: number;
+  /** How long a key login of such a user may be remembered: as long as an LDAP password login (KOSYNC_LDAP_REMEMBER_SECONDS). */
+  ldapRememberMs: number;
+  /** Whether the LDAP directory still has the user; `unavailable` (or LDAP off) leaves the key to its expiry. */
+  directoryHas?: (username: string) => Promise<LdapPresence>;
 }
 
 /**
@@ -128,12 +149,19 @@ export class SyncKeys {
    * checked against the password just used instead. Recordings of one user run one after the other.
    */
   recordLogin(user: UserRow, password: string): void {
-    if (!this.deps.recordOnLogin) return;
+    // Without a local password a login also renews the key it matches, whatever KOSYNC_RECORD_KEYS_ON_LOGIN says.
+    if (!this.deps.recordOnLogin && user.password !== '') return;
     const work: Promise<void> = (this.pending.get(user.id) ?? Promise.resolve())
       .then(async () => {
         const row = findSyncKey(this.deps.stateDb, user.id);
-        if (row && outdatedReason(row, user) === undefined && (user.password !== '' || (await (await bcrypt()).verify(userkeyOf(password), row.verifier)))) return;
-        await this.store(user, password);
+        if (row && outdatedReason(row, user) === undefined) {
+          if (user.password !== '') return;
+          if (await (await bcrypt()).verify(userkeyOf(password), row.verifier)) {
+            confirmSyncKey(this.deps.stateDb, user.id, this.now());
+            return;
+          }
+        }
+        if (this.deps.recordOnLogin) await this.store(user, password);
       })
       .catch((error: unknown) => this.deps.log.warn({ err: error, userId: user.id }, 'could not record the KOReader sync key'))
       .finally(() => {
@@ -158,8 +186,32 @@ export class SyncKeys {
     if (!(await (await bcrypt()).verify(userkey, row.verifier))) return false;
     const outdated = outdatedReason(row, user);
     if (outdated) throw new SyncKeyOutdatedError(outdated);
+    if (user.password === '') await this.checkWithoutLocalPassword(row, user);
     markSyncKeyUsed(this.deps.stateDb, user.id, this.now());
     return true;
+  }
+
+  /** How long a key login of `user` may be answered from memory; undefined: as long as any login. */
+  rememberMsOf(user: UserRow): number | undefined {
+    return user.password === '' ? this.deps.ldapRememberMs : undefined;
+  }
+
+  /**
+   * A key of a user without a local password (LDAP) is bound to nothing in app.db that changes with
+   * their password, and the md5 a key login carries cannot be checked against the directory. So it
+   * lasts KOSYNC_LDAP_KEY_DAYS from the password login that last confirmed it, and only while the
+   * directory still has the user (asked with the service bind; when it cannot be asked, the expiry
+   * alone decides).
+   */
+  private async checkWithoutLocalPassword(row: SyncKeyRow, user: UserRow): Promise<void> {
+    if (this.deps.clock.nowMicros() / 1_000_000 >= keyExpiresAt(row, user, this.deps.ldapKeyDays)!) throw new SyncKeyOutdatedError('expired');
+    const presence = await this.deps.directoryHas?.(user.name);
+    if (presence?.result === 'unavailable') {
+      this.deps.log.warn(`LDAP directory not available to confirm "${user.name}" for a KOReader key login (${presence.reason}); the key stays valid until it expires`);
+    } else if (presence?.result === 'not-found') {
+      this.deps.log.warn(`KOReader key of "${user.name}" refused: no longer in the LDAP directory`);
+      throw new SyncKeyOutdatedError('account');
+    }
   }
 
   /**
