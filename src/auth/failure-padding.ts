@@ -71,9 +71,10 @@ const OBSERVED_WEIGHT = 0.2;
  * nor which werkzeug version wrote its hash (pbkdf2 with 1,000 or 1,000,000 iterations, scrypt). Each
  * family's costliest format is measured (its decoy checked with the real verifier) once the first
  * failure needs it, and again when the users' formats change (seen through app.db's data_version).
- * Real failed checks are observed too: when the host is busier than at the measurement and the slowest
- * format's checks take longer, the target follows their running average. Successful logins are never
- * padded.
+ * Real failed checks are observed too: once a format has them, its running average stands for it, so
+ * the target follows the host's load both ways (a measurement taken in a busy moment does not pad
+ * every failure too long for good, a busier host does not leave the slowest format unpadded).
+ * Successful logins are never padded.
  */
 export class FailurePadding {
   private known: { version: string | undefined; formats: string; measured: Map<string, number> } | undefined;
@@ -130,9 +131,10 @@ export class FailurePadding {
     return this.measuring;
   }
 
+  /** The slowest of the measured formats, each at its observed running average once it has one. */
   private targetOf(measured: Map<string, number>): number {
     let target = 0;
-    for (const [method, ms] of measured) target = Math.max(target, ms, this.observed.get(method) ?? 0);
+    for (const [method, ms] of measured) target = Math.max(target, this.observed.get(method) ?? ms);
     return target;
   }
 
