@@ -1,16 +1,9 @@
-import { dirname, join } from 'node:path';
 import fastify, { LogController, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { DestinationStream } from 'pino';
-import { Authenticator, type Authenticated } from './auth/authenticator.js';
-import { DecoyPassword } from './auth/decoy-password.js';
-import { ldapThenLocalVerifier } from './auth/ldap/ldap-then-local.js';
-import { LoginLimiter } from './auth/login-limiter.js';
-import { LoginSettingsSource } from './auth/login-settings.js';
+import type { Authenticated, Authenticator } from './auth/authenticator.js';
+import { createLoginServices } from './auth/login-services.js';
 import { localPasswordVerifier, type PasswordVerifier } from './auth/password-verifier.js';
-import { proxyHeaderLogin } from './auth/proxy-header/login.js';
-import { RememberedLogins } from './auth/remembered-logins.js';
-import { explainKeyFailure, SyncKeys } from './auth/sync-keys.js';
-import { VerificationQueue } from './auth/verification-queue.js';
+import { explainKeyFailure, type SyncKeys } from './auth/sync-keys.js';
 import { systemClock, type Clock } from './clock.js';
 import type { Config } from './config.js';
 import type { Databases } from './databases.js';
@@ -24,7 +17,6 @@ import { healthRoutes } from './routes/health.js';
 import { pageRoutes } from './routes/page.js';
 import { syncsRoutes } from './routes/syncs.js';
 import { usersRoutes } from './routes/users.js';
-import { listPasswordHashes } from './repos/users.js';
 import { ProgressService } from './sync/progress-service.js';
 import { Telemetry } from './telemetry/telemetry.js';
 
@@ -38,6 +30,11 @@ export interface AppDeps {
   logStream?: DestinationStream;
   /** Checks a Calibre-Web password hash; tests wrap the real one to count verifications. */
   verifyPassword?: PasswordVerifier;
+  /**
+   * Pad failed password logins to the time of the slowest hash format (on unless false). Tests not
+   * about timing turn it off, as they pin the clock: it makes every failure take real time.
+   */
+  padFailedLogins?: boolean;
 }
 
 /** What route plugins share, decorated on the instance as `kosync`. */
@@ -53,6 +50,13 @@ export interface KosyncServices {
 declare module 'fastify' {
   interface FastifyInstance {
     kosync: KosyncServices;
+  }
+  interface FastifyRequest {
+    /**
+     * Monotonic ms after which no wait for app.db's lock goes on: KOSYNC_LOCK_WAIT_MS from arrival,
+     * one budget for everything the request reads and writes (KOReader gives up after 5 s).
+     */
+    lockDeadline: number;
   }
 }
 
@@ -92,40 +96,25 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
   const clock = deps.clock ?? systemClock;
   limitConnections(app.server, config.connectionLimits, { isProxy: proxyPeers(config.trustProxy), now: () => clock.monotonicMs(), log: app.log });
   const telemetry = await Telemetry.create(config, databases.stateDb.conn);
-  const syncKeys = new SyncKeys({
-    stateDb: databases.stateDb.conn,
-    stateWrites: databases.stateDb,
+  const { authenticator, syncKeys, loginSettings } = createLoginServices({
+    config,
+    databases,
     clock,
     log: app.log,
-    recordOnLogin: config.recordKeysOnLogin,
+    localVerifier: telemetry.timedVerifier(deps.verifyPassword ?? localPasswordVerifier),
+    padFailedLogins: deps.padFailedLogins ?? true,
   });
   app.addHook('onClose', () => syncKeys.settled());
+  // Read once before serving, so a problem in them is logged at start and a busy re-read has something to keep.
+  app.addHook('onReady', async () => {
+    await loginSettings.current().catch(() => undefined);
+  });
   const { scanner } = databases;
   if (scanner) {
     // The checksum index is built in the background once the server is ready, never delaying it.
     app.addHook('onReady', async () => scanner.start(app.log));
     app.addHook('onClose', () => scanner.stop());
   }
-  const verifyPassword = telemetry.timedVerifier(deps.verifyPassword ?? localPasswordVerifier);
-  // Calibre-Web's LDAP and reverse-proxy settings, re-read from app.db while running (`.key` beside it).
-  const loginSettings = new LoginSettingsSource({
-    appDb: databases.appDb,
-    keyFile: join(dirname(databases.appDb.path), '.key'),
-    lockWaitMs: config.lockWaitMs,
-    log: app.log,
-    now: () => clock.monotonicMs(),
-  });
-  const authenticator = new Authenticator({
-    appDb: databases.appDb,
-    lockWaitMs: config.lockWaitMs,
-    remembered: new RememberedLogins(config.rememberedLogins, () => clock.monotonicMs()),
-    verifyPassword: ldapThenLocalVerifier({ settings: loginSettings, local: verifyPassword, rememberMs: config.ldapRememberMs, log: app.log }),
-    headerLogin: proxyHeaderLogin({ settings: loginSettings, appDb: databases.appDb, lockWaitMs: config.lockWaitMs, log: app.log }),
-    limiter: new LoginLimiter(config.loginLimits, () => clock.monotonicMs()),
-    verifications: new VerificationQueue({ concurrency: config.verifyConcurrency, maxWaiting: config.verifyQueue }),
-    decoy: new DecoyPassword(verifyPassword, () => databases.appDb.reading(listPasswordHashes, config.lockWaitMs), () => clock.monotonicMs()),
-    syncKeys,
-  });
   app.decorate('kosync', {
     config,
     appDb: databases.appDb,
@@ -135,17 +124,20 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
       appDb: databases.appDb,
       matcher: databases.matcher,
       clock,
-      lockWaitMs: config.lockWaitMs,
       shareProgressAcrossFiles: config.shareProgressAcrossFiles,
       onLockWait: telemetry.lockWaited,
       onSync: telemetry.synced,
     }),
     authenticate: (request: FastifyRequest) =>
-      authenticator.authenticate(request.headers, request.ip, request.socket.remoteAddress).catch((error: unknown) => {
+      authenticator.authenticate(request.headers, request.ip, request.socket.remoteAddress, request.lockDeadline).catch((error: unknown) => {
         throw explainKeyFailure(error, request.headers, publicBaseUrl(request, config.basePath));
       }),
   } satisfies KosyncServices);
   telemetry.install(app);
+  app.decorateRequest('lockDeadline', 0);
+  app.addHook('onRequest', async (request) => {
+    request.lockDeadline = clock.monotonicMs() + config.lockWaitMs;
+  });
 
   // Bodies are read whatever their Content-Type and parsed by the route that wants them.
   app.removeAllContentTypeParsers();

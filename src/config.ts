@@ -91,12 +91,17 @@ export const envSchema = z
     KOSYNC_REMEMBER_MAX_LOGINS: integer(0, 1_000_000).default(10_000),
     KOSYNC_TRUST_PROXY: trustProxy.default(false),
     KOSYNC_RECORD_KEYS_ON_LOGIN: booleanText.default(true),
+    KOSYNC_PROXY_HEADER_LOGIN: booleanText.default(false),
     KOSYNC_LDAP_REMEMBER_SECONDS: integer(0, 24 * 3600).default(600),
+    KOSYNC_LDAP_KEY_DAYS: integer(1, 3650).default(30),
     KOSYNC_LOGIN_FAILURES_PER_ADDRESS: integer(0, 1_000_000).default(10),
     KOSYNC_LOGIN_FAILURES_PER_USER: integer(0, 1_000_000).default(20),
     KOSYNC_LOGIN_FAILURE_WINDOW: integer(1, 24 * 3600).default(60),
+    // Below KOReader's 5 s request timeout, with room for the check itself.
+    KOSYNC_LOGIN_DELAY_MAX_MS: integer(0, 3000).default(2000),
     KOSYNC_VERIFY_CONCURRENCY: integer(1, 64).default(Math.min(4, availableParallelism())),
     KOSYNC_VERIFY_QUEUE: integer(0, 10_000).default(16),
+    KOSYNC_VERIFY_PER_ADDRESS: integer(1, 10_000).default(2),
     KOSYNC_SHUTDOWN_GRACE: integer(0, 300).default(8),
     KOSYNC_SCAN_INTERVAL: integer(0, 7 * 24 * 3600).default(600),
     KOSYNC_METRICS: metricsSetting.default('off'),
@@ -122,17 +127,32 @@ export const envSchema = z
     trustProxy: e.KOSYNC_TRUST_PROXY,
     /** Store the stock-KOReader key verifier whenever a Basic login succeeds (PROTOCOL.md §3.5). */
     recordKeysOnLogin: e.KOSYNC_RECORD_KEYS_ON_LOGIN,
+    /**
+     * Whether Calibre-Web's reverse-proxy header login is honoured at all. Off by default: a reader
+     * sending the header through a proxy arrives from the proxy's (trusted, loopback) address.
+     */
+    proxyHeaderLogin: e.KOSYNC_PROXY_HEADER_LOGIN,
     /** How long a successful LDAP login is remembered (0: every request binds again). */
     ldapRememberMs: e.KOSYNC_LDAP_REMEMBER_SECONDS * 1000,
-    /** Failed logins per client address and per username within the window before 429 (0: no limit). */
+    /** Days a stock-KOReader key of a user without a local password lasts after a password login confirmed it. */
+    ldapKeyDays: e.KOSYNC_LDAP_KEY_DAYS,
+    /**
+     * Failed logins per client address, and per username from one network, within the window before
+     * 429 (0: no limit); the longest wait before checking the password of a username under attack.
+     */
     loginLimits: {
       perAddress: e.KOSYNC_LOGIN_FAILURES_PER_ADDRESS,
-      perUsername: e.KOSYNC_LOGIN_FAILURES_PER_USER,
+      perUserAndNetwork: e.KOSYNC_LOGIN_FAILURES_PER_USER,
       windowMs: e.KOSYNC_LOGIN_FAILURE_WINDOW * 1000,
+      maxDelayMs: e.KOSYNC_LOGIN_DELAY_MAX_MS,
     },
-    /** Password checks running at once, and how many may wait before new ones get 503/1000. */
+    /**
+     * Password checks running at once, how many may wait before new ones get 503/1000, and how many of
+     * those places one client (IPv4 address, IPv6 /48) may hold.
+     */
     verifyConcurrency: e.KOSYNC_VERIFY_CONCURRENCY,
     verifyQueue: e.KOSYNC_VERIFY_QUEUE,
+    verifyPerAddress: e.KOSYNC_VERIFY_PER_ADDRESS,
     /**
      * On SIGTERM/SIGINT, how long requests in flight may finish before their connections are closed.
      * Below Docker's default stop timeout (10 s), so the databases are closed before a SIGKILL.

@@ -27,6 +27,7 @@ async function cli(t: TestApp, ...argv: string[]) {
   const stderr = capture();
   const code = await main({
     argv,
+    clock: t.clock,
     env: { KOSYNC_APP_DB: t.files.appDb, KOSYNC_STATE_DB: t.files.stateDb },
     stdout: stdout.stream,
     stderr: stderr.stream,
@@ -47,12 +48,34 @@ describe('calibre-web-kosync keys', () => {
     expect(listed.code).toBe(0);
     expect(listed.stdout).toBe(
       [
-        'USER  ID  ENABLED               UPDATED               LAST USED             STATE',
-        'dave  6   2026-11-28 15:21 UTC  2026-11-28 15:21 UTC  2026-11-28 15:23 UTC  active',
-        'erin  7   2026-11-28 15:21 UTC  2026-11-28 15:21 UTC  -                     outdated: enable again',
+        'USER  ID  ENABLED               UPDATED               LAST USED             EXPIRES  STATE',
+        'dave  6   2026-11-28 15:21 UTC  2026-11-28 15:21 UTC  2026-11-28 15:23 UTC  -        active',
+        'erin  7   2026-11-28 15:21 UTC  2026-11-28 15:21 UTC  -                     -        outdated (password changed): enable again',
         '',
       ].join('\n'),
     );
+  });
+
+  it('shows when the key of a user without a local password (LDAP) expires, and that an old one has', async () => {
+    t = await testApp();
+    // Keys as a password login through LDAP leaves them: ldapuser's row has no local hash.
+    execute(t.files.appDb, `UPDATE user SET password = '' WHERE name IN ('dave', 'erin')`);
+    await t.app.kosync.syncKeys.enable({ id: 6, name: 'dave', role: 0, password: '' }, 'ldap secret');
+    await t.app.kosync.syncKeys.enable({ id: 7, name: 'erin', role: 256, password: '' }, 'ldap secret');
+    execute(t.files.stateDb, `UPDATE sync_keys SET confirmed_at = '2026-09-01 08:00:00.000000' WHERE user_id = 7`);
+    const listed = await cli(t, 'keys', 'list');
+    expect(listed.stdout).toBe(
+      [
+        'USER  ID  ENABLED               UPDATED               LAST USED  EXPIRES               STATE',
+        'dave  6   2026-11-28 15:21 UTC  2026-11-28 15:21 UTC  -          2026-12-28 15:21 UTC  active',
+        'erin  7   2026-11-28 15:21 UTC  2026-11-28 15:21 UTC  -          2026-10-01 08:00 UTC  expired: sign in again',
+        '',
+      ].join('\n'),
+    );
+    const shorter = await cli(t, 'keys', 'list', '--ldap-key-days', '7');
+    expect(shorter.stdout).toContain('dave  6   2026-11-28 15:21 UTC  2026-11-28 15:21 UTC  -          2026-12-05 15:21 UTC  active');
+    t.clock.advance(7 * 24 * 3600 * 1_000_000);
+    expect((await cli(t, 'keys', 'list', '--ldap-key-days', '7')).stdout).toContain('2026-12-05 15:21 UTC  expired: sign in again');
   });
 
   it('revokes one user’s key, found as Calibre-Web finds the user', async () => {
@@ -75,7 +98,7 @@ describe('calibre-web-kosync keys', () => {
     t = await testApp();
     await enable(t.app, 'erin', 'legacy');
     execute(t.files.appDb, `DELETE FROM user WHERE name = 'erin'`);
-    expect((await cli(t, 'keys', 'list')).stdout).toContain('erin  7   2026-11-28 15:21 UTC  2026-11-28 15:21 UTC  -          user deleted');
+    expect((await cli(t, 'keys', 'list')).stdout).toContain('erin  7   2026-11-28 15:21 UTC  2026-11-28 15:21 UTC  -          -        user deleted');
     expect((await cli(t, 'keys', 'revoke', 'erin')).code).toBe(0);
     expect(query(t.files.stateDb, 'SELECT user_id FROM sync_keys')).toEqual([]);
   });

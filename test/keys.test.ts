@@ -1,8 +1,12 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
+import { STATE_MIGRATIONS_DIR, StateDb } from '../src/db/state-db.js';
 import { fingerprintOf } from '../src/auth/remembered-logins.js';
 import { deleteSyncKey } from '../src/repos/sync-keys.js';
 import { basic, testApp, type TestApp } from './support/app.js';
-import { execute, query } from './support/fixtures.js';
+import { copyFixtures, execute, query } from './support/fixtures.js';
 import { enable, keyHeaders, md5 } from './support/keys.js';
 import { BOOK1_EPUB, DAVE, get, json, put } from './support/requests.js';
 
@@ -12,6 +16,9 @@ const DAVE_KEY = keyHeaders('dave', md5('oldtimer'));
 const PUSH = { document: BOOK1_EPUB, progress: '/body/DocFragment[3]/body/p[2]/text().0', percentage: 0.25, device: 'Kobo', device_id: 'A1' };
 const OUTDATED =
   'Your Calibre-Web password has changed since KOReader sync was enabled. Open http://localhost:80/kosync in a browser and enable it again.';
+
+const RENAMED =
+  'Your Calibre-Web account has changed since KOReader sync was enabled. Open http://localhost:80/kosync in a browser and sign in again to enable it.';
 
 const REFUSED =
   'Wrong username or password, or KOReader sync is not enabled for this account yet: sign in once at http://localhost:80/kosync to enable it.';
@@ -87,6 +94,18 @@ describe('stock KOReader keys (x-auth-user / x-auth-key)', () => {
     expect(json(await auth(t.app, keyHeaders('dave', md5('legacy'))))).toEqual({ code: 2001, message: REFUSED });
   });
 
+  it('after a rename, says the account changed, not the password', async () => {
+    t = await testApp();
+    await enable(t.app, 'dave', 'oldtimer');
+    execute(t.files.appDb, `UPDATE user SET name = 'david' WHERE id = 6`);
+    const response = await auth(t.app, keyHeaders('david', md5('oldtimer')));
+    expect(response.statusCode).toBe(401);
+    expect(json(response)).toEqual({ code: 2001, message: RENAMED });
+    // Signing in again under the new name enables it for that name.
+    expect((await enable(t.app, 'david', 'oldtimer')).statusCode).toBe(200);
+    expect((await auth(t.app, keyHeaders('david', md5('oldtimer')))).statusCode).toBe(200);
+  });
+
   it('ends a remembered key login as soon as the key is revoked', async () => {
     t = await testApp();
     await enable(t.app, 'dave', 'oldtimer');
@@ -110,6 +129,16 @@ describe('recording the key on a successful Basic login', () => {
     await t.app.kosync.syncKeys.settled();
     expect(keyRows(t)).toEqual([{ user_id: 6, user_name: 'dave', password_fingerprint: expect.any(String), last_used_at: null }]);
     expect((await auth(t.app, DAVE_KEY)).statusCode).toBe(200);
+  });
+
+  it('accepts the key at once, in the very next request after the Basic login that records it', async () => {
+    t = await testApp({ env: { KOSYNC_LOGIN_FAILURES_PER_ADDRESS: '1' } });
+    expect((await auth(t.app, DAVE)).statusCode).toBe(200);
+    const keyLogin = await auth(t.app, DAVE_KEY);
+    expect(keyLogin.statusCode).toBe(200);
+    expect(json(keyLogin)).toEqual({ authorized: 'OK' });
+    // Nothing was counted as a failure: with a limit of one, a wrong password is still checked (401, not 429).
+    expect((await auth(t.app, basic('dave', 'wrong'))).statusCode).toBe(401);
   });
 
   it('records the new key after a password change', async () => {
@@ -155,3 +184,23 @@ describe("KOReader's Register", () => {
     });
   });
 });
+
+describe('keys enabled before expiry was recorded (state schema 2)', () => {
+  it('count as confirmed when they were last enabled', () => {
+    const files = copyFixtures({ library: null });
+    try {
+      const old = new Database(files.stateDb);
+      for (const file of ['001-sync-keys.sql', '002-checksum-index.sql']) old.exec(readFileSync(join(STATE_MIGRATIONS_DIR, file), 'utf8'));
+      old.pragma('user_version = 2');
+      old.exec(`INSERT INTO sync_keys VALUES (6, 'dave', 'verifier', 'fingerprint', '2026-01-02 03:04:05.000000', '2026-03-04 05:06:07.000000', NULL)`);
+      old.close();
+      StateDb.open(files.stateDb).close();
+      expect(query(files.stateDb, 'SELECT updated_at, confirmed_at FROM sync_keys')).toEqual([
+        { updated_at: '2026-03-04 05:06:07.000000', confirmed_at: '2026-03-04 05:06:07.000000' },
+      ]);
+    } finally {
+      files.remove();
+    }
+  });
+});
+

@@ -5,9 +5,11 @@ import { bindLdapUser, type ResolvedLdapSettings } from '../src/auth/ldap/direct
 import { ldapThenLocalVerifier } from '../src/auth/ldap/ldap-then-local.js';
 import { LoginSettingsSource } from '../src/auth/login-settings.js';
 import { localPasswordVerifier } from '../src/auth/password-verifier.js';
+import { Client } from 'ldapts';
 import { basic, testApp, type TestApp, type TestAppOptions } from './support/app.js';
-import { execute } from './support/fixtures.js';
-import { slapdMissing, startSlapd, type Slapd } from './support/slapd.js';
+import { execute, query } from './support/fixtures.js';
+import { keyHeaders, md5 } from './support/keys.js';
+import { slapdMissing, startSlapd, SUFFIX, type Slapd } from './support/slapd.js';
 
 const OK = { authorized: 'OK' };
 const UNAUTHORIZED = { code: 2001, message: 'Unauthorized' };
@@ -107,6 +109,7 @@ describe.skipIf(missing)('LDAP login against a real slapd', () => {
         appDb: app.databases.appDb,
         keyFile: join(app.files.dir, '.key'),
         lockWaitMs: 1000,
+        honourHeaderLogin: false,
         log: silent,
         now: () => app.clock.monotonicMs(),
       });
@@ -223,5 +226,82 @@ describe.skipIf(missing)('LDAP login against a real slapd', () => {
     expect(await auth(app, 'ldapuser', 'ldappass')).toEqual({ status: 200, body: OK });
     execute(app.files.appDb, 'UPDATE settings SET config_ldap_port = 1');
     expect(await auth(app, 'ldapuser', 'ldappass')).toEqual({ status: 401, body: UNAUTHORIZED });
+  });
+
+  describe('stock-KOReader keys of users without a local password', () => {
+    const DAY = 24 * 3600 * 1_000_000;
+    const ACCOUNT_CHANGED =
+      'Your Calibre-Web account has changed since KOReader sync was enabled. Open http://localhost:80/kosync in a browser and sign in again to enable it.';
+    const EXPIRED =
+      'KOReader sync for this account has expired: an account without a Calibre-Web password must sign in again now and then. Open http://localhost:80/kosync in a browser and sign in to renew it.';
+
+    async function keyAuth(app: TestApp, user: string, password: string) {
+      const response = await app.app.inject({ method: 'GET', url: '/kosync/users/auth', headers: keyHeaders(user, md5(password)) });
+      return { status: response.statusCode, body: response.json() as unknown };
+    }
+
+    /** Changes the directory as its administrator would. */
+    async function asDirectoryAdmin(change: (client: Client) => Promise<void>): Promise<void> {
+      const client = new Client({ url: `ldap://127.0.0.1:${slapd.port}` });
+      try {
+        await client.bind(`cn=admin,${SUFFIX}`, 'adminpw');
+        await change(client);
+      } finally {
+        await client.unbind();
+      }
+    }
+
+    it('refuses the key as soon as the user is no longer in the directory', async () => {
+      const dn = `uid=leaver,ou=people,${SUFFIX}`;
+      await asDirectoryAdmin((client) =>
+        client.add(dn, {
+          objectClass: ['inetOrgPerson', 'posixAccount'],
+          uid: 'leaver', cn: 'Leaving User', sn: 'User', uidNumber: '10100', gidNumber: '10100', homeDirectory: '/home/leaver', userPassword: 'leaverpass',
+        }),
+      );
+      const app = await ldapApp('', { prepare: (files) => execute(files.appDb, "INSERT INTO user (id, name, email, role, password) VALUES (120, 'leaver', 'leaver@example.org', 0, '')") });
+      // The LDAP password login records the key (KOSYNC_RECORD_KEYS_ON_LOGIN).
+      expect(await auth(app, 'leaver', 'leaverpass')).toEqual({ status: 200, body: OK });
+      await app.app.kosync.syncKeys.settled();
+      await asDirectoryAdmin((client) => client.del(dn));
+
+      expect(await keyAuth(app, 'leaver', 'leaverpass')).toEqual({ status: 401, body: { code: 2001, message: ACCOUNT_CHANGED } });
+      // As the password login, once its remembered answer (10 minutes) has run out.
+      app.clock.advance(11 * 60 * 1_000_000);
+      expect(await auth(app, 'leaver', 'leaverpass')).toEqual({ status: 401, body: UNAUTHORIZED });
+    });
+
+    it('ends the key KOSYNC_LDAP_KEY_DAYS after the last LDAP password login, which renews it', async () => {
+      const app = await ldapApp();
+      const confirmedAt = () => query<{ confirmed_at: string }>(app.files.stateDb, 'SELECT confirmed_at FROM sync_keys WHERE user_id = 8')[0]?.confirmed_at;
+      expect(await auth(app, 'ldapuser', 'ldappass')).toEqual({ status: 200, body: OK });
+      expect(await keyAuth(app, 'ldapuser', 'ldappass')).toEqual({ status: 200, body: OK });
+      expect(confirmedAt()).toBe('2026-11-28 15:21:55.781869');
+
+      app.clock.advance(29 * DAY);
+      expect(await auth(app, 'ldapuser', 'ldappass')).toEqual({ status: 200, body: OK });
+      await app.app.kosync.syncKeys.settled();
+      expect(confirmedAt()).toBe('2026-12-27 15:21:55.781869');
+      app.clock.advance(29 * DAY); // 58 days after enabling, 29 after the renewal
+      expect(await keyAuth(app, 'ldapuser', 'ldappass')).toEqual({ status: 200, body: OK });
+
+      // The directory cannot be asked: the user's presence is unknown, the expiry alone decides.
+      execute(app.files.appDb, 'UPDATE settings SET config_ldap_port = 1');
+      app.clock.advance(DAY - 60 * 1_000_000);
+      expect(await keyAuth(app, 'ldapuser', 'ldappass')).toEqual({ status: 200, body: OK });
+      app.clock.advance(2 * DAY);
+      expect(await keyAuth(app, 'ldapuser', 'ldappass')).toEqual({ status: 401, body: { code: 2001, message: EXPIRED } });
+    });
+
+    it('remembers a key login of such a user only as long as an LDAP password login (KOSYNC_LDAP_REMEMBER_SECONDS)', async () => {
+      const app = await ldapApp('', { env: { KOSYNC_LDAP_KEY_DAYS: '1' } });
+      expect(await auth(app, 'ldapuser', 'ldappass')).toEqual({ status: 200, body: OK });
+      await app.app.kosync.syncKeys.settled();
+      app.clock.advance(DAY - 5 * 60 * 1_000_000);
+      expect(await keyAuth(app, 'ldapuser', 'ldappass')).toEqual({ status: 200, body: OK }); // remembered from here
+      // Expired 5 minutes later; 11 minutes later the remembered login has ended too (a local key's lasts 12 hours).
+      app.clock.advance(11 * 60 * 1_000_000);
+      expect(await keyAuth(app, 'ldapuser', 'ldappass')).toEqual({ status: 401, body: { code: 2001, message: EXPIRED } });
+    });
   });
 });

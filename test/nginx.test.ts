@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { testApp, T0, type TestApp } from './support/app.js';
+import { execute } from './support/fixtures.js';
 import { BOOK1_EPUB, DAVE } from './support/requests.js';
 import { freePort } from './support/ports.js';
 
@@ -62,15 +63,25 @@ describe.skipIf(!existsSync(NGINX))('the nginx snippet docker/nginx.conf, in fro
   let nginx: ChildProcess;
   let prefix: string;
   let port: number;
+  let sidecarPort: number;
   const logLines: string[] = [];
+  /** The headers of every request that reached the sidecar. */
+  const received: Array<Record<string, string | string[] | undefined>> = [];
 
   beforeAll(async () => {
     sidecar = await testApp({
-      env: { KOSYNC_TRUST_PROXY: '127.0.0.1', KOSYNC_LOG_LEVEL: 'info' },
+      // Header login on in Calibre-Web, loopback trusted, and honoured by the sidecar: the recipe alone
+      // must keep a reader's own copy of the header away from it.
+      env: { KOSYNC_TRUST_PROXY: '127.0.0.1', KOSYNC_LOG_LEVEL: 'info', KOSYNC_PROXY_HEADER_LOGIN: 'true' },
+      prepare: (files) =>
+        execute(files.appDb, "UPDATE settings SET config_allow_reverse_proxy_header_login = 1, config_reverse_proxy_login_header_name = 'X-Remote-User', config_reverse_proxy_trusted_ips = '127.0.0.0/8'"),
       logStream: { write: (line) => void logLines.push(line) },
     });
+    sidecar.app.addHook('onRequest', async (request) => {
+      received.push({ ...request.headers });
+    });
     await sidecar.app.listen({ host: '127.0.0.1', port: 0 });
-    const sidecarPort = (sidecar.app.server.address() as { port: number }).port;
+    sidecarPort = (sidecar.app.server.address() as { port: number }).port;
 
     // Stands in for Calibre-Web: answers every path with what it received.
     calibreWeb = createServer((request, response) => {
@@ -185,6 +196,23 @@ describe.skipIf(!existsSync(NGINX))('the nginx snippet docker/nginx.conf, in fro
     const answer = await send(port, 'GET', path);
     expect(answer.status).toBe(200);
     expect(answer.body).toBe(`calibre-web stub: GET ${path}`);
+  });
+
+  it("clears a reader's own copy of Calibre-Web's login header, so it never reaches the sidecar", async () => {
+    // Straight from loopback the sidecar would honour it: the proxy is what must stop it.
+    const direct = await send(sidecarPort, 'GET', '/kosync/users/auth', { 'x-remote-user': 'dave' });
+    expect([direct.status, JSON.parse(direct.body)]).toEqual([200, { authorized: 'OK' }]);
+
+    const before = received.length;
+    for (const name of ['X-Remote-User', 'x-remote-user']) {
+      const answer = await send(port, 'GET', '/kosync/users/auth', { [name]: 'dave' });
+      expect([answer.status, JSON.parse(answer.body)]).toEqual([401, { code: 2001, message: 'Unauthorized' }]);
+    }
+    const pushed = await send(port, 'PUT', '/kosync/syncs/progress', { 'x-remote-user': 'admin', 'content-type': 'application/json' }, '{}');
+    expect(pushed.status).toBe(401);
+    const viaNginx = received.slice(before);
+    expect(viaNginx).toHaveLength(3);
+    for (const headers of viaNginx) expect(headers['x-remote-user']).toBeUndefined();
   });
 
   it("lets the sidecar see the reader's own address, not the proxy's", async () => {

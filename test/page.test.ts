@@ -97,6 +97,7 @@ describe('enabling stock KOReader from the page', () => {
         created_at: '2026-11-28 15:21:55.781869',
         updated_at: '2026-11-28 15:21:55.781869',
         last_used_at: null,
+        confirmed_at: '2026-11-28 15:21:55.781869',
       },
     ]);
     await expect(verify(md5('oldtimer'), rows[0]!.verifier as string)).resolves.toBe(true);

@@ -2,7 +2,7 @@ import type { LightMyRequestResponse } from 'fastify';
 import { afterEach, describe, expect, it } from 'vitest';
 import { holdLock, type HeldLock, type LockKind } from '../bench/lock-holder.js';
 import { T0, testApp, type TestApp } from './support/app.js';
-import { query } from './support/fixtures.js';
+import { execute, query } from './support/fixtures.js';
 import { BOOK1, BOOK1_EPUB, DAVE, get, json, put } from './support/requests.js';
 
 const DAVE_ID = 6;
@@ -95,3 +95,27 @@ describe('a lock held by another process (PROTOCOL.md §4: waited for without bl
     expect(progressRows()).toEqual([]);
   });
 });
+
+describe('one lock-wait budget per request (KOSYNC_LOCK_WAIT_MS for everything a request reads)', () => {
+  const BUDGET = 1000;
+  const HEADER_ON = "UPDATE settings SET config_allow_reverse_proxy_header_login = 1, config_reverse_proxy_login_header_name = 'X-Remote-User'";
+  const login = (headers: Record<string, string>) => t!.app.inject({ method: 'GET', url: '/kosync/users/auth', headers, remoteAddress: '127.0.0.1' });
+
+  it('keeps the last Calibre-Web settings while app.db is locked, so the login answers 503 within one budget, not two', async () => {
+    t = await testApp({ library: null, env: { KOSYNC_LOCK_WAIT_MS: String(BUDGET), KOSYNC_PROXY_HEADER_LOGIN: 'true' }, prepare: (files) => execute(files.appDb, HEADER_ON) });
+    expect((await login({ 'x-remote-user': 'dave' })).statusCode).toBe(200);
+    t.clock.advance(10 * 1_000_000); // past the settings' maximum age: this request reads them again
+    // An exclusive lock (Calibre-Web committing a large change): even reads must wait.
+    lock = await holdLock(t.files.appDb, 'exclusive');
+    const refused = pending(login(DAVE)); // the settings re-read, then the user lookup
+    await sleep(1.5 * BUDGET);
+    // Answered before the lock went away: the settings re-read did not wait, the user lookup used the one budget.
+    expect(refused.settled).toBe(true);
+    await lock.release();
+    lock = undefined;
+    const answer = await refused.done;
+    expect([answer.statusCode, json(answer)]).toEqual([503, { code: 1000, message: 'Database unavailable, try again later' }]);
+    expect((await login(DAVE)).statusCode).toBe(200);
+  });
+});
+

@@ -15,10 +15,12 @@ afterEach(async () => {
   current = undefined;
 });
 
+/** The app with Calibre-Web's `settings` changed; KOSYNC_PROXY_HEADER_LOGIN on unless `options.env` says otherwise. */
 async function appWith(settings: string | undefined, options: TestAppOptions = {}): Promise<TestApp> {
   current = await testApp({
     library: null,
     ...options,
+    env: { KOSYNC_PROXY_HEADER_LOGIN: 'true', ...options.env },
     prepare: (files) => {
       if (settings) execute(files.appDb, `UPDATE settings SET ${settings}`);
       options.prepare?.(files);
@@ -54,6 +56,44 @@ describe('reverse-proxy header login switched off (Calibre-Web default)', () => 
     const app = await appWith("config_allow_reverse_proxy_header_login = 0, config_reverse_proxy_login_header_name = 'X-Remote-User'");
     expect(await auth(app, { 'x-remote-user': 'dave' })).toEqual({ status: 401, body: UNAUTHORIZED });
     expect(await auth(app, { 'x-remote-user': 'dave', ...basic('dave', 'wrong') })).toEqual({ status: 401, body: UNAUTHORIZED });
+  });
+});
+
+describe('KOSYNC_PROXY_HEADER_LOGIN off (the default): Calibre-Web\'s header login is not honoured', () => {
+  const off = { env: { KOSYNC_PROXY_HEADER_LOGIN: 'false' } };
+
+  it('ignores the header even from a trusted loopback peer, with the switch on in Calibre-Web', async () => {
+    const app = await appWith(HEADER_ON, off);
+    expect(await auth(app, { 'x-remote-user': 'dave' }, '127.0.0.1')).toEqual({ status: 401, body: UNAUTHORIZED });
+    expect(await auth(app, { 'x-remote-user': 'dave' }, '::1')).toEqual({ status: 401, body: UNAUTHORIZED });
+    expect(await auth(app, { 'x-remote-user': 'dave', ...basic('dave', 'oldtimer') }, '127.0.0.1')).toEqual({ status: 200, body: OK });
+  });
+
+  it('ignores it with every trusted address and a matching shared secret too', async () => {
+    const app = await appWith(undefined, {
+      ...off,
+      prepare: (files) => {
+        const token = fernetToken(join(files.dir, '.key'), 'secret');
+        execute(
+          files.appDb,
+          `UPDATE settings SET ${HEADER_ON}, config_reverse_proxy_trusted_ips = '0.0.0.0/0, ::/0',
+             config_reverse_proxy_use_shared_secret = 1, config_reverse_proxy_login_secret_header_name = 'X-Proxy-Secret',
+             config_reverse_proxy_login_header_secret_e = CAST('${token}' AS BLOB)`,
+        );
+      },
+    });
+    expect(await auth(app, { 'x-remote-user': 'dave', 'x-proxy-secret': 'secret' }, '10.0.0.5')).toEqual({ status: 401, body: UNAUTHORIZED });
+  });
+
+  it('says once, at start, that Calibre-Web has it on and this server ignores it', async () => {
+    const lines: string[] = [];
+    const app = await appWith(HEADER_ON, { ...off, env: { ...off.env, KOSYNC_LOG_LEVEL: 'warn' }, logStream: { write: (line) => lines.push(line) } });
+    await app.app.ready();
+    await auth(app, { 'x-remote-user': 'dave' });
+    await auth(app, basic('dave', 'wrong'));
+    expect(lines.map((l) => (JSON.parse(l) as { msg: string }).msg)).toEqual([
+      "Calibre-Web's reverse-proxy header login is on, but this server ignores the 'x-remote-user' header unless KOSYNC_PROXY_HEADER_LOGIN is true",
+    ]);
   });
 });
 

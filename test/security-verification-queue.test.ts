@@ -68,17 +68,61 @@ describe('the cap on concurrent password checks', () => {
     expect(verifier.calls).toBe(3);
   });
 
-  it('does not count a refused attempt as a failed login', async () => {
+  it('counts a refused attempt against the address that sent it', async () => {
     const verifier = gatedVerifier();
-    t = await testApp({ library: null, verifyPassword: verifier, env: { KOSYNC_VERIFY_CONCURRENCY: '1', KOSYNC_VERIFY_QUEUE: '0', KOSYNC_LOGIN_FAILURES_PER_ADDRESS: '2' } });
-    const login = (password: string) => t!.app.inject({ method: 'GET', url: '/kosync/users/auth', headers: basic('dave', password), remoteAddress: '192.0.2.9' });
+    t = await testApp({
+      library: null,
+      verifyPassword: verifier,
+      env: { KOSYNC_VERIFY_CONCURRENCY: '1', KOSYNC_VERIFY_QUEUE: '0', KOSYNC_LOGIN_FAILURES_PER_ADDRESS: '2', KOSYNC_LOGIN_DELAY_MAX_MS: '0' },
+    });
+    const login = (password: string, remoteAddress = '192.0.2.9') =>
+      t!.app.inject({ method: 'GET', url: '/kosync/users/auth', headers: basic('dave', password), remoteAddress });
     verifier.close();
     const settled: number[] = [];
     const both = [login('wrong-1'), login('wrong-2')].map((pending) => pending.then((r) => (settled.push(r.statusCode), r.statusCode)));
     await vi.waitFor(() => expect(settled).toEqual([503]), { timeout: 20_000 });
     verifier.open();
     expect((await Promise.all(both)).sort()).toEqual([401, 503]);
-    // One failure so far (the 503 was not counted): one more attempt is still allowed, and verified.
-    expect((await login('oldtimer')).statusCode).toBe(200);
+    // Two failures now (the 503 counted): the address is at its limit, even with the right password.
+    expect((await login('oldtimer')).statusCode).toBe(429);
+    expect((await login('oldtimer', '198.51.100.9')).statusCode).toBe(200);
+    expect(verifier.calls).toBe(2);
+  });
+
+  it('gives one address at most KOSYNC_VERIFY_PER_ADDRESS places, so another address still gets one', async () => {
+    const verifier = gatedVerifier();
+    t = await testApp({ library: null, verifyPassword: verifier, env: { KOSYNC_VERIFY_CONCURRENCY: '1', KOSYNC_VERIFY_QUEUE: '2', KOSYNC_LOGIN_DELAY_MAX_MS: '0' } });
+    const login = (headers: Record<string, string>, remoteAddress: string) =>
+      t!.app.inject({ method: 'GET', url: '/kosync/users/auth', headers, remoteAddress });
+    verifier.close();
+    const settled: string[] = [];
+    const track = (name: string, response: ReturnType<typeof login>) => response.then((r) => (settled.push(`${name} ${r.statusCode}`), r.statusCode));
+    const flood = Array.from({ length: 6 }, (_, i) => track('flood', login(basic(`spray-${i}`, 'x'), '192.0.2.1')));
+    // Two of the three places for 192.0.2.1 (one running at the gate, one waiting); four refused at once.
+    await vi.waitFor(() => expect(settled).toEqual(Array(4).fill('flood 503')), { timeout: 20_000 });
+    const fromElsewhere = track('dave', login(DAVE, '198.51.100.1'));
+    // The last place is dave's: a third address now finds every place taken.
+    const probe = track('probe', login(basic('erin', 'x'), '203.0.113.1'));
+    await vi.waitFor(() => expect(settled).toContain('probe 503'), { timeout: 20_000 });
+    verifier.open();
+    expect(await fromElsewhere).toBe(200);
+    expect(await probe).toBe(503);
+    expect((await Promise.all(flood)).sort()).toEqual([401, 401, 503, 503, 503, 503]);
+    expect(verifier.calls).toBe(3);
+  });
+
+  it('gives a whole IPv6 /48 one share: its /64s together hold at most two places', async () => {
+    const verifier = gatedVerifier();
+    t = await testApp({ library: null, verifyPassword: verifier, env: { KOSYNC_VERIFY_CONCURRENCY: '1', KOSYNC_VERIFY_QUEUE: '16', KOSYNC_LOGIN_DELAY_MAX_MS: '0' } });
+    const login = (headers: Record<string, string>, remoteAddress: string) =>
+      t!.app.inject({ method: 'GET', url: '/kosync/users/auth', headers, remoteAddress });
+    verifier.close();
+    const settled: string[] = [];
+    const sent = ['2001:db8:1:a::1', '2001:db8:1:b::1', '2001:db8:1:c::1', '2001:db8:2::1'].map((address, i) =>
+      login(basic(`spray-${i}`, 'x'), address).then((r) => (settled.push(`${address} ${r.statusCode}`), r.statusCode)),
+    );
+    await vi.waitFor(() => expect(settled).toEqual(['2001:db8:1:c::1 503']), { timeout: 20_000 });
+    verifier.open();
+    expect(await Promise.all(sent)).toEqual([401, 401, 503, 401]);
   });
 });

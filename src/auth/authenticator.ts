@@ -1,15 +1,18 @@
 import type { IncomingHttpHeaders } from 'node:http';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { AppDb } from '../db/app-db.js';
 import { KosyncError } from '../errors.js';
 import { findUserByName, isGuest, type UserRow } from '../repos/users.js';
+import { verificationShareKey } from './client-address.js';
 import { readCredentials, type Credentials } from './credentials.js';
 import type { DecoyPassword } from './decoy-password.js';
+import type { FailurePadding } from './failure-padding.js';
 import type { LoginLimiter } from './login-limiter.js';
 import type { PasswordVerifier } from './password-verifier.js';
 import type { HeaderLoginCheck } from './proxy-header/login.js';
 import type { RememberedLogins } from './remembered-logins.js';
 import type { SyncKeys } from './sync-keys.js';
-import type { VerificationQueue } from './verification-queue.js';
+import { VerificationRefusedError, type VerificationQueue } from './verification-queue.js';
 
 export type AuthMethod = 'basic' | 'key' | 'ldap' | 'proxy' | 'remembered';
 
@@ -22,19 +25,28 @@ export interface Authenticated {
 
 export interface AuthenticatorDeps {
   appDb: AppDb;
-  lockWaitMs: number;
+  /** Monotonic milliseconds (src/clock.ts), against which lock-wait deadlines are counted. */
+  now: () => number;
   remembered: RememberedLogins;
   verifyPassword: PasswordVerifier;
   /** Stock-KOReader keys (PROTOCOL.md §3.5); without them an x-auth-key login always fails. */
-  syncKeys?: Pick<SyncKeys, 'verify' | 'bindingOf' | 'recordLogin'>;
+  syncKeys?: Pick<SyncKeys, 'verify' | 'bindingOf' | 'recordLogin' | 'rememberMsOf'>;
   /** Failed-login limits, consulted before any verification (429); none when absent. */
   limiter?: LoginLimiter;
-  /** The cap on concurrent verifications (503 when full); unbounded when absent. */
+  /** The cap on concurrent verifications, in total and per client (503 when full); unbounded when absent. */
   verifications?: VerificationQueue;
   /** Makes logins that cannot succeed cost a real verification; they fail at once when absent. */
   decoy?: DecoyPassword;
+  /** Makes every failed password login last as long as one of the slowest hash format's; none when absent. */
+  padding?: FailurePadding;
   /** Calibre-Web's reverse-proxy header login (PROTOCOL.md §3.4), consulted before any credentials. */
   headerLogin?: HeaderLoginCheck;
+}
+
+/** A verification's outcome, and when it began (monotonic ms) to pad a failure from. */
+interface Checked {
+  result: Authenticated | undefined;
+  startedAt: number;
 }
 
 /**
@@ -44,57 +56,68 @@ export interface AuthenticatorDeps {
  */
 export class Authenticator {
   /** Verifications under way, so concurrent first requests with one set of credentials verify once. */
-  private readonly inFlight = new Map<string, Promise<Authenticated | undefined>>();
+  private readonly inFlight = new Map<string, Promise<Checked>>();
 
   constructor(private readonly deps: AuthenticatorDeps) {}
 
   /**
    * `clientAddress` is what failed logins are counted under (fastify's request.ip); `peerAddress` is the
-   * connecting socket's address, the one a proxy header must come from.
+   * connecting socket's address, the one a proxy header must come from. `deadline` (monotonic ms) ends
+   * every wait for app.db's lock, however many reads the check makes: one budget per request.
    */
-  async authenticate(headers: IncomingHttpHeaders, clientAddress?: string, peerAddress?: string): Promise<Authenticated> {
-    const proxied = await this.deps.headerLogin?.(headers, peerAddress);
+  async authenticate(headers: IncomingHttpHeaders, clientAddress: string | undefined, peerAddress: string | undefined, deadline: number): Promise<Authenticated> {
+    const proxied = await this.deps.headerLogin?.(headers, peerAddress, deadline);
     if (proxied) return { user: proxied, method: 'proxy' };
     const credentials = readCredentials(headers);
     if (!credentials) throw new KosyncError('unauthorized');
-    return this.authenticateCredentials(credentials, clientAddress);
+    return this.authenticateCredentials(credentials, clientAddress, deadline);
   }
 
   /** The same check for credentials that did not come in headers (the page's sign-in form). */
-  async authenticateCredentials(credentials: Credentials, clientAddress?: string): Promise<Authenticated> {
-    const user = await this.deps.appDb.reading((conn) => findUserByName(conn, credentials.username), this.deps.lockWaitMs);
+  async authenticateCredentials(credentials: Credentials, clientAddress: string | undefined, deadline: number): Promise<Authenticated> {
+    const user = await this.deps.appDb.reading((conn) => findUserByName(conn, credentials.username), Math.max(0, deadline - this.deps.now()));
     const key = this.deps.remembered.keyFor(credentials);
     const binding = user && this.bindingOf(credentials, user);
     if (user && binding !== undefined && this.deps.remembered.find(key, user.id, binding)) {
       return { user, method: 'remembered', credentials };
     }
     const attempt = this.deps.limiter?.begin(clientAddress, credentials.username);
+    // A username under attack: wait before the check (holding no verification slot), never refuse.
+    if (attempt?.delayMs) await sleep(attempt.delayMs);
     let pending = this.inFlight.get(key);
     if (!pending) {
-      const check = () => this.verify(credentials, user, key);
-      pending = (this.deps.verifications ? this.deps.verifications.run(check) : check()).finally(() => this.inFlight.delete(key));
+      const check = async (): Promise<Checked> => {
+        const startedAt = this.deps.now();
+        return { result: await this.verify(credentials, user, key, deadline), startedAt };
+      };
+      const share = clientAddress === undefined ? undefined : verificationShareKey(clientAddress);
+      pending = (this.deps.verifications ? this.deps.verifications.run(check, share) : check()).finally(() => this.inFlight.delete(key));
       this.inFlight.set(key, pending);
     }
-    let result: Authenticated | undefined;
+    let checked: Checked;
     try {
-      result = await pending;
+      checked = await pending;
     } catch (error) {
-      attempt?.abandoned();
+      if (error instanceof VerificationRefusedError) attempt?.refused();
+      else attempt?.abandoned();
       throw error;
     }
+    const { result } = checked;
     if (!result) {
       attempt?.failed();
+      // Outside the verification slot: the wait costs no CPU and holds no place in the queue.
+      if (credentials.scheme === 'basic') await this.deps.padding?.pad(checked.startedAt);
       throw new KosyncError('unauthorized');
     }
     attempt?.succeeded();
     return result;
   }
 
-  private async verify(credentials: Credentials, user: UserRow | undefined, key: string): Promise<Authenticated | undefined> {
+  private async verify(credentials: Credentials, user: UserRow | undefined, key: string, deadline: number): Promise<Authenticated | undefined> {
     if (credentials.scheme === 'key') return this.verifyKey(credentials, user, key);
-    if (!user || isGuest(user) || credentials.scheme !== 'basic') return this.failLikeAWrongPassword(credentials);
-    const verified = await this.deps.verifyPassword(user, credentials.secret);
-    if (!verified) return user.password === '' ? this.failLikeAWrongPassword(credentials) : undefined;
+    if (!user || isGuest(user) || credentials.scheme !== 'basic') return this.failLikeAWrongPassword(credentials, deadline);
+    const verified = await this.deps.verifyPassword(user, credentials.secret, deadline);
+    if (!verified) return user.password === '' ? this.failLikeAWrongPassword(credentials, deadline) : undefined;
     this.deps.remembered.remember(key, user.id, user.password, verified.method, verified.rememberMs);
     this.deps.syncKeys?.recordLogin(user, credentials.secret);
     return { user, method: verified.method, credentials };
@@ -103,13 +126,13 @@ export class Authenticator {
   private async verifyKey(credentials: Credentials, user: UserRow | undefined, key: string): Promise<Authenticated | undefined> {
     const keys = this.deps.syncKeys;
     if (!keys || !(await keys.verify(user && !isGuest(user) ? user : undefined, credentials.secret)) || !user) return undefined;
-    this.deps.remembered.remember(key, user.id, keys.bindingOf(user), 'key');
+    this.deps.remembered.remember(key, user.id, keys.bindingOf(user), 'key', keys.rememberMsOf(user));
     return { user, method: 'key', credentials };
   }
 
   /** Unknown user, Guest, no local hash: same time and same 401 as a wrong password (no enumeration). */
-  private async failLikeAWrongPassword(credentials: Credentials): Promise<undefined> {
-    await this.deps.decoy?.check(credentials.username, credentials.secret);
+  private async failLikeAWrongPassword(credentials: Credentials, deadline: number): Promise<undefined> {
+    await this.deps.decoy?.check(credentials.username, credentials.secret, deadline);
     return undefined;
   }
 

@@ -24,7 +24,15 @@ export function decoyHashLike(storedHashes: readonly string[]): string {
   // Ties go to the format seen first, i.e. that of the lowest user id (the admin Calibre-Web created).
   let commonest: { count: number; sample: string } | undefined;
   for (const entry of counts.values()) if (!commonest || entry.count > commonest.count) commonest = entry;
-  const format = commonest ? formatOf(commonest.sample) : FALLBACK_FORMAT;
+  return hashOfFormat(commonest ? formatOf(commonest.sample) : FALLBACK_FORMAT);
+}
+
+/** A hash no password matches with the method, salt length and digest length of `sample`. */
+export function decoyHashOf(sample: string): string {
+  return hashOfFormat(formatOf(sample));
+}
+
+function hashOfFormat(format: typeof FALLBACK_FORMAT): string {
   const salt = Array.from(randomBytes(format.saltLength), (b) => SALT_CHARS[b % SALT_CHARS.length]).join('');
   const digest = randomBytes(Math.ceil(format.digestLength / 2)).toString('hex').slice(0, format.digestLength);
   return `${format.method}$${salt}$${digest}`;
@@ -45,19 +53,27 @@ export class DecoyPassword {
 
   constructor(
     private readonly verifier: PasswordVerifier,
-    private readonly storedHashes: () => Promise<readonly string[]>,
+    /** The stored hashes, waiting for app.db's lock at most `lockWaitMs`. */
+    private readonly storedHashes: (lockWaitMs: number) => Promise<readonly string[]>,
     /** Monotonic milliseconds (src/clock.ts). */
     private readonly now: () => number,
   ) {}
 
-  async check(username: string, password: string): Promise<void> {
-    await this.verifier({ id: 0, name: username, role: 0, password: await this.hash() }, password);
+  /** `deadline` (monotonic ms) ends the wait for app.db's lock when the decoy is made; a refresh never waits. */
+  async check(username: string, password: string, deadline: number): Promise<void> {
+    await this.verifier({ id: 0, name: username, role: 0, password: await this.hash(deadline) }, password);
   }
 
-  private async hash(): Promise<string> {
-    if (!this.decoy || this.now() - this.decoy.madeAt > REFRESH_MS) {
-      this.decoy = { hash: decoyHashLike(await this.storedHashes()), madeAt: this.now() };
+  private async hash(deadline: number): Promise<string> {
+    const decoy = this.decoy;
+    if (!decoy || this.now() - decoy.madeAt > REFRESH_MS) {
+      try {
+        this.decoy = { hash: decoyHashLike(await this.storedHashes(decoy ? 0 : Math.max(0, deadline - this.now()))), madeAt: this.now() };
+      } catch (error) {
+        if (!decoy) throw error;
+        // app.db busy: the decoy in hand stays until the next failed login tries again.
+      }
     }
-    return this.decoy.hash;
+    return this.decoy!.hash;
   }
 }

@@ -1,76 +1,121 @@
 import { KosyncError } from '../errors.js';
-import { clientAddressKey } from './client-address.js';
+import { clientAddressKey, clientNetworkKey } from './client-address.js';
 
 export interface LoginLimits {
-  /** Failed logins allowed per client address within the window; 0 turns the limit off. */
+  /** Failed logins allowed per client address (IPv6: /64) within the window; 0 turns the limit off. */
   perAddress: number;
-  /** Failed logins allowed per username (whatever the address) within the window; 0 turns it off. */
-  perUsername: number;
+  /** Failed logins allowed per username from one network (IPv4 /24, IPv6 /48) within the window; 0: off. */
+  perUserAndNetwork: number;
   windowMs: number;
+  /** The longest wait before a username's password is checked while it is under attack; 0: no waits. */
+  maxDelayMs: number;
 }
 
-/** One login attempt that passed the limiter and is being verified. Settle it exactly once. */
+/** One login attempt that passed the limiter. Settle it exactly once. */
 export interface LoginAttempt {
+  /** How long to wait before verifying: grows with the username's recent failures (from anywhere). */
+  delayMs: number;
   succeeded(): void;
   failed(): void;
-  /** The credentials were never checked (e.g. the verification queue was full): nothing is counted. */
+  /** Refused unchecked for lack of capacity (503): counted against the address, which sent it. */
+  refused(): void;
+  /** The credentials were never checked for another reason (app.db locked): nothing is counted. */
   abandoned(): void;
+}
+
+/** Failures of one username, from any address, a new attempt may follow with no wait (a few typos). */
+const FREE_FAILURES = 3;
+/** The first wait; each further failure doubles it, up to `maxDelayMs`. */
+const FIRST_DELAY_MS = 250;
+
+/**
+ * The wait before checking a password for a username that `failures` recent attempts got wrong:
+ * none for the first few, then 250 ms doubling to `maxDelayMs`. Kept to a few seconds on purpose:
+ * KOReader gives up after 5 s, and the wait must never keep the real user out, only slow a guesser.
+ */
+export function loginDelayMs(failures: number, maxDelayMs: number): number {
+  if (failures < FREE_FAILURES || maxDelayMs <= 0) return 0;
+  return Math.min(maxDelayMs, FIRST_DELAY_MS * 2 ** (failures - FREE_FAILURES));
+}
+
+/** How many failures bring the wait to `maxDelayMs` (more need not be kept). */
+function saturation(maxDelayMs: number): number {
+  return maxDelayMs <= 0 ? 0 : FREE_FAILURES + Math.max(0, Math.ceil(Math.log2(maxDelayMs / FIRST_DELAY_MS)));
 }
 
 /** Keys kept per window; the oldest are dropped first, so memory stays bounded under a spray of addresses. */
 const MAX_KEYS = 50_000;
-/** How long an address that logged in as a user stays exempt from that user's per-username limit. */
+/** How long an address that logged in as a user stays exempt from that user's limit and wait. */
 const KNOWN_ADDRESS_MS = 30 * 24 * 60 * 60 * 1000;
 const MAX_KNOWN_ADDRESSES = 50_000;
 
 /**
- * Failed-login limits (PROTOCOL.md §3) per client address and per username over a sliding window.
- * `begin` refuses with 429/2001 and Retry-After before any hash is verified. Attempts being verified
- * count as failures until they settle, so a burst of concurrent guesses cannot outrun the limit.
+ * Failed-login limits (PROTOCOL.md §3) over a sliding window: per client address, and per username
+ * from one network. `begin` refuses with 429/2001 and Retry-After before any hash is verified.
+ * Attempts being verified count as failures until they settle, so a burst of concurrent guesses
+ * cannot outrun a limit.
  *
- * The per-username limit stops a guessing campaign spread over many addresses. So that it never
- * locks the real user out, an address that has logged in as that user before is exempt from it
- * (its own failures still count against its address), and remembered logins never reach the limiter.
- * A success does not reset any counter: otherwise one valid account would reset an address's count.
+ * No limit is per username alone: 20 wrong passwords from anywhere would otherwise lock the real user
+ * out of every new device. A username under attack from many addresses is slowed instead: each attempt
+ * waits (`delayMs`, a few seconds at most) before its check, whatever the address, and a right
+ * password is never refused for it. The waits and limits depend on the name typed only, never on
+ * whether such a user exists (no enumeration). An address that has logged in as the user before is
+ * exempt from both (its own failures still count against its address), and remembered logins never
+ * reach the limiter. A success does not reset any counter: otherwise one valid account would reset an
+ * address's count.
  */
 export class LoginLimiter {
   private readonly byAddress: FailureWindow;
+  private readonly byUserAndNetwork: FailureWindow;
+  /** Recent failures per username from any address, counted up to where the wait is longest. */
   private readonly byUsername: FailureWindow;
   /** `username \0 address key` → until when that address is known for that user. */
   private readonly knownAddresses = new Map<string, number>();
 
-  constructor(limits: LoginLimits, private readonly now: () => number) {
+  constructor(
+    private readonly limits: LoginLimits,
+    /** Monotonic milliseconds (src/clock.ts). */
+    private readonly now: () => number,
+  ) {
     this.byAddress = new FailureWindow(limits.perAddress, limits.windowMs);
-    this.byUsername = new FailureWindow(limits.perUsername, limits.windowMs);
+    this.byUserAndNetwork = new FailureWindow(limits.perUserAndNetwork, limits.windowMs);
+    this.byUsername = new FailureWindow(saturation(limits.maxDelayMs), limits.windowMs);
   }
 
-  /** Starts an attempt, or throws 429 when the address or the username is over its limit. */
+  /** Starts an attempt, or throws 429 when the address, or the username from its network, is over its limit. */
   begin(address: string | undefined, username: string): LoginAttempt {
     const now = this.now();
-    const addressKey = address === undefined ? undefined : clientAddressKey(address);
     const userKey = username.toLowerCase();
+    const addressKey = address === undefined ? undefined : clientAddressKey(address);
+    const userNetworkKey = address === undefined ? undefined : `${userKey}\0${clientNetworkKey(address)}`;
     const known = addressKey !== undefined && this.isKnown(userKey, addressKey, now);
     const waitMs = Math.max(
       addressKey === undefined ? 0 : this.byAddress.waitMs(addressKey, now),
-      known ? 0 : this.byUsername.waitMs(userKey, now),
+      known || userNetworkKey === undefined ? 0 : this.byUserAndNetwork.waitMs(userNetworkKey, now),
     );
     if (waitMs > 0) {
       throw new KosyncError('tooManyAttempts', undefined, { 'retry-after': String(Math.max(1, Math.ceil(waitMs / 1000))) });
     }
+    // Failures only, not attempts in progress: a reader's concurrent first requests are never held back.
+    const delayMs = known ? 0 : loginDelayMs(this.byUsername.failures(userKey, now), this.limits.maxDelayMs);
     if (addressKey !== undefined) this.byAddress.reserve(addressKey);
-    this.byUsername.reserve(userKey);
+    if (userNetworkKey !== undefined) this.byUserAndNetwork.reserve(userNetworkKey);
     let settled = false;
-    const settle = (outcome: 'succeeded' | 'failed' | 'abandoned') => {
+    const settle = (outcome: 'succeeded' | 'failed' | 'refused' | 'abandoned') => {
       if (settled) return;
       settled = true;
-      const failedAt = outcome === 'failed' ? this.now() : undefined;
-      if (addressKey !== undefined) this.byAddress.release(addressKey, failedAt);
-      this.byUsername.release(userKey, failedAt);
+      const at = this.now();
+      const failedAt = outcome === 'failed' ? at : undefined;
+      if (addressKey !== undefined) this.byAddress.release(addressKey, outcome === 'failed' || outcome === 'refused' ? at : undefined);
+      if (userNetworkKey !== undefined) this.byUserAndNetwork.release(userNetworkKey, failedAt);
+      if (failedAt !== undefined) this.byUsername.record(userKey, failedAt);
       if (outcome === 'succeeded' && addressKey !== undefined) this.rememberAddress(userKey, addressKey);
     };
     return {
+      delayMs,
       succeeded: () => settle('succeeded'),
       failed: () => settle('failed'),
+      refused: () => settle('refused'),
       abandoned: () => settle('abandoned'),
     };
   }
@@ -117,6 +162,12 @@ class FailureWindow {
     return expiring === undefined ? 1000 : Math.max(1, expiring + this.windowMs - now);
   }
 
+  /** Failures in the window (at most the limit: no more are kept). */
+  failures(key: string, now: number): number {
+    if (this.limit <= 0) return 0;
+    return this.current(key, now)?.times.length ?? 0;
+  }
+
   reserve(key: string): void {
     if (this.limit <= 0) return;
     const entry = this.entries.get(key) ?? { times: [], pending: 0 };
@@ -129,12 +180,22 @@ class FailureWindow {
     const entry = this.entries.get(key);
     if (!entry) return; // dropped by the bound on keys
     entry.pending = Math.max(0, entry.pending - 1);
-    if (failedAt !== undefined) {
-      entry.times.push(failedAt);
-      if (entry.times.length > this.limit) entry.times.splice(0, entry.times.length - this.limit);
-    }
+    if (failedAt !== undefined) this.push(entry, failedAt);
     if (entry.times.length === 0 && entry.pending === 0) this.entries.delete(key);
     else this.touch(key, entry);
+  }
+
+  /** A failure of an attempt that was not reserved. */
+  record(key: string, failedAt: number): void {
+    if (this.limit <= 0) return;
+    const entry = this.entries.get(key) ?? { times: [], pending: 0 };
+    this.push(entry, failedAt);
+    this.touch(key, entry);
+  }
+
+  private push(entry: Failures, failedAt: number): void {
+    entry.times.push(failedAt);
+    if (entry.times.length > this.limit) entry.times.splice(0, entry.times.length - this.limit);
   }
 
   /** The entry with failures older than the window dropped. */

@@ -16,7 +16,7 @@ export interface HeaderLogin extends ProxyHeaderSettings {
 export interface LoginSettings {
   /** Undefined unless config_login_type is LDAP. */
   ldap: LdapLogin | undefined;
-  /** Undefined unless config_allow_reverse_proxy_header_login is on. */
+  /** Undefined unless config_allow_reverse_proxy_header_login is on and this server honours it. */
   headerLogin: HeaderLogin | undefined;
 }
 
@@ -30,6 +30,8 @@ export interface LoginSettingsSourceOptions {
   /** Calibre-Web's Fernet key: `.key` in the folder that holds app.db. */
   keyFile: string;
   lockWaitMs: number;
+  /** KOSYNC_PROXY_HEADER_LOGIN: unless true, Calibre-Web's header-login settings are ignored. */
+  honourHeaderLogin: boolean;
   log: LoginSettingsLog;
   /** Re-read at least this often even when app.db did not change (a new `.key`). */
   maxAgeMs?: number;
@@ -58,23 +60,28 @@ export class LoginSettingsSource {
     this.now = options.now;
   }
 
-  async current(): Promise<LoginSettings> {
+  /**
+   * The settings, read again when app.db changed. Once read, a re-read never waits for app.db's lock:
+   * while it is busy the last settings stand, so a request spends its lock-wait budget only once. The
+   * first read waits until `deadline` (monotonic ms; by default the budget from now).
+   */
+  async current(deadline = this.now() + this.options.lockWaitMs): Promise<LoginSettings> {
     const signature = this.dataVersion();
     const cached = this.cached;
     if (cached && cached.signature === signature && this.now() - cached.readAt < this.maxAgeMs) return cached.settings;
-    this.pending ??= this.reload(signature).finally(() => {
+    this.pending ??= this.reload(signature, cached ? 0 : Math.max(0, deadline - this.now())).finally(() => {
       this.pending = undefined;
     });
     return this.pending;
   }
 
-  private async reload(signature: string): Promise<LoginSettings> {
+  private async reload(signature: string, lockWaitMs: number): Promise<LoginSettings> {
     const readAt = this.now();
     let row: Record<string, unknown>;
     try {
       row = await this.options.appDb.reading(
         (conn) => (conn.statement('SELECT * FROM settings ORDER BY id LIMIT 1').get() as Record<string, unknown> | undefined) ?? {},
-        this.options.lockWaitMs,
+        lockWaitMs,
       );
       this.report('settings', undefined);
     } catch (error) {
@@ -124,7 +131,13 @@ export class LoginSettingsSource {
 
     let headerLogin: HeaderLogin | undefined;
     const proxy = proxyHeaderSettingsFrom(row);
-    if (proxy) {
+    this.report(
+      'header-login-ignored',
+      proxy && !this.options.honourHeaderLogin
+        ? `Calibre-Web's reverse-proxy header login is on, but this server ignores the '${proxy.headerName}' header unless KOSYNC_PROXY_HEADER_LOGIN is true`
+        : undefined,
+    );
+    if (proxy && this.options.honourHeaderLogin) {
       let sharedSecretValue: string | undefined;
       let problem: string | undefined;
       if (proxy.sharedSecret) {
@@ -150,7 +163,7 @@ export class LoginSettingsSource {
     try {
       return String(this.options.appDb.read.statement('PRAGMA data_version').pluck().get());
     } catch {
-      return 'unknown'; // e.g. locked: the read that follows waits for it, or keeps the last settings
+      return 'unknown'; // e.g. locked: the read that follows keeps the last settings, or waits for the first
     }
   }
 

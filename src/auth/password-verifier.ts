@@ -7,8 +7,11 @@ export interface Verified {
   rememberMs?: number;
 }
 
-/** Checks a Calibre-Web password for a user row (Guest already excluded). */
-export type PasswordVerifier = (user: UserRow, password: string) => Promise<Verified | undefined>;
+/**
+ * Checks a Calibre-Web password for a user row (Guest already excluded). `deadline` (monotonic ms) ends
+ * any wait for app.db's lock the check needs (reading Calibre-Web's LDAP settings).
+ */
+export type PasswordVerifier = (user: UserRow, password: string, deadline?: number) => Promise<Verified | undefined>;
 
 /** The user's local Werkzeug hash; an empty hash (Guest, LDAP-imported users) never matches. */
 export const localPasswordVerifier: PasswordVerifier = async (user, password) =>

@@ -2,12 +2,13 @@ import { createHash } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
 import type { FastifyBaseLogger } from 'fastify';
 import type { Clock } from '../clock.js';
-import { formatSqlDatetime } from '../db/datetime.js';
+import { formatSqlDatetime, storedDatetimeToEpochSeconds } from '../db/datetime.js';
 import type { Connection } from '../db/query.js';
 import type { StateDb } from '../db/state-db.js';
 import { KosyncError } from '../errors.js';
-import { findSyncKey, markSyncKeyUsed, saveSyncKey, type SyncKeyRow } from '../repos/sync-keys.js';
+import { confirmSyncKey, findSyncKey, markSyncKeyUsed, saveSyncKey, type SyncKeyRow } from '../repos/sync-keys.js';
 import type { UserRow } from '../repos/users.js';
+import type { LdapPresence } from './ldap/directory.js';
 import { fingerprintOf } from './remembered-logins.js';
 
 /**
@@ -32,20 +33,51 @@ export function userkeyOf(password: string): string {
   return createHash('md5').update(password, 'utf8').digest('hex');
 }
 
+/** Why a key that was right when enabled no longer is. */
+export type OutdatedReason = 'password' | 'account' | 'expired';
+
+const OUTDATED_MESSAGES: Record<OutdatedReason, (page: string) => string> = {
+  password: (page) =>
+    `Your Calibre-Web password has changed since KOReader sync was enabled. Open ${page} in a browser and enable it again.`,
+  // A rename (or a user id now held by another account): nothing says the password changed.
+  account: (page) =>
+    `Your Calibre-Web account has changed since KOReader sync was enabled. Open ${page} in a browser and sign in again to enable it.`,
+  expired: (page) =>
+    `KOReader sync for this account has expired: an account without a Calibre-Web password must sign in again now and then. Open ${page} in a browser and sign in to renew it.`,
+};
+
+const DAY_SECONDS = 24 * 60 * 60;
+
 /**
- * 401/2001 for a key that was right when enabled but whose Calibre-Web account changed since (password
- * or name). The message names the page where it is enabled again; `forPage` fills in its URL.
+ * When (epoch seconds) the key of a user without a local password expires: KOSYNC_LDAP_KEY_DAYS after
+ * the password login that last confirmed it. Undefined for a user with a local password, whose key
+ * follows their password hash instead and never expires.
+ */
+export function keyExpiresAt(row: SyncKeyRow, user: UserRow, days: number): number | undefined {
+  if (user.password !== '') return undefined;
+  return (storedDatetimeToEpochSeconds(row.confirmed_at ?? row.updated_at) ?? 0) + days * DAY_SECONDS;
+}
+
+/** Undefined while a stored key still fits the account; else what changed (a rename says nothing of the password). */
+export function outdatedReason(row: SyncKeyRow, user: UserRow): OutdatedReason | undefined {
+  if (row.user_name.toLowerCase() !== user.name.toLowerCase()) return 'account';
+  return row.password_fingerprint === fingerprintOf(user.password) ? undefined : 'password';
+}
+
+/**
+ * 401/2001 for a key that was right when enabled but whose Calibre-Web account changed since. The
+ * message names the page where it is enabled again; `forPage` fills in its URL.
  */
 export class SyncKeyOutdatedError extends KosyncError {
-  constructor(pageUrl?: string) {
-    super(
-      'unauthorized',
-      `Your Calibre-Web password has changed since KOReader sync was enabled. Open ${pageUrl ?? 'the sync server page'} in a browser and enable it again.`,
-    );
+  constructor(
+    readonly reason: OutdatedReason,
+    pageUrl?: string,
+  ) {
+    super('unauthorized', OUTDATED_MESSAGES[reason](pageUrl ?? 'the sync server page'));
   }
 
   forPage(pageUrl: string): SyncKeyOutdatedError {
-    return new SyncKeyOutdatedError(pageUrl);
+    return new SyncKeyOutdatedError(this.reason, pageUrl);
   }
 }
 
@@ -75,6 +107,12 @@ export interface SyncKeysDeps {
   log: Pick<FastifyBaseLogger, 'warn'>;
   /** Store the verifier after every successful password login (KOSYNC_RECORD_KEYS_ON_LOGIN). */
   recordOnLogin: boolean;
+  /** Days a key of a user without a local password stays valid after a password login confirmed it (KOSYNC_LDAP_KEY_DAYS). */
+  ldapKeyDays: number;
+  /** How long a key login of such a user may be remembered: as long as an LDAP password login (KOSYNC_LDAP_REMEMBER_SECONDS). */
+  ldapRememberMs: number;
+  /** Whether the LDAP directory still has the user; `unavailable` (or LDAP off) leaves the key to its expiry. */
+  directoryHas?: (username: string) => Promise<LdapPresence>;
 }
 
 /**
@@ -83,8 +121,11 @@ export interface SyncKeysDeps {
  * bound to a fingerprint of the Calibre-Web password hash and the user name it was made for.
  */
 export class SyncKeys {
-  /** Background recordings, awaited on shutdown so a write never meets a closed database. */
-  private readonly pending = new Set<Promise<void>>();
+  /**
+   * Background recordings by user id, awaited before that user's key is checked (a key login right
+   * after the Basic login that records it must find it) and on shutdown (no write to a closed database).
+   */
+  private readonly pending = new Map<number, Promise<void>>();
   /** Checked against when no key exists, so an unknown user costs what a wrong key costs. */
   private decoy: Promise<string> | undefined;
 
@@ -95,7 +136,7 @@ export class SyncKeys {
    * recording that confirmation started, so the explicit enable is the one that stays.
    */
   async enable(user: UserRow, password: string): Promise<void> {
-    await Promise.all([...this.pending]);
+    await this.pending.get(user.id);
     await this.store(user, password, 'now');
   }
 
@@ -112,18 +153,31 @@ export class SyncKeys {
    * After a password login succeeded: stores the verifier in the background when it is missing or no
    * longer fits, so a CWA-plugin user can switch to stock KOReader with nothing to do. Users without a
    * local hash (LDAP) have no fingerprint that changes with their password, so their stored verifier is
-   * checked against the password just used instead.
+   * checked against the password just used instead. Recordings of one user run one after the other.
    */
   recordLogin(user: UserRow, password: string): void {
-    if (!this.deps.recordOnLogin) return;
-    const work = (async () => {
-      const row = findSyncKey(this.deps.stateDb, user.id);
-      if (row && this.fits(row, user) && (user.password !== '' || (await (await bcrypt()).verify(userkeyOf(password), row.verifier)))) return;
-      await this.store(user, password, 'later');
-    })()
+    // Without a local password a login also renews the key it matches, whatever KOSYNC_RECORD_KEYS_ON_LOGIN says.
+    if (!this.deps.recordOnLogin && user.password !== '') return;
+    const work: Promise<void> = (this.pending.get(user.id) ?? Promise.resolve())
+      .then(async () => {
+        const row = findSyncKey(this.deps.stateDb, user.id);
+        if (row && outdatedReason(row, user) === undefined) {
+          if (user.password !== '') return;
+          if (await (await bcrypt()).verify(userkeyOf(password), row.verifier)) {
+            const at = this.now();
+            this.deps.stateWrites.later(`key-confirmed:${user.id}`, 'recording when a KOReader sync key was confirmed by an LDAP login', (conn) =>
+              confirmSyncKey(conn, user.id, at),
+            );
+            return;
+          }
+        }
+        if (this.deps.recordOnLogin) await this.store(user, password, 'later');
+      })
       .catch((error: unknown) => this.deps.log.warn({ err: error, userId: user.id }, 'could not record the KOReader sync key'))
-      .finally(() => this.pending.delete(work));
-    this.pending.add(work);
+      .finally(() => {
+        if (this.pending.get(user.id) === work) this.pending.delete(user.id);
+      });
+    this.pending.set(user.id, work);
   }
 
   /**
@@ -133,16 +187,42 @@ export class SyncKeys {
    */
   async verify(user: UserRow | undefined, key: string): Promise<boolean> {
     const userkey = key.trim().toLowerCase();
+    if (user) await this.pending.get(user.id);
     const row = user && findSyncKey(this.deps.stateDb, user.id);
     if (!row || !MD5_HEX.test(userkey)) {
       await (await bcrypt()).verify(MD5_HEX.test(userkey) ? userkey : '0'.repeat(32), await this.decoyVerifier());
       return false;
     }
     if (!(await (await bcrypt()).verify(userkey, row.verifier))) return false;
-    if (!this.fits(row, user)) throw new SyncKeyOutdatedError();
+    const outdated = outdatedReason(row, user);
+    if (outdated) throw new SyncKeyOutdatedError(outdated);
+    if (user.password === '') await this.checkWithoutLocalPassword(row, user);
     const at = this.now();
     this.deps.stateWrites.later(`last-used:${user.id}`, 'recording when a KOReader sync key was last used', (conn) => markSyncKeyUsed(conn, user.id, at));
     return true;
+  }
+
+  /** How long a key login of `user` may be answered from memory; undefined: as long as any login. */
+  rememberMsOf(user: UserRow): number | undefined {
+    return user.password === '' ? this.deps.ldapRememberMs : undefined;
+  }
+
+  /**
+   * A key of a user without a local password (LDAP) is bound to nothing in app.db that changes with
+   * their password, and the md5 a key login carries cannot be checked against the directory. So it
+   * lasts KOSYNC_LDAP_KEY_DAYS from the password login that last confirmed it, and only while the
+   * directory still has the user (asked with the service bind; when it cannot be asked, the expiry
+   * alone decides).
+   */
+  private async checkWithoutLocalPassword(row: SyncKeyRow, user: UserRow): Promise<void> {
+    if (this.deps.clock.nowMicros() / 1_000_000 >= keyExpiresAt(row, user, this.deps.ldapKeyDays)!) throw new SyncKeyOutdatedError('expired');
+    const presence = await this.deps.directoryHas?.(user.name);
+    if (presence?.result === 'unavailable') {
+      this.deps.log.warn(`LDAP directory not available to confirm "${user.name}" for a KOReader key login (${presence.reason}); the key stays valid until it expires`);
+    } else if (presence?.result === 'not-found') {
+      this.deps.log.warn(`KOReader key of "${user.name}" refused: no longer in the LDAP directory`);
+      throw new SyncKeyOutdatedError('account');
+    }
   }
 
   /**
@@ -156,12 +236,9 @@ export class SyncKeys {
 
   /** Resolves when every background recording has finished. */
   async settled(): Promise<void> {
-    while (this.pending.size > 0) await Promise.all([...this.pending]);
+    while (this.pending.size > 0) await Promise.all([...this.pending.values()]);
   }
 
-  private fits(row: SyncKeyRow, user: UserRow): boolean {
-    return row.password_fingerprint === fingerprintOf(user.password) && row.user_name.toLowerCase() === user.name.toLowerCase();
-  }
 
   private decoyVerifier(): Promise<string> {
     this.decoy ??= bcrypt().then((b) => b.hash('not a key', BCRYPT_COST));

@@ -16,7 +16,7 @@ const LEGACY_DIGESTS = new Set(['md5', 'sha1', 'sha224', 'sha256', 'sha384', 'sh
  * default (2.0–2.2: 260000, 2.3–3.0: 600000, 3.1: 1000000; werkzeug security.py at those tags). The
  * hash does not say which version wrote it, so each is tried.
  */
-const DEFAULT_PBKDF2_ITERATIONS = [1_000_000, 600_000, 260_000];
+export const DEFAULT_PBKDF2_ITERATIONS = [1_000_000, 600_000, 260_000];
 /** Guards against a hash that would take minutes or gigabytes (werkzeug's own defaults are far below). */
 const MAX_PBKDF2_ITERATIONS = 10_000_000;
 const MAX_SCRYPT_MEMORY = 1024 * 1024 * 1024;

@@ -1,7 +1,9 @@
+import type { Clock } from '../clock.js';
 import type { Config } from '../config.js';
 
 export interface CommandContext {
   config: Config;
+  clock: Clock;
   positionals: string[];
   switches: Set<string>;
   stdout: NodeJS.WritableStream & { isTTY?: boolean };

@@ -1,3 +1,4 @@
+import { systemClock, type Clock } from '../clock.js';
 import { ConfigError, loadConfig } from '../config.js';
 import { StartupError } from '../db/startup-error.js';
 import { optionsHelp, parseArgs, UsageError } from './args.js';
@@ -8,6 +9,8 @@ const PROGRAM = 'calibre-web-kosync';
 
 export interface Io {
   argv: readonly string[];
+  /** The system clock unless a test pins it. */
+  clock?: Clock;
   env: Record<string, string | undefined>;
   stdout: NodeJS.WritableStream & { isTTY?: boolean };
   stderr: NodeJS.WritableStream;
@@ -71,7 +74,14 @@ export async function main(io: Io): Promise<number> {
   }
   try {
     const config = loadConfig(args.env);
-    return await command.run({ config, positionals: args.positionals, switches: args.switches, stdout: io.stdout, stderr: io.stderr });
+    return await command.run({
+      config,
+      clock: io.clock ?? systemClock,
+      positionals: args.positionals,
+      switches: args.switches,
+      stdout: io.stdout,
+      stderr: io.stderr,
+    });
   } catch (error) {
     if (error instanceof ConfigError || error instanceof StartupError) {
       io.stderr.write(`${PROGRAM}: ${error.message}\n`);

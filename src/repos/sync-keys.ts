@@ -9,6 +9,8 @@ export interface SyncKeysTable {
   created_at: string;
   updated_at: string;
   last_used_at: string | null;
+  /** The last password login that matched the key (schema/state/003-key-confirmation.sql). */
+  confirmed_at: string | null;
 }
 
 export type SyncKeyRow = SyncKeysTable;
@@ -32,7 +34,7 @@ export interface SyncKeyWrite {
   at: string;
 }
 
-/** Stores a user's verifier; enabling again replaces it and keeps `created_at`. */
+/** Stores a user's verifier, confirmed now; enabling again replaces it and keeps `created_at`. */
 export function saveSyncKey(conn: Connection, key: SyncKeyWrite): void {
   conn.run(
     keysQuery
@@ -45,6 +47,7 @@ export function saveSyncKey(conn: Connection, key: SyncKeyWrite): void {
         created_at: key.at,
         updated_at: key.at,
         last_used_at: null,
+        confirmed_at: key.at,
       })
       .onConflict((oc) =>
         oc.column('user_id').doUpdateSet({
@@ -52,9 +55,15 @@ export function saveSyncKey(conn: Connection, key: SyncKeyWrite): void {
           verifier: key.verifier,
           password_fingerprint: key.passwordFingerprint,
           updated_at: key.at,
+          confirmed_at: key.at,
         }),
       ),
   );
+}
+
+/** A password login matched the stored key again: it stays valid from `at`. */
+export function confirmSyncKey(conn: Connection, userId: number, at: string): void {
+  conn.run(keysQuery.updateTable('sync_keys').set({ confirmed_at: at }).where('user_id', '=', userId));
 }
 
 export function markSyncKeyUsed(conn: Connection, userId: number, at: string): void {

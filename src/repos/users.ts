@@ -49,3 +49,13 @@ export function listPasswordHashes(conn: Connection): string[] {
     .all(appQuery.selectFrom('user').select('password').where('password', '!=', '').orderBy('id'))
     .flatMap((row) => (row.password ? [row.password] : []));
 }
+
+/** One stored hash of each method users have (`pbkdf2:sha256:600000`, `scrypt:32768:8:1`, …). */
+export function listPasswordFormats(conn: Connection): { method: string; sample: string }[] {
+  return conn
+    .statement(
+      `SELECT substr(password, 1, instr(password, '$') - 1) AS method, min(password) AS sample
+       FROM user WHERE instr(password, '$') > 1 GROUP BY method ORDER BY method`,
+    )
+    .all() as { method: string; sample: string }[];
+}

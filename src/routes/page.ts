@@ -62,6 +62,7 @@ export const pageRoutes: FastifyPluginAsync = async (app) => {
       ({ user } = await authenticator.authenticateCredentials(
         { scheme: 'basic', username: form.username, secret: form.password },
         request.ip,
+        request.lockDeadline,
       ));
     } catch (error) {
       if (!(error instanceof KosyncError)) throw error;

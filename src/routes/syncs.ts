@@ -13,14 +13,14 @@ export const syncsRoutes: FastifyPluginAsync = async (app) => {
       const problem = problemOf(parsed.error);
       throw new KosyncError(problem.kind, problem.message);
     }
-    return sendJson(reply, 200, await app.kosync.progress.put(user, parsed.data, request.log));
+    return sendJson(reply, 200, await app.kosync.progress.put(user, parsed.data, request.log, request.lockDeadline));
   });
 
   app.get<{ Params: { document: string } }>('/syncs/progress/:document', async (request, reply) => {
     const { user } = await app.kosync.authenticate(request);
     const { document } = request.params;
     if (!isValidDocument(document)) throw new KosyncError('invalidDocument');
-    return sendJson(reply, 200, await app.kosync.progress.get(user, document, request.log));
+    return sendJson(reply, 200, await app.kosync.progress.get(user, document, request.log, request.lockDeadline));
   });
 
   // A missing document, or one with a `/` in it, is the protocol's 2004, not a missing route.

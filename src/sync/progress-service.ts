@@ -14,7 +14,6 @@ export interface ProgressServiceDeps {
   /** Undefined when no Calibre library is available: sync still works, unmatched. */
   matcher: BookMatcher | undefined;
   clock: Clock;
-  lockWaitMs: number;
   shareProgressAcrossFiles: boolean;
   onLockWait?: () => void;
   /** Told of every push and pull, and whether its document matched a library book (for metrics). */
@@ -50,7 +49,8 @@ export class ProgressService {
    * only it is rolled back, the progress row commits and the answer is still 200 — the original's
    * guarantee (CWA kosync.py commits progress first) with one commit instead of two.
    */
-  async put(user: UserRow, update: ProgressUpdate, log: FastifyBaseLogger): Promise<PutAnswer> {
+  /** `deadline` (monotonic ms) ends any wait for app.db's lock: the request's budget, what authentication left of it. */
+  async put(user: UserRow, update: ProgressUpdate, log: FastifyBaseLogger, deadline: number): Promise<PutAnswer> {
     const match = this.match(update.document, log, update.hints);
     const nowMicros = this.deps.clock.nowMicros();
     const now = formatSqlDatetime(nowMicros);
@@ -77,7 +77,7 @@ export class ProgressService {
         }
         conn.statement('RELEASE read_status').run();
       },
-      { lockWaitMs: this.deps.lockWaitMs, onLockWait: this.deps.onLockWait },
+      { lockWaitMs: this.waitUntil(deadline), onLockWait: this.deps.onLockWait },
     );
     this.deps.onSync?.('push', match !== undefined);
     return { document: update.document, timestamp: Math.floor(nowMicros / 1_000_000), ...calibreFields(match) };
@@ -88,7 +88,7 @@ export class ProgressService {
    * on, the newest progress of any file of the same book and format (PROTOCOL.md §2), echoing the
    * requested document.
    */
-  async get(user: UserRow, document: string, log: FastifyBaseLogger): Promise<GetAnswer> {
+  async get(user: UserRow, document: string, log: FastifyBaseLogger, deadline: number): Promise<GetAnswer> {
     const lookup = this.lookup(document, log);
     const match = lookup?.match;
     const siblings = lookup && match && this.deps.shareProgressAcrossFiles ? this.documentsOf(lookup, log) : [];
@@ -97,10 +97,14 @@ export class ProgressService {
         siblings.length > 0
           ? findNewestProgress(conn, user.id, [document, ...siblings])
           : findProgress(conn, user.id, document),
-      this.deps.lockWaitMs,
+      this.waitUntil(deadline),
     );
     this.deps.onSync?.('pull', match !== undefined);
     return row ? { ...progressFields(document, row), ...calibreFields(match) } : {};
+  }
+
+  private waitUntil(deadline: number): number {
+    return Math.max(0, deadline - this.deps.clock.monotonicMs());
   }
 
   /** The library book of a document; a failing library lookup is logged and leaves it unmatched, as CWA. */

@@ -26,6 +26,11 @@ export interface TestAppOptions extends FixtureOptions {
   logStream?: { write(line: string): void };
   /** Wraps the real password check, e.g. to count verifications. */
   verifyPassword?: PasswordVerifier;
+  /**
+   * Pad failed logins to the slowest hash format, as in production (about 0.4 s with carol's
+   * pbkdf2:sha256:1000000). Off otherwise, so tests not about timing are not slowed by it.
+   */
+  padFailedLogins?: boolean;
 }
 
 /** The app over temp copies of the fixtures, with a pinned clock, for `app.inject`. */
@@ -47,6 +52,7 @@ export async function testApp(options: TestAppOptions = {}): Promise<TestApp> {
     clock: options.clock ?? clock,
     ...(options.logStream ? { logStream: options.logStream } : {}),
     ...(options.verifyPassword ? { verifyPassword: options.verifyPassword } : {}),
+    padFailedLogins: options.padFailedLogins ?? false,
   });
   return {
     app,

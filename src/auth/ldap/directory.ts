@@ -23,6 +23,9 @@ export type LdapOutcome =
   /** Server down, TLS failure, service bind refused, bad configuration, or no answer in time. */
   | { result: 'unavailable'; reason: string };
 
+/** Whether the directory has an entry for a name: `unavailable` when it could not be asked. */
+export type LdapPresence = { result: 'found' } | { result: 'not-found' } | { result: 'unavailable'; reason: string };
+
 export interface LdapTimeouts {
   /** TCP (and TLS) connection set-up, per connection. */
   connectMs: number;
@@ -51,14 +54,33 @@ export async function bindLdapUser(
   password: string,
   timeouts: LdapTimeouts = DEFAULT_LDAP_TIMEOUTS,
 ): Promise<LdapOutcome> {
+  return withSession(timeouts, (session) => runAttempt(settings, username, password, timeouts, session));
+}
+
+/**
+ * Whether the directory still has an entry for `username`: the service bind and search of a login,
+ * without the user's bind (a stock-KOReader key carries no password to bind with).
+ */
+export async function findLdapUser(
+  settings: ResolvedLdapSettings,
+  username: string,
+  timeouts: LdapTimeouts = DEFAULT_LDAP_TIMEOUTS,
+): Promise<LdapPresence> {
+  return withSession(timeouts, async (session) => {
+    const found = await searchEntry(settings, username, timeouts, session, { step: 'configuration' });
+    return 'result' in found ? found : { result: 'found' as const };
+  });
+}
+
+/** Runs `attempt` within `timeouts.totalMs`; every connection it opened is closed before this returns. */
+async function withSession<T>(timeouts: LdapTimeouts, attempt: (session: Session) => Promise<T>): Promise<T | { result: 'unavailable'; reason: string }> {
   const session: Session = { clients: [], closed: false };
   let timer: NodeJS.Timeout | undefined;
-  const attempt = runAttempt(settings, username, password, timeouts, session);
-  const deadline = new Promise<LdapOutcome>((resolve) => {
+  const deadline = new Promise<{ result: 'unavailable'; reason: string }>((resolve) => {
     timer = setTimeout(() => resolve({ result: 'unavailable', reason: `no answer within ${timeouts.totalMs} ms` }), timeouts.totalMs);
   });
   try {
-    return await Promise.race([attempt, deadline]);
+    return await Promise.race([attempt(session), deadline]);
   } finally {
     clearTimeout(timer);
     session.closed = true;
@@ -72,21 +94,31 @@ interface Session {
   closed: boolean;
 }
 
-async function runAttempt(
+/** What step an attempt is at, for the reason it gives when the directory is unavailable. */
+interface Progress {
+  step: string;
+}
+
+type Connect = (purpose: string) => Promise<Client>;
+
+/**
+ * The service bind and search for `username` (simpleldap.py bind_user up to the user's bind): the
+ * entry's DN and a way to open the next connection, or the outcome that ends the attempt.
+ */
+async function searchEntry(
   settings: ResolvedLdapSettings,
   username: string,
-  password: string,
   timeouts: LdapTimeouts,
   session: Session,
-): Promise<LdapOutcome> {
-  let step = 'configuration';
+  progress: Progress,
+): Promise<{ dn: string; connect: Connect; invalidCredentials: (error: unknown) => boolean } | { result: 'not-found' } | { result: 'unavailable'; reason: string }> {
   try {
     const filter = userFilter(settings.userObject, username);
     const tls = await tlsOptions(settings);
     // Loaded on the first LDAP login: most installations never configure LDAP (memory, start time).
     const ldapts = await import('ldapts');
     // ldapts connects on the first operation; a connection failure is reported as that operation's.
-    const connect = async (purpose: string): Promise<Client> => {
+    const connect: Connect = async (purpose) => {
       if (session.closed) throw new Error('attempt abandoned');
       const client = new ldapts.Client({
         url: `${settings.encryption === 2 ? 'ldaps' : 'ldap'}://${isIPv6(settings.host) ? `[${settings.host}]` : settings.host}:${settings.port}`,
@@ -97,16 +129,16 @@ async function runAttempt(
       });
       session.clients.push(client);
       if (settings.encryption === 1) {
-        step = `STARTTLS before the ${purpose}`;
+        progress.step = `STARTTLS before the ${purpose}`;
         await client.startTLS({ ...tls, host: settings.host });
       }
-      step = purpose;
+      progress.step = purpose;
       return client;
     };
 
     const service = await connect('service bind');
     await service.bind(...serviceCredentials(settings));
-    step = 'search';
+    progress.step = 'search';
     const { searchEntries } = await service.search(settings.searchBase, {
       scope: 'sub',
       filter,
@@ -118,16 +150,32 @@ async function runAttempt(
     if (!entry) return { result: 'not-found' };
     const dn = settings.openldap ? entry.dn : firstText(entry.distinguishedName);
     if (!dn) return { result: 'unavailable', reason: 'the entry found has no distinguishedName attribute (config_ldap_openldap is off)' };
+    return { dn, connect, invalidCredentials: (error) => error instanceof ldapts.InvalidCredentialsError };
+  } catch (error) {
+    return { result: 'unavailable', reason: `${progress.step}: ${describe(error)}` };
+  }
+}
 
-    const user = await connect('user bind');
+async function runAttempt(
+  settings: ResolvedLdapSettings,
+  username: string,
+  password: string,
+  timeouts: LdapTimeouts,
+  session: Session,
+): Promise<LdapOutcome> {
+  const progress: Progress = { step: 'configuration' };
+  const found = await searchEntry(settings, username, timeouts, session, progress);
+  if ('result' in found) return found;
+  try {
+    const user = await found.connect('user bind');
     try {
-      await user.bind(dn, password);
+      await user.bind(found.dn, password);
     } catch (error) {
-      return { result: 'rejected', reason: error instanceof ldapts.InvalidCredentialsError ? 'invalid credentials' : describe(error) };
+      return { result: 'rejected', reason: found.invalidCredentials(error) ? 'invalid credentials' : describe(error) };
     }
     return { result: 'bound' };
   } catch (error) {
-    return { result: 'unavailable', reason: `${step}: ${describe(error)}` };
+    return { result: 'unavailable', reason: `${progress.step}: ${describe(error)}` };
   }
 }
 

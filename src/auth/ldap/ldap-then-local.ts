@@ -19,9 +19,9 @@ export interface LdapThenLocalDeps {
  * any bind (an empty simple bind is an anonymous success on many servers).
  */
 export function ldapThenLocalVerifier(deps: LdapThenLocalDeps): PasswordVerifier {
-  return async (user, password) => {
+  return async (user, password, deadline) => {
     if (password === '') return undefined;
-    const { ldap } = await deps.settings.current();
+    const { ldap } = await deps.settings.current(deadline);
     if (ldap?.usable) {
       const outcome = await bindLdapUser(ldap.settings, user.name, password, deps.timeouts ?? DEFAULT_LDAP_TIMEOUTS);
       if (outcome.result === 'bound') return { method: 'ldap', rememberMs: deps.rememberMs };

@@ -6,13 +6,17 @@ import { findUserByName, isGuest, type UserRow } from '../../repos/users.js';
 import { headerText } from '../credentials.js';
 import type { HeaderLogin, LoginSettingsSource } from '../login-settings.js';
 
-/** The user a trusted reverse proxy vouches for, or undefined (then the usual credentials apply). */
-export type HeaderLoginCheck = (headers: IncomingHttpHeaders, peerAddress: string | undefined) => Promise<UserRow | undefined>;
+/**
+ * The user a trusted reverse proxy vouches for, or undefined (then the usual credentials apply).
+ * `deadline` (monotonic ms) ends every wait for app.db's lock.
+ */
+export type HeaderLoginCheck = (headers: IncomingHttpHeaders, peerAddress: string | undefined, deadline: number) => Promise<UserRow | undefined>;
 
 export interface ProxyHeaderLoginDeps {
   settings: LoginSettingsSource;
   appDb: AppDb;
-  lockWaitMs: number;
+  /** Monotonic milliseconds (src/clock.ts). */
+  now: () => number;
   log: { warn(message: string): void };
 }
 
@@ -25,8 +29,8 @@ export interface ProxyHeaderLoginDeps {
  * usual credentials, as in Calibre-Web. Unlike Calibre-Web, the Guest account is never logged in.
  */
 export function proxyHeaderLogin(deps: ProxyHeaderLoginDeps): HeaderLoginCheck {
-  return async (headers, peerAddress) => {
-    const login = (await deps.settings.current()).headerLogin;
+  return async (headers, peerAddress, deadline) => {
+    const login = (await deps.settings.current(deadline)).headerLogin;
     if (!login) return undefined;
     const value = headers[login.headerName];
     if (typeof value !== 'string' || value.trim() === '') return undefined;
@@ -38,7 +42,7 @@ export function proxyHeaderLogin(deps: ProxyHeaderLoginDeps): HeaderLoginCheck {
       deps.log.warn(`Discarded reverse proxy auth header '${login.headerName}': shared secret missing or wrong`);
       return undefined;
     }
-    const user = await deps.appDb.reading((conn) => findUserByName(conn, headerText(value)), deps.lockWaitMs);
+    const user = await deps.appDb.reading((conn) => findUserByName(conn, headerText(value)), Math.max(0, deadline - deps.now()));
     return user && !isGuest(user) ? user : undefined;
   };
 }

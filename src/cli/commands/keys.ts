@@ -1,7 +1,8 @@
-import { fingerprintOf } from '../../auth/remembered-logins.js';
+import { keyExpiresAt, outdatedReason } from '../../auth/sync-keys.js';
 import type { Config } from '../../config.js';
 import { defaultStatePath } from '../../databases.js';
 import { AppDb } from '../../db/app-db.js';
+import { formatSqlDatetime } from '../../db/datetime.js';
 import { StartupError } from '../../db/startup-error.js';
 import { StateDb } from '../../db/state-db.js';
 import { deleteSyncKey, listSyncKeys, type SyncKeyRow } from '../../repos/sync-keys.js';
@@ -24,10 +25,12 @@ function openBoth(config: Config): Opened {
   }
 }
 
-function stateOf(key: SyncKeyRow, user: UserRow | undefined): string {
+function stateOf(key: SyncKeyRow, user: UserRow | undefined, expiresAt: number | undefined, nowSeconds: number): string {
   if (!user) return 'user deleted';
-  const fits = key.password_fingerprint === fingerprintOf(user.password) && key.user_name.toLowerCase() === user.name.toLowerCase();
-  return fits ? 'active' : 'outdated: enable again';
+  const outdated = outdatedReason(key, user);
+  if (outdated === 'account') return 'outdated (account renamed): enable again';
+  if (outdated === 'password') return 'outdated (password changed): enable again';
+  return expiresAt !== undefined && nowSeconds >= expiresAt ? 'expired: sign in again' : 'active';
 }
 
 /** `2026-11-28 15:21:55.781869` → `2026-11-28 15:21 UTC`. */
@@ -40,17 +43,28 @@ function table(rows: string[][]): string {
   return rows.map((row) => row.map((cell, i) => (i === row.length - 1 ? cell : cell + ' '.repeat(widths[i]! - [...cell].length))).join('  ')).join('\n') + '\n';
 }
 
-function list({ appDb, stateDb }: Opened, { stdout }: CommandContext): number {
+function list({ appDb, stateDb }: Opened, { stdout, config, clock }: CommandContext): number {
   const keys = listSyncKeys(stateDb.conn);
   if (keys.length === 0) {
     stdout.write('No user has enabled KOReader sync keys.\n');
     return 0;
   }
+  const nowSeconds = clock.nowMicros() / 1_000_000;
   const rows = keys.map((key) => {
     const user = findUserById(appDb.read, key.user_id);
-    return [user?.name ?? key.user_name, String(key.user_id), shortTime(key.created_at), shortTime(key.updated_at), shortTime(key.last_used_at), stateOf(key, user)];
+    // Keys of users without a local password (LDAP) expire; the others follow the password and do not.
+    const expiresAt = user && keyExpiresAt(key, user, config.ldapKeyDays);
+    return [
+      user?.name ?? key.user_name,
+      String(key.user_id),
+      shortTime(key.created_at),
+      shortTime(key.updated_at),
+      shortTime(key.last_used_at),
+      expiresAt === undefined ? '-' : shortTime(formatSqlDatetime(expiresAt * 1_000_000)),
+      stateOf(key, user, expiresAt, nowSeconds),
+    ];
   });
-  stdout.write(table([['USER', 'ID', 'ENABLED', 'UPDATED', 'LAST USED', 'STATE'], ...rows]));
+  stdout.write(table([['USER', 'ID', 'ENABLED', 'UPDATED', 'LAST USED', 'EXPIRES', 'STATE'], ...rows]));
   return 0;
 }
 
@@ -77,8 +91,10 @@ export const keysCommand: Command = {
   summary: 'list the users who enabled stock KOReader sync, or revoke one user’s key',
   usage: 'keys list | keys revoke <user>',
   help: [
-    'keys list            every enabled key: user, when enabled, last used, and whether it still fits the',
-    '                     user’s Calibre-Web password ("outdated" once the password changed)',
+    'keys list            every enabled key: user, when enabled, last used, when it expires, and whether it',
+    '                     still fits the user’s Calibre-Web account ("outdated" once the password or name',
+    '                     changed). Keys of users without a local password (LDAP) expire KOSYNC_LDAP_KEY_DAYS',
+    '                     after the last password login that matched them; the others never expire.',
     'keys revoke <user>   delete the user’s key; a running server refuses it at the next request. The user',
     '                     enables it again on the page at BASE (or, unless KOSYNC_RECORD_KEYS_ON_LOGIN is',
     '                     false, by their next password login from CWA’s plugin).',
