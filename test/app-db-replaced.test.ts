@@ -62,6 +62,21 @@ describe('app.db replaced while the server runs (a restored backup)', () => {
     ]);
   });
 
+  it('reads Calibre-Web’s login settings from the new file at once, though its data_version may equal the old one', async () => {
+    // kosync_progress made beforehand, so opening commits nothing: the old and the new connection
+    // both start at the same data_version.
+    t = await testApp({ library: null, env: { KOSYNC_PROXY_HEADER_LOGIN: 'true' }, prepare: (files) => execute(files.appDb, KOSYNC_PROGRESS_DDL) });
+    const asAlice = { 'x-remote-user': 'alice' };
+    expect((await auth(t.app, asAlice)).statusCode).toBe(401);
+
+    replaceAppDb(t.files.appDb, (copy) =>
+      execute(copy, "UPDATE settings SET config_allow_reverse_proxy_header_login = 1, config_reverse_proxy_login_header_name = 'X-Remote-User'"),
+    );
+
+    const alice = await auth(t.app, asAlice);
+    expect([alice.statusCode, json(alice)]).toEqual([200, { authorized: 'OK' }]);
+  });
+
   it('creates kosync_progress with CWA’s DDL in a restored app.db that lacks it', async () => {
     const t = await start();
     expect((await put(t.app, PUSH, DAVE)).statusCode).toBe(200);

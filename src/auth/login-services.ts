@@ -64,7 +64,7 @@ export function createLoginServices({ config, databases, clock, log, localVerifi
   const padding = padFailedLogins
     ? new FailurePadding({
         storedFormats: () => withoutWaiting(() => listPasswordFormats(appDb.read)),
-        version: () => withoutWaiting(() => String(appDb.read.statement('PRAGMA data_version').pluck().get())),
+        version: () => withoutWaiting(() => appDb.changeSignature()),
         measure: (hash) => timeFailedCheck(hash, now),
         now,
       })

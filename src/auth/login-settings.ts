@@ -161,7 +161,7 @@ export class LoginSettingsSource {
   /** Changes whenever another connection (Calibre-Web, or the sidecar's own writer) commits to app.db. */
   private dataVersion(): string {
     try {
-      return String(this.options.appDb.read.statement('PRAGMA data_version').pluck().get());
+      return this.options.appDb.changeSignature();
     } catch {
       return 'unknown'; // e.g. locked: the read that follows keeps the last settings, or waits for the first
     }

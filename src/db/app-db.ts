@@ -73,6 +73,8 @@ const PROBE_INTERVAL_MS = 1000;
  */
 export class AppDb {
   private file: OpenFile | undefined;
+  /** Files opened at the path so far: part of `changeSignature`, since a new file's data_version starts afresh. */
+  private opened = 0;
   /** Why the path holds no usable file, and its stat then (`missing` when there is none). */
   private unusable: { error: StorageUnavailableError; seen: string; at: number } | undefined;
   /** The last write's storage failure, until a write commits again (the healthcheck reports it). */
@@ -99,6 +101,16 @@ export class AppDb {
       throw new StartupError(`app.db stayed locked by another process for ${STARTUP_BUSY_WAIT_MS / 1000} s while being checked: ${path}`);
     }
     return db;
+  }
+
+  /**
+   * Changes whenever another connection (Calibre-Web, or this process's writer) has committed to app.db,
+   * or another file was opened at the path: SQLite's `PRAGMA data_version`, exact in every journal
+   * mode. Throws SQLITE_BUSY while the file is locked.
+   */
+  changeSignature(): string {
+    const version = this.read.statement('PRAGMA data_version').pluck().get() as number;
+    return `${this.opened}:${version}`;
   }
 
   /** Where changes of the file are reported from now on (the server's logger). */
@@ -210,6 +222,7 @@ export class AppDb {
       throw this.unusable.error;
     }
     this.unusable = undefined;
+    this.opened++;
     this.log.info(`app.db opened again: ${this.path}`);
     return this.file;
   }
