@@ -32,7 +32,7 @@ export interface CalibreWebOptions {
 }
 
 /** What is missing for running Calibre-Web here, or undefined. */
-export function calibreWebMissing(): string | undefined {
+function calibreWebMissing(): string | undefined {
   if (!existsSync(join(CALIBRE_WEB_SOURCE, 'cps.py'))) return `no Calibre-Web source at ${CALIBRE_WEB_SOURCE}`;
   if (!existsSync(PYTHON)) return `${PYTHON} is missing`;
   return undefined;
