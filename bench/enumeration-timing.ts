@@ -101,5 +101,7 @@ for (const name of Object.keys(CASES)) {
   console.log(`  ${name.padEnd(32)} ${cell(paddedMedians).padStart(16)} ${cell(aloneMedians).padStart(22)}`);
 }
 const paddedSpread = spread(paddedMedians);
-console.log(`Spread of the medians: padded ${(paddedSpread * 100).toFixed(1)} % (${paddedSpread <= TOLERANCE ? 'within' : 'OUTSIDE'} ${TOLERANCE * 100} %), check alone ${(spread(aloneMedians) * 100).toFixed(1)} %`);
+console.log(
+  `Spread of the medians: padded ${(paddedSpread * 100).toFixed(1)} % (${paddedSpread <= TOLERANCE ? 'within' : 'OUTSIDE'} ${TOLERANCE * 100} %), check alone ${(spread(aloneMedians) * 100).toFixed(1)} %`,
+);
 process.exitCode = paddedSpread <= TOLERANCE ? 0 : 1;

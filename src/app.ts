@@ -94,7 +94,11 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
   databases.appDb.useLog(app.log);
   databases.stateDb.useLog(app.log);
   const clock = deps.clock ?? systemClock;
-  limitConnections(app.server, config.connectionLimits, { isProxy: proxyPeers(config.trustProxy), now: () => clock.monotonicMs(), log: app.log });
+  limitConnections(app.server, config.connectionLimits, {
+    isProxy: proxyPeers(config.trustProxy),
+    now: () => clock.monotonicMs(),
+    log: app.log,
+  });
   const telemetry = await Telemetry.create(config, databases.stateDb.conn);
   const { authenticator, syncKeys, loginSettings } = createLoginServices({
     config,
@@ -129,9 +133,11 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
       onSync: telemetry.synced,
     }),
     authenticate: (request: FastifyRequest) =>
-      authenticator.authenticate(request.headers, request.ip, request.socket.remoteAddress, request.lockDeadline).catch((error: unknown) => {
-        throw explainKeyFailure(error, request.headers, publicBaseUrl(request, config.basePath));
-      }),
+      authenticator
+        .authenticate(request.headers, request.ip, request.socket.remoteAddress, request.lockDeadline)
+        .catch((error: unknown) => {
+          throw explainKeyFailure(error, request.headers, publicBaseUrl(request, config.basePath));
+        }),
   } satisfies KosyncServices);
   telemetry.install(app);
   app.decorateRequest('lockDeadline', 0);

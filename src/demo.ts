@@ -58,10 +58,14 @@ export async function prepareDemo(dirPath: string): Promise<DemoData> {
     for (const b of books) {
       mkdirSync(join(library, b.folder), { recursive: true });
       writeFileSync(join(library, b.folder, `${b.name}.pdf`), b.bytes);
-      metadata.prepare(`INSERT INTO books (id, title, sort, author_sort, path, uuid) VALUES (?, ?, ?, ?, ?, lower(hex(randomblob(16))))`).run(b.id, b.title, b.title, b.author, b.folder);
+      metadata
+        .prepare(`INSERT INTO books (id, title, sort, author_sort, path, uuid) VALUES (?, ?, ?, ?, ?, lower(hex(randomblob(16))))`)
+        .run(b.id, b.title, b.title, b.author, b.folder);
       metadata.prepare(`INSERT INTO authors (id, name, sort) VALUES (?, ?, ?)`).run(b.id, b.author, b.author);
       metadata.prepare(`INSERT INTO books_authors_link (book, author) VALUES (?, ?)`).run(b.id, b.id);
-      metadata.prepare(`INSERT INTO data (book, format, uncompressed_size, name) VALUES (?, 'PDF', ?, ?)`).run(b.id, b.bytes.length, b.name);
+      metadata
+        .prepare(`INSERT INTO data (book, format, uncompressed_size, name) VALUES (?, 'PDF', ?, ?)`)
+        .run(b.id, b.bytes.length, b.name);
       metadata
         .prepare(`INSERT INTO book_format_checksums (book, format, checksum, version, created) VALUES (?, 'PDF', ?, 'koreader', ?)`)
         .run(b.id, b.checksum, new Date(systemClock.nowMicros() / 1000).toISOString().replace('Z', '+00:00'));

@@ -22,7 +22,19 @@ describe('the access log', () => {
       return rest;
     });
     expect(Object.keys(JSON.parse(lines.find((l) => l.includes('"msg":"request"'))!))).toEqual([
-      'level', 'time', 'pid', 'hostname', 'reqId', 'user', 'method', 'route', 'path', 'status', 'ms', 'ip', 'msg',
+      'level',
+      'time',
+      'pid',
+      'hostname',
+      'reqId',
+      'user',
+      'method',
+      'route',
+      'path',
+      'status',
+      'ms',
+      'ip',
+      'msg',
     ]);
     expect(pull).toEqual({
       level: 30,
@@ -35,7 +47,16 @@ describe('the access log', () => {
       ip: '127.0.0.1',
       msg: 'request',
     });
-    expect(anonymous).toEqual({ level: 30, reqId: 'req-2', method: 'GET', route: '/kosync/users/auth', path: '/kosync/users/auth', status: 401, ip: '127.0.0.1', msg: 'request' });
+    expect(anonymous).toEqual({
+      level: 30,
+      reqId: 'req-2',
+      method: 'GET',
+      route: '/kosync/users/auth',
+      path: '/kosync/users/auth',
+      status: 401,
+      ip: '127.0.0.1',
+      msg: 'request',
+    });
   });
 
   it("logs the container's passing healthcheck probes at debug, other healthchecks and failing probes at info", async () => {
@@ -44,7 +65,9 @@ describe('the access log', () => {
     try {
       const probe = { 'user-agent': 'calibre-web-kosync-healthcheck' };
       expect((await h.app.inject({ method: 'GET', url: '/kosync/healthcheck', headers: probe })).statusCode).toBe(200);
-      expect((await h.app.inject({ method: 'GET', url: '/kosync/healthcheck', headers: { 'user-agent': 'uptime-monitor' } })).statusCode).toBe(200);
+      expect(
+        (await h.app.inject({ method: 'GET', url: '/kosync/healthcheck', headers: { 'user-agent': 'uptime-monitor' } })).statusCode,
+      ).toBe(200);
       expect((await h.app.inject({ method: 'GET', url: '/kosync/healthcheckx', headers: probe })).statusCode).toBe(404);
       h.databases.appDb.close();
       expect((await h.app.inject({ method: 'GET', url: '/kosync/healthcheck', headers: probe })).statusCode).not.toBe(200);

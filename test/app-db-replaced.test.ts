@@ -55,7 +55,9 @@ describe('app.db replaced while the server runs (a restored backup)', () => {
     const erin = await put(t.app, PUSH, ERIN);
     expect(erin.statusCode).toBe(200);
     // Written to the file now at the path, not to the one that was replaced.
-    expect(query(t.files.appDb, 'SELECT user_id, document, progress FROM kosync_progress')).toEqual([{ user_id: 7, document: UNKNOWN_DOC, progress: 'p0.5' }]);
+    expect(query(t.files.appDb, 'SELECT user_id, document, progress FROM kosync_progress')).toEqual([
+      { user_id: 7, document: UNKNOWN_DOC, progress: 'p0.5' },
+    ]);
     expect(fileMessages()).toEqual([
       [40, `app.db was replaced while running: ${t.files.appDb}; opening the new file`],
       [30, `app.db opened again: ${t.files.appDb}`],
@@ -65,12 +67,19 @@ describe('app.db replaced while the server runs (a restored backup)', () => {
   it('reads Calibre-Web’s login settings from the new file at once, though its data_version may equal the old one', async () => {
     // kosync_progress made beforehand, so opening commits nothing: the old and the new connection
     // both start at the same data_version.
-    t = await testApp({ library: null, env: { KOSYNC_PROXY_HEADER_LOGIN: 'true' }, prepare: (files) => execute(files.appDb, KOSYNC_PROGRESS_DDL) });
+    t = await testApp({
+      library: null,
+      env: { KOSYNC_PROXY_HEADER_LOGIN: 'true' },
+      prepare: (files) => execute(files.appDb, KOSYNC_PROGRESS_DDL),
+    });
     const asAlice = { 'x-remote-user': 'alice' };
     expect((await auth(t.app, asAlice)).statusCode).toBe(401);
 
     replaceAppDb(t.files.appDb, (copy) =>
-      execute(copy, "UPDATE settings SET config_allow_reverse_proxy_header_login = 1, config_reverse_proxy_login_header_name = 'X-Remote-User'"),
+      execute(
+        copy,
+        "UPDATE settings SET config_allow_reverse_proxy_header_login = 1, config_reverse_proxy_login_header_name = 'X-Remote-User'",
+      ),
     );
 
     const alice = await auth(t.app, asAlice);

@@ -60,8 +60,12 @@ describe('calibre-web-kosync checksums find', () => {
     await cli(['checksums', 'scan']);
     const { code, out } = await cli(['checksums', 'find', BOOK1_EPUB]);
     expect(code).toBe(0);
-    expect(out.split('\n')[0]).toBe(`${BOOK1_EPUB}: book 1 "The Quiet Lighthouse", EPUB, matched by its KOReader partial MD5 (checksum index)`);
-    expect(out).toMatch(/\n {2}binary {5}book 1 EPUB {2}first seen \d{4}-\d\d-\d\d [\d:.]+ {2}last seen [\d :.-]+ {2}in the library {2}\(Mara Ellison\/The Quiet Lighthouse \(1\)\/The Quiet Lighthouse - Mara Ellison\.epub\)\n/);
+    expect(out.split('\n')[0]).toBe(
+      `${BOOK1_EPUB}: book 1 "The Quiet Lighthouse", EPUB, matched by its KOReader partial MD5 (checksum index)`,
+    );
+    expect(out).toMatch(
+      /\n {2}binary {5}book 1 EPUB {2}first seen \d{4}-\d\d-\d\d [\d:.]+ {2}last seen [\d :.-]+ {2}in the library {2}\(Mara Ellison\/The Quiet Lighthouse \(1\)\/The Quiet Lighthouse - Mara Ellison\.epub\)\n/,
+    );
   });
 
   it('reports a filename-method id as such', async () => {
@@ -77,7 +81,7 @@ describe('calibre-web-kosync checksums find', () => {
     });
   });
 
-  it('shows CWA\'s rows first, the history row included', async () => {
+  it("shows CWA's rows first, the history row included", async () => {
     const { code, out } = await cli(['checksums', 'find', BOOK1_OLD_EPUB], 'calibre-cwa');
     expect(code).toBe(0);
     expect(out).toBe(

@@ -32,7 +32,10 @@ function fixture(options: FixtureOptions = {}): FixtureCopy {
 
 /** `doctor` with the settings as flags (every variable is one), as a user would type it. */
 function doctor(files: FixtureCopy, extra: string[] = []) {
-  return cli(['doctor', '--app-db', files.appDb, ...(files.library ? ['--library', files.library] : []), '--port', String(closedPort), ...extra], {});
+  return cli(
+    ['doctor', '--app-db', files.appDb, ...(files.library ? ['--library', files.library] : []), '--port', String(closedPort), ...extra],
+    {},
+  );
 }
 
 /** Every file under a folder with the hash of its bytes: what "doctor writes nothing" is checked against. */
@@ -73,7 +76,11 @@ describe('calibre-web-kosync doctor on a working setup', () => {
       `  ok    metadata.db in ${files.library}: opened read-only, 5 books`,
       "  ok    CWA's checksum table book_format_checksums: present, 7 checksums",
       '  ok    library files reachable: 5 of 5 sampled are readable',
-      expect.stringMatching(new RegExp(`^  note  server URL for readers: http://.+:${closedPort}/kosync directly, or https://<your Calibre-Web address>/kosync through the reverse proxy$`)),
+      expect.stringMatching(
+        new RegExp(
+          `^  note  server URL for readers: http://.+:${closedPort}/kosync directly, or https://<your Calibre-Web address>/kosync through the reverse proxy$`,
+        ),
+      ),
     ]);
     expect(lines).toContain(`  note  no sync server answers on port ${closedPort} right now`);
     expect(run.stdout.endsWith('\n\nNothing blocks syncing.\n')).toBe(true);
@@ -81,20 +88,25 @@ describe('calibre-web-kosync doctor on a working setup', () => {
   });
 
   it.each([
-    ['A (CWA\'s current form)', KOSYNC_PROGRESS_DDL],
-    ['B (CWA\'s migrated form, with indexes)', VARIANT_B],
+    ["A (CWA's current form)", KOSYNC_PROGRESS_DDL],
+    ["B (CWA's migrated form, with indexes)", VARIANT_B],
     ['C (the v3.1 form, no cascade)', VARIANT_C],
   ])('names the kosync_progress variant %s', async (variant, ddl) => {
     const files = fixture({ library: null });
-    execute(files.appDb, `${ddl};\nINSERT INTO kosync_progress (id, user_id, document, progress, percentage, device) VALUES (1, 6, 'doc', 'p', 5, 'd')`);
+    execute(
+      files.appDb,
+      `${ddl};\nINSERT INTO kosync_progress (id, user_id, document, progress, percentage, device) VALUES (1, 6, 'doc', 'p', 5, 'd')`,
+    );
     const run = await doctor(files);
     expect(run.stdout).toContain(`  ok    kosync_progress: present, variant ${variant}, 1 row\n`);
   });
 
-  it('notes a library without CWA\'s checksum table, and warns when no library is configured', async () => {
+  it("notes a library without CWA's checksum table, and warns when no library is configured", async () => {
     const plain = await doctor(fixture({ library: 'calibre' }));
     expect(plain.code).toBe(0);
-    expect(plain.stdout).toContain("  note  CWA's checksum table book_format_checksums: absent; books are matched through the sidecar's own checksum index\n");
+    expect(plain.stdout).toContain(
+      "  note  CWA's checksum table book_format_checksums: absent; books are matched through the sidecar's own checksum index\n",
+    );
     const none = await doctor(fixture({ library: null }));
     expect(none.code).toBe(0);
     expect(none.stdout).toContain(
@@ -128,10 +140,12 @@ describe('calibre-web-kosync doctor on a broken setup exits 1 and says why', () 
     rmSync(files.appDb);
     const run = await doctor(files);
     expect(run.code).toBe(1);
-    expect(run.stdout).toContain(`  FAIL  app.db not found at ${files.appDb} (set KOSYNC_APP_DB to the app.db of Calibre-Web, in its config folder)\n`);
+    expect(run.stdout).toContain(
+      `  FAIL  app.db not found at ${files.appDb} (set KOSYNC_APP_DB to the app.db of Calibre-Web, in its config folder)\n`,
+    );
   });
 
-  it('when the file is not Calibre-Web\'s app.db', async () => {
+  it("when the file is not Calibre-Web's app.db", async () => {
     const files = fixture();
     const run = await cli(['doctor', '--app-db', join(files.library!, 'metadata.db'), '--port', String(closedPort)], {});
     expect(run.code).toBe(1);

@@ -58,40 +58,40 @@ describe('time from the wall clock', () => {
   });
 
   it('writes the new time after the host clock is set while the process runs (libfaketime)', async () => {
-      expect(existsSync(LIBFAKETIME), `${LIBFAKETIME} is missing: apt-get install faketime`).toBe(true);
-      files = copyFixtures();
-      const fakeTime = join(files.dir, 'faketime');
-      writeFileSync(fakeTime, '@2020-01-01 00:00:00\n');
-      const server = await startChildServer(builtCli(), {
-        KOSYNC_APP_DB: files.appDb,
-        KOSYNC_STATE_DB: files.stateDb,
-        KOSYNC_LIBRARY: files.library!,
-        LD_PRELOAD: LIBFAKETIME,
-        FAKETIME_TIMESTAMP_FILE: fakeTime,
-        FAKETIME_NO_CACHE: '1',
-        FAKETIME_DONT_FAKE_MONOTONIC: '1',
-      });
-      try {
-        const push = async (document: string) => {
-          const response = await fetch(`${server.origin}/kosync/syncs/progress`, {
-            method: 'PUT',
-            headers: { ...DAVE, 'content-type': 'application/json' },
-            body: JSON.stringify({ document, progress: '/body/p[1]', percentage: 0.5, device: 'Kobo' }),
-          });
-          return { status: response.status, body: (await response.json()) as { timestamp: number } };
-        };
-        const first = await push('before-ntp');
-        expect(first.status).toBe(200);
-        expect(timestampOf(files.appDb, 'before-ntp')).toMatch(/^(2019-12-31 23:59:59|2020-01-01 00:0\d:\d\d)\.\d{6}$/);
+    expect(existsSync(LIBFAKETIME), `${LIBFAKETIME} is missing: apt-get install faketime`).toBe(true);
+    files = copyFixtures();
+    const fakeTime = join(files.dir, 'faketime');
+    writeFileSync(fakeTime, '@2020-01-01 00:00:00\n');
+    const server = await startChildServer(builtCli(), {
+      KOSYNC_APP_DB: files.appDb,
+      KOSYNC_STATE_DB: files.stateDb,
+      KOSYNC_LIBRARY: files.library!,
+      LD_PRELOAD: LIBFAKETIME,
+      FAKETIME_TIMESTAMP_FILE: fakeTime,
+      FAKETIME_NO_CACHE: '1',
+      FAKETIME_DONT_FAKE_MONOTONIC: '1',
+    });
+    try {
+      const push = async (document: string) => {
+        const response = await fetch(`${server.origin}/kosync/syncs/progress`, {
+          method: 'PUT',
+          headers: { ...DAVE, 'content-type': 'application/json' },
+          body: JSON.stringify({ document, progress: '/body/p[1]', percentage: 0.5, device: 'Kobo' }),
+        });
+        return { status: response.status, body: (await response.json()) as { timestamp: number } };
+      };
+      const first = await push('before-ntp');
+      expect(first.status).toBe(200);
+      expect(timestampOf(files.appDb, 'before-ntp')).toMatch(/^(2019-12-31 23:59:59|2020-01-01 00:0\d:\d\d)\.\d{6}$/);
 
-        writeFileSync(fakeTime, '@2026-06-01 12:30:00\n');
-        const second = await push('after-ntp');
-        expect(second.status).toBe(200);
-        expect(timestampOf(files.appDb, 'after-ntp')).toMatch(/^2026-06-01 12:(29:59|3\d:\d\d)\.\d{6}$/); // libfaketime may start a hair early
-        expect(Math.abs(second.body.timestamp - Date.UTC(2026, 5, 1, 12, 30) / 1000)).toBeLessThan(60);
-      } finally {
-        server.process.kill('SIGTERM');
-        await server.exited;
-      }
+      writeFileSync(fakeTime, '@2026-06-01 12:30:00\n');
+      const second = await push('after-ntp');
+      expect(second.status).toBe(200);
+      expect(timestampOf(files.appDb, 'after-ntp')).toMatch(/^2026-06-01 12:(29:59|3\d:\d\d)\.\d{6}$/); // libfaketime may start a hair early
+      expect(Math.abs(second.body.timestamp - Date.UTC(2026, 5, 1, 12, 30) / 1000)).toBeLessThan(60);
+    } finally {
+      server.process.kill('SIGTERM');
+      await server.exited;
+    }
   });
 });

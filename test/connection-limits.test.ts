@@ -165,7 +165,9 @@ describe('KOSYNC_MAX_CONNECTIONS: idle connections cannot shut new clients out',
       'Connection: close',
     ]);
     expect(refused.body).toEqual(REFUSED);
-    expect(logLines.filter((l) => l.level === 40).map((l) => l.msg)).toEqual(['connection refused: 5 connections open (KOSYNC_MAX_CONNECTIONS), all busy with requests']);
+    expect(logLines.filter((l) => l.level === 40).map((l) => l.msg)).toEqual([
+      'connection refused: 5 connections open (KOSYNC_MAX_CONNECTIONS), all busy with requests',
+    ]);
 
     // One request completes: its connection is idle now and gives way.
     const body = JSON.stringify({ document: 'limits', progress: 'p', percentage: 0.5, device: 'KOReader' });
@@ -204,7 +206,11 @@ describe('KOSYNC_MAX_CONNECTIONS_PER_ADDRESS: one address cannot take every conn
   });
 
   it('does not cap a reverse proxy named in KOSYNC_TRUST_PROXY: its connections are its clients’', async () => {
-    const port = await listening({ KOSYNC_MAX_CONNECTIONS: '50', KOSYNC_MAX_CONNECTIONS_PER_ADDRESS: '3', KOSYNC_TRUST_PROXY: '127.0.0.2' });
+    const port = await listening({
+      KOSYNC_MAX_CONNECTIONS: '50',
+      KOSYNC_MAX_CONNECTIONS_PER_ADDRESS: '3',
+      KOSYNC_TRUST_PROXY: '127.0.0.2',
+    });
     for (let i = 0; i < 6; i++) clients.push(await busy(port, '127.0.0.2'));
     expect((await served(port, '127.0.0.2')).status).toBe('HTTP/1.1 200 OK');
     expect(clients.map((c) => c.isClosed)).toEqual(Array(6).fill(false));
@@ -217,9 +223,23 @@ describe('KOSYNC_MAX_CONNECTIONS_PER_ADDRESS: one address cannot take every conn
 describe('which peers count as the reverse proxy (KOSYNC_TRUST_PROXY) for the per-address cap', () => {
   it('reads addresses, CIDRs and the named ranges, IPv4 also in its IPv4-mapped IPv6 form', () => {
     const compose = proxyPeers(['uniquelocal']);
-    expect(['172.18.0.2', '::ffff:172.18.0.2', '192.168.1.5', 'fd00::1', '8.8.8.8', '127.0.0.1'].map(compose)).toEqual([true, true, true, true, false, false]);
+    expect(['172.18.0.2', '::ffff:172.18.0.2', '192.168.1.5', 'fd00::1', '8.8.8.8', '127.0.0.1'].map(compose)).toEqual([
+      true,
+      true,
+      true,
+      true,
+      false,
+      false,
+    ]);
     const listed = proxyPeers(['127.0.0.1', '10.1.0.0/16', 'loopback']);
-    expect(['127.0.0.1', '127.0.0.9', '::1', '10.1.2.3', '10.2.0.1', 'not an address'].map(listed)).toEqual([true, true, true, true, false, false]);
+    expect(['127.0.0.1', '127.0.0.9', '::1', '10.1.2.3', '10.2.0.1', 'not an address'].map(listed)).toEqual([
+      true,
+      true,
+      true,
+      true,
+      false,
+      false,
+    ]);
     expect([proxyPeers(true)('203.0.113.9'), proxyPeers(false)('127.0.0.1')]).toEqual([true, false]);
   });
 });
@@ -247,22 +267,30 @@ describe('a real process under a small open-file limit', () => {
     server = files = undefined;
   });
 
-  it.skipIf(prlimit)(`serves a new client after 150 idle connections at ulimit -n 128, with KOSYNC_MAX_CONNECTIONS=64${skipNote}`, async () => {
-    files = copyFixtures({ library: null });
-    const env = { KOSYNC_APP_DB: files.appDb, KOSYNC_STATE_DB: files.stateDb, KOSYNC_MAX_CONNECTIONS: '64', KOSYNC_MAX_CONNECTIONS_PER_ADDRESS: '0' };
-    server = await startChildServer(builtCli(), env);
-    // Lowered once it runs: node opens hundreds of module files at once while it starts.
-    execFileSync('prlimit', ['--pid', String(server.process.pid), '--nofile=128:128']);
-    expect(openFileLimit(`/proc/${server.process.pid}/limits`)).toBe(128);
-    const port = Number(new URL(server.origin).port);
-    // More idle connections than the process has descriptors: without a cap, accept() fails from
-    // about the hundredth on and nobody new gets in.
-    for (let i = 0; i < 150; i++) clients.push(await idle(port));
+  it.skipIf(prlimit)(
+    `serves a new client after 150 idle connections at ulimit -n 128, with KOSYNC_MAX_CONNECTIONS=64${skipNote}`,
+    async () => {
+      files = copyFixtures({ library: null });
+      const env = {
+        KOSYNC_APP_DB: files.appDb,
+        KOSYNC_STATE_DB: files.stateDb,
+        KOSYNC_MAX_CONNECTIONS: '64',
+        KOSYNC_MAX_CONNECTIONS_PER_ADDRESS: '0',
+      };
+      server = await startChildServer(builtCli(), env);
+      // Lowered once it runs: node opens hundreds of module files at once while it starts.
+      execFileSync('prlimit', ['--pid', String(server.process.pid), '--nofile=128:128']);
+      expect(openFileLimit(`/proc/${server.process.pid}/limits`)).toBe(128);
+      const port = Number(new URL(server.origin).port);
+      // More idle connections than the process has descriptors: without a cap, accept() fails from
+      // about the hundredth on and nobody new gets in.
+      for (let i = 0; i < 150; i++) clients.push(await idle(port));
 
-    expect(await served(port)).toEqual({ status: 'HTTP/1.1 200 OK', body: '{"state":"OK"}' });
-    expect(clients.filter((c) => !c.isClosed).length).toBeLessThanOrEqual(64);
-    expect(server.output()).not.toContain('EMFILE');
-  });
+      expect(await served(port)).toEqual({ status: 'HTTP/1.1 200 OK', body: '{"state":"OK"}' });
+      expect(clients.filter((c) => !c.isClosed).length).toBeLessThanOrEqual(64);
+      expect(server.output()).not.toContain('EMFILE');
+    },
+  );
 
   it.skipIf(prlimit)(`warns at start when KOSYNC_MAX_CONNECTIONS does not fit the open-file limit${skipNote}`, async () => {
     files = copyFixtures({ library: null });
@@ -278,6 +306,8 @@ describe('a real process under a small open-file limit', () => {
 describe('the default caps', () => {
   it('fit the usual open-file limit of 1024 with room for the databases and libraries', () => {
     expect(fileLimitWarning({ total: 512, perAddress: 128 }, 1024)).toBeUndefined();
-    expect(fileLimitWarning({ total: 0, perAddress: 128 }, 1024)).toMatch(/^no cap on connections \(KOSYNC_MAX_CONNECTIONS=0\) under an open-file limit of 1024/);
+    expect(fileLimitWarning({ total: 0, perAddress: 128 }, 1024)).toMatch(
+      /^no cap on connections \(KOSYNC_MAX_CONNECTIONS=0\) under an open-file limit of 1024/,
+    );
   });
 });

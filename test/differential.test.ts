@@ -41,7 +41,14 @@ const push = (user: [string, string], document: string, percentage: unknown, ext
   method: 'PUT',
   path: '/kosync/syncs/progress',
   user,
-  body: { document, progress: `/body/DocFragment[4]/body/p[${String(percentage)}]`, percentage, device: 'KOReader', device_id: 'dev-1', ...extra },
+  body: {
+    document,
+    progress: `/body/DocFragment[4]/body/p[${String(percentage)}]`,
+    percentage,
+    device: 'KOReader',
+    device_id: 'dev-1',
+    ...extra,
+  },
 });
 const pull = (user: [string, string], document: string): Step => ({ method: 'GET', path: `/kosync/syncs/progress/${document}`, user });
 
@@ -91,7 +98,6 @@ interface Outcome {
   window: [string, string];
 }
 
-
 const now = () => formatSqlDatetime(systemClock.nowMicros());
 
 describe.skipIf(missing !== undefined)('the same requests against this server and the Python original', () => {
@@ -108,10 +114,14 @@ describe.skipIf(missing !== undefined)('the same requests against this server an
     oracleFiles = copyFixtures();
     ourFiles = copyFixtures();
     const port = await freePort();
-    oracle = spawn(ORACLE, ['--app-db', oracleFiles.appDb, '--metadata-db', join(oracleFiles.library!, 'metadata.db'), '--port', String(port)], {
-      env: { ...process.env, TZ: 'UTC' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    oracle = spawn(
+      ORACLE,
+      ['--app-db', oracleFiles.appDb, '--metadata-db', join(oracleFiles.library!, 'metadata.db'), '--port', String(port)],
+      {
+        env: { ...process.env, TZ: 'UTC' },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
     await new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error('the oracle did not print READY within 30 s')), 30_000);
       oracle.stdout!.on('data', (chunk: Buffer) => {
@@ -165,7 +175,10 @@ describe.skipIf(missing !== undefined)('the same requests against this server an
         expect(comparable(ours.body), label).toEqual(comparable(theirs.body));
         // A push answers with the time it wrote; a pull with the time of an earlier push.
         const first = (outcomes: Outcome[]) => outcomes[0]!.window[0];
-        for (const [outcome, all] of [[ours, ourOutcomes], [theirs, oracleOutcomes]] as const) {
+        for (const [outcome, all] of [
+          [ours, ourOutcomes],
+          [theirs, oracleOutcomes],
+        ] as const) {
           if (!('timestamp' in outcome.body)) continue;
           const window: [string, string] = step.method === 'PUT' ? outcome.window : [first(all), outcome.window[1]];
           expect(withinWindow(outcome.body.timestamp as number, window), label).toBe(true);

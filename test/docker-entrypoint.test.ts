@@ -28,10 +28,13 @@ describe.skipIf(process.getuid?.() !== 0)('docker/entrypoint.sh', () => {
     expect(await start(env)).toEqual({ code: 2, stderr: `calibre-web-kosync: ${message}\n` });
   });
 
-  it.each<Record<string, string>>([{}, { PUID: '', PGID: '' }, { PUID: '4294967294', PGID: '1' }])('takes %o and goes on to start the server', async (env) => {
-    // /app/dist/src/cli.js exists only in the image: node's own error shows the entrypoint got that far.
-    const started = await start(env);
-    expect(started.code).toBe(1);
-    expect(started.stderr).toContain("Cannot find module '/app/dist/src/cli.js'");
-  });
+  it.each<Record<string, string>>([{}, { PUID: '', PGID: '' }, { PUID: '4294967294', PGID: '1' }])(
+    'takes %o and goes on to start the server',
+    async (env) => {
+      // /app/dist/src/cli.js exists only in the image: node's own error shows the entrypoint got that far.
+      const started = await start(env);
+      expect(started.code).toBe(1);
+      expect(started.stderr).toContain("Cannot find module '/app/dist/src/cli.js'");
+    },
+  );
 });

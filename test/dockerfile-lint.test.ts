@@ -72,7 +72,9 @@ describe('docker/Dockerfile', () => {
   it('checks health with docker/healthcheck.mjs, after a start period', () => {
     const run = stages[1]!;
     expect(run).toMatch(/^WORKDIR \/app\n(?:.*\n)*COPY docker\/healthcheck\.mjs \.\/\n/m);
-    expect(run).toMatch(/^HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \\\n {2}CMD \["node", "\/app\/healthcheck\.mjs"\]$/m);
+    expect(run).toMatch(
+      /^HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \\\n {2}CMD \["node", "\/app\/healthcheck\.mjs"\]$/m,
+    );
   });
 });
 

@@ -93,7 +93,10 @@ describe('the server address without a usable Host header', () => {
   it('falls back the same way when a trusted proxy forwards an empty X-Forwarded-Host and Host', async () => {
     const port = await listening({ KOSYNC_TRUST_PROXY: '127.0.0.1' });
     const answer = statusAndBody(
-      await rawExchange(port, 'POST /kosync/users/create HTTP/1.1\r\nHost:\r\nX-Forwarded-Host:\r\nX-Forwarded-Proto: https\r\nConnection: close\r\n\r\n'),
+      await rawExchange(
+        port,
+        'POST /kosync/users/create HTTP/1.1\r\nHost:\r\nX-Forwarded-Host:\r\nX-Forwarded-Proto: https\r\nConnection: close\r\n\r\n',
+      ),
     );
     expect(JSON.parse(answer.body)).toEqual({ code: 2005, message: REGISTRATION_TEXT(`https://127.0.0.1:${port}/kosync`) });
   });
@@ -101,7 +104,10 @@ describe('the server address without a usable Host header', () => {
   it('names the key-login page the same way in the 401 a stock-KOReader login gets', async () => {
     const port = await listening();
     const answer = statusAndBody(
-      await rawExchange(port, 'GET /kosync/users/auth HTTP/1.0\r\nx-auth-user: dave\r\nx-auth-key: 0123456789abcdef0123456789abcdef\r\n\r\n'),
+      await rawExchange(
+        port,
+        'GET /kosync/users/auth HTTP/1.0\r\nx-auth-user: dave\r\nx-auth-key: 0123456789abcdef0123456789abcdef\r\n\r\n',
+      ),
     );
     expect(answer.status).toBe('HTTP/1.1 401 Unauthorized');
     expect(JSON.parse(answer.body)).toEqual({
@@ -118,7 +124,9 @@ describe('BASE given twice (CWA’s plugin given the full URL appends /kosync ag
     expect([auth.statusCode, json(auth)]).toEqual([200, { authorized: 'OK' }]);
     const pushed = await put(t.app, PUSH, DAVE, '/kosync/kosync/syncs/progress');
     expect([pushed.statusCode, json(pushed)]).toEqual([200, { document: BOOK1_EPUB, timestamp: expect.any(Number), ...BOOK1 }]);
-    expect(query(t.files.appDb, 'SELECT user_id, document, progress FROM kosync_progress')).toEqual([{ user_id: 6, document: BOOK1_EPUB, progress: 'p0.5' }]);
+    expect(query(t.files.appDb, 'SELECT user_id, document, progress FROM kosync_progress')).toEqual([
+      { user_id: 6, document: BOOK1_EPUB, progress: 'p0.5' },
+    ]);
     const pulled = await t.app.inject({ method: 'GET', url: `/kosync/kosync/syncs/progress/${BOOK1_EPUB}`, headers: DAVE });
     expect(json(pulled)).toMatchObject({ document: BOOK1_EPUB, progress: 'p0.5', percentage: 0.5 });
     const missing = await t.app.inject({ method: 'GET', url: '/kosync/kosync/syncs/progress/', headers: DAVE });
@@ -136,7 +144,10 @@ describe('BASE given twice (CWA’s plugin given the full URL appends /kosync ag
 
   it('logs the path the client asked for beside the route that answered', async () => {
     const lines: { msg: string; path?: string; route?: string; status?: number }[] = [];
-    t = await testApp({ env: { KOSYNC_LOG_LEVEL: 'info' }, logStream: { write: (line) => void lines.push(JSON.parse(line) as (typeof lines)[number]) } });
+    t = await testApp({
+      env: { KOSYNC_LOG_LEVEL: 'info' },
+      logStream: { write: (line) => void lines.push(JSON.parse(line) as (typeof lines)[number]) },
+    });
     await t.app.inject({ method: 'GET', url: '/kosync/kosync/users/auth?x=1', headers: DAVE });
     expect(lines.filter((l) => l.msg === 'request').map(({ path, route, status }) => ({ path, route, status }))).toEqual([
       { path: '/kosync/kosync/users/auth', route: '/kosync/users/auth', status: 200 },

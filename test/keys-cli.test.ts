@@ -98,7 +98,9 @@ describe('calibre-web-kosync keys', () => {
     t = await testApp();
     await enable(t.app, 'erin', 'legacy');
     execute(t.files.appDb, `DELETE FROM user WHERE name = 'erin'`);
-    expect((await cli(t, 'keys', 'list')).stdout).toContain('erin  7   2026-11-28 15:21 UTC  2026-11-28 15:21 UTC  -          -        user deleted');
+    expect((await cli(t, 'keys', 'list')).stdout).toContain(
+      'erin  7   2026-11-28 15:21 UTC  2026-11-28 15:21 UTC  -          -        user deleted',
+    );
     expect((await cli(t, 'keys', 'revoke', 'erin')).code).toBe(0);
     expect(query(t.files.stateDb, 'SELECT user_id FROM sync_keys')).toEqual([]);
   });

@@ -13,7 +13,13 @@ import { BOOK1_EPUB, DAVE, get, json, put } from './support/requests.js';
 /** erin's hash (password `legacy`): another real Werkzeug hash to give dave as a "new password". */
 const ERIN_HASH = 'pbkdf2:sha256:150000$LEqQ4dDh$b0c4e8136cbed8c62e842e2614166971e1c4c4b5b012ea5fd4b74b041ee55265';
 const DAVE_KEY = keyHeaders('dave', md5('oldtimer'));
-const PUSH = { document: BOOK1_EPUB, progress: '/body/DocFragment[3]/body/p[2]/text().0', percentage: 0.25, device: 'Kobo', device_id: 'A1' };
+const PUSH = {
+  document: BOOK1_EPUB,
+  progress: '/body/DocFragment[3]/body/p[2]/text().0',
+  percentage: 0.25,
+  device: 'Kobo',
+  device_id: 'A1',
+};
 const OUTDATED =
   'Your Calibre-Web password has changed since KOReader sync was enabled. Open http://localhost:80/kosync in a browser and enable it again.';
 
@@ -48,7 +54,13 @@ describe('stock KOReader keys (x-auth-user / x-auth-key)', () => {
     expect(pushed.statusCode).toBe(200);
     const pulled = await get(t.app, BOOK1_EPUB, DAVE_KEY);
     expect(pulled.statusCode).toBe(200);
-    expect(json(pulled)).toMatchObject({ document: BOOK1_EPUB, progress: PUSH.progress, percentage: 0.25, device: 'Kobo', device_id: 'A1' });
+    expect(json(pulled)).toMatchObject({
+      document: BOOK1_EPUB,
+      progress: PUSH.progress,
+      percentage: 0.25,
+      device: 'Kobo',
+      device_id: 'A1',
+    });
     expect(keyRows(t)).toEqual([
       { user_id: 6, user_name: 'dave', password_fingerprint: expect.any(String), last_used_at: '2026-11-28 15:21:55.781869' },
     ]);
@@ -116,7 +128,10 @@ describe('stock KOReader keys (x-auth-user / x-auth-key)', () => {
 
   it('works for a user name with non-ASCII letters sent as raw UTF-8', async () => {
     t = await testApp();
-    execute(t.files.appDb, `INSERT INTO user (name, email, role, password) SELECT 'zoë', 'zoe@example.org', 0, password FROM user WHERE id = 6`);
+    execute(
+      t.files.appDb,
+      `INSERT INTO user (name, email, role, password) SELECT 'zoë', 'zoe@example.org', 0, password FROM user WHERE id = 6`,
+    );
     expect((await enable(t.app, 'zoë', 'oldtimer')).body).toContain('KOReader sync enabled for zoë');
     expect((await auth(t.app, keyHeaders('zoë', md5('oldtimer')))).statusCode).toBe(200);
   });
@@ -192,7 +207,9 @@ describe('keys enabled before expiry was recorded (state schema 2)', () => {
       const old = new Database(files.stateDb);
       for (const file of ['001-sync-keys.sql', '002-checksum-index.sql']) old.exec(readFileSync(join(STATE_MIGRATIONS_DIR, file), 'utf8'));
       old.pragma('user_version = 2');
-      old.exec(`INSERT INTO sync_keys VALUES (6, 'dave', 'verifier', 'fingerprint', '2026-01-02 03:04:05.000000', '2026-03-04 05:06:07.000000', NULL)`);
+      old.exec(
+        `INSERT INTO sync_keys VALUES (6, 'dave', 'verifier', 'fingerprint', '2026-01-02 03:04:05.000000', '2026-03-04 05:06:07.000000', NULL)`,
+      );
       old.close();
       StateDb.open(files.stateDb).close();
       expect(query(files.stateDb, 'SELECT updated_at, confirmed_at FROM sync_keys')).toEqual([
@@ -203,4 +220,3 @@ describe('keys enabled before expiry was recorded (state schema 2)', () => {
     }
   });
 });
-

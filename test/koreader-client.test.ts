@@ -40,7 +40,13 @@ function koreader(method: string, path: string, auth?: { user: string; password:
     const req = request({ host: url.hostname, port: url.port, method, path: `${BASE}${path}`, headers }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (chunk: Buffer) => chunks.push(chunk));
-      res.on('end', () => resolve({ status: res.statusCode!, contentType: res.headers['content-type'], body: JSON.parse(Buffer.concat(chunks).toString('utf8')) }));
+      res.on('end', () =>
+        resolve({
+          status: res.statusCode!,
+          contentType: res.headers['content-type'],
+          body: JSON.parse(Buffer.concat(chunks).toString('utf8')),
+        }),
+      );
     });
     req.on('error', reject);
     // A Buffer: with a string body, Node writes the header block in the body's encoding (UTF-8),
@@ -61,7 +67,10 @@ async function enableInBrowser(username: string, password: string): Promise<numb
 
 beforeAll(async () => {
   t = await testApp({ env: { KOSYNC_BASE_PATH: BASE, KOSYNC_RECORD_KEYS_ON_LOGIN: 'false' } });
-  execute(t.files.appDb, `INSERT INTO user (name, email, role, password) SELECT 'Zoë', 'zoe@example.org', 0, password FROM user WHERE id = 6`);
+  execute(
+    t.files.appDb,
+    `INSERT INTO user (name, email, role, password) SELECT 'Zoë', 'zoe@example.org', 0, password FROM user WHERE id = 6`,
+  );
   origin = await t.app.listen({ host: '127.0.0.1', port: 0 });
 });
 afterAll(async () => {
@@ -92,7 +101,11 @@ describe('stock KOReader against a real port, base URL with a path prefix', () =
       },
     });
     expect(await enableInBrowser('dave', 'oldtimer')).toBe(200);
-    expect(await koreader('GET', '/users/auth', dave)).toEqual({ status: 200, contentType: 'application/json', body: { authorized: 'OK' } });
+    expect(await koreader('GET', '/users/auth', dave)).toEqual({
+      status: 200,
+      contentType: 'application/json',
+      body: { authorized: 'OK' },
+    });
   });
 
   it('pushes and pulls progress with the key', async () => {

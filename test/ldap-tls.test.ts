@@ -38,7 +38,8 @@ describe.skipIf(missing)('LDAP over TLS with a self-signed certificate made for 
     const app = await testApp({
       app: 'app-ldap.db',
       library: null,
-      prepare: (files) => execute(files.appDb, `UPDATE settings SET config_ldap_port = ${port}, config_ldap_encryption = ${encryption}${paths}`),
+      prepare: (files) =>
+        execute(files.appDb, `UPDATE settings SET config_ldap_port = ${port}, config_ldap_encryption = ${encryption}${paths}`),
     });
     apps.push(app);
     return app;

@@ -40,7 +40,8 @@ describe.skipIf(missing)('LDAP login against a real slapd', () => {
       ...options,
       prepare: (files) => {
         const users = LDAP_ONLY_USERS.map(
-          (name, i) => `INSERT INTO user (id, name, email, role, password) VALUES (${100 + i}, '${name.replace(/'/g, "''")}', 'u${i}@example.org', 0, '')`,
+          (name, i) =>
+            `INSERT INTO user (id, name, email, role, password) VALUES (${100 + i}, '${name.replace(/'/g, "''")}', 'u${i}@example.org', 0, '')`,
         );
         execute(files.appDb, [`UPDATE settings SET config_ldap_port = ${slapd.port}${settings}`, ...users].join(';\n'));
         options.prepare?.(files);
@@ -161,7 +162,9 @@ describe.skipIf(missing)('LDAP login against a real slapd', () => {
     expect(await auth(app, 'alice', 'wonderland')).toEqual({ status: 200, body: OK });
     expect(await auth(app, 'ldapuser', 'ldappass')).toEqual({ status: 401, body: UNAUTHORIZED });
     const messages = lines.map((l) => (JSON.parse(l) as { msg: string }).msg);
-    expect(messages).toContain('LDAP login for "alice" not possible (service bind: connect ECONNREFUSED 127.0.0.1:1); trying the local password');
+    expect(messages).toContain(
+      'LDAP login for "alice" not possible (service bind: connect ECONNREFUSED 127.0.0.1:1); trying the local password',
+    );
     expect(lines.join('\n')).not.toContain('wonderland');
   });
 
@@ -256,10 +259,19 @@ describe.skipIf(missing)('LDAP login against a real slapd', () => {
       await asDirectoryAdmin((client) =>
         client.add(dn, {
           objectClass: ['inetOrgPerson', 'posixAccount'],
-          uid: 'leaver', cn: 'Leaving User', sn: 'User', uidNumber: '10100', gidNumber: '10100', homeDirectory: '/home/leaver', userPassword: 'leaverpass',
+          uid: 'leaver',
+          cn: 'Leaving User',
+          sn: 'User',
+          uidNumber: '10100',
+          gidNumber: '10100',
+          homeDirectory: '/home/leaver',
+          userPassword: 'leaverpass',
         }),
       );
-      const app = await ldapApp('', { prepare: (files) => execute(files.appDb, "INSERT INTO user (id, name, email, role, password) VALUES (120, 'leaver', 'leaver@example.org', 0, '')") });
+      const app = await ldapApp('', {
+        prepare: (files) =>
+          execute(files.appDb, "INSERT INTO user (id, name, email, role, password) VALUES (120, 'leaver', 'leaver@example.org', 0, '')"),
+      });
       // The LDAP password login records the key (KOSYNC_RECORD_KEYS_ON_LOGIN).
       expect(await auth(app, 'leaver', 'leaverpass')).toEqual({ status: 200, body: OK });
       await app.app.kosync.syncKeys.settled();
@@ -273,7 +285,8 @@ describe.skipIf(missing)('LDAP login against a real slapd', () => {
 
     it('ends the key KOSYNC_LDAP_KEY_DAYS after the last LDAP password login, which renews it', async () => {
       const app = await ldapApp();
-      const confirmedAt = () => query<{ confirmed_at: string }>(app.files.stateDb, 'SELECT confirmed_at FROM sync_keys WHERE user_id = 8')[0]?.confirmed_at;
+      const confirmedAt = () =>
+        query<{ confirmed_at: string }>(app.files.stateDb, 'SELECT confirmed_at FROM sync_keys WHERE user_id = 8')[0]?.confirmed_at;
       expect(await auth(app, 'ldapuser', 'ldappass')).toEqual({ status: 200, body: OK });
       expect(await keyAuth(app, 'ldapuser', 'ldappass')).toEqual({ status: 200, body: OK });
       expect(confirmedAt()).toBe('2026-11-28 15:21:55.781869');

@@ -29,7 +29,6 @@ function value(text: string, series: string): number | undefined {
   return line === undefined ? undefined : Number(line.slice(series.length + 1));
 }
 
-
 const PUSH = { progress: '/body/DocFragment[3]/body/p[1]/text().0', percentage: 0.25, device: 'Kobo' };
 
 describe('metrics', () => {
@@ -89,14 +88,17 @@ describe('metrics', () => {
   it('report the size of the checksum index kept in the state database', async () => {
     const t = await start({ KOSYNC_METRICS: 'on' });
     await t.app.ready();
-    await vi.waitFor(async () => {
-      const text = await scrape(t);
-      const [files] = query<{ n: number }>(t.files.stateDb, 'SELECT count(*) AS n FROM library_files');
-      const [documents] = query<{ n: number }>(t.files.stateDb, 'SELECT count(*) AS n FROM document_ids');
-      expect(files!.n).toBe(6);
-      expect(value(text, 'kosync_checksum_index_rows{table="library_files"}')).toBe(files!.n);
-      expect(value(text, 'kosync_checksum_index_rows{table="document_ids"}')).toBe(documents!.n);
-    }, { timeout: 10_000, interval: 100 });
+    await vi.waitFor(
+      async () => {
+        const text = await scrape(t);
+        const [files] = query<{ n: number }>(t.files.stateDb, 'SELECT count(*) AS n FROM library_files');
+        const [documents] = query<{ n: number }>(t.files.stateDb, 'SELECT count(*) AS n FROM document_ids');
+        expect(files!.n).toBe(6);
+        expect(value(text, 'kosync_checksum_index_rows{table="library_files"}')).toBe(files!.n);
+        expect(value(text, 'kosync_checksum_index_rows{table="document_ids"}')).toBe(documents!.n);
+      },
+      { timeout: 10_000, interval: 100 },
+    );
   });
 
   it('can be served alone on a port of their own, and then not on the main port', async () => {
@@ -118,11 +120,20 @@ describe('request log', () => {
     const t = await start({ KOSYNC_LOG_LEVEL: 'info' }, { write: (line) => void lines.push(line) });
     const secret = basic('dave', 'oldtimer');
     expect((await put(t.app, { document: BOOK1_EPUB, ...PUSH }, secret)).statusCode).toBe(200);
-    expect((await t.app.inject({ method: 'GET', url: '/kosync/users/auth?token=abc', headers: basic('dave', 'nope') })).statusCode).toBe(401);
+    expect((await t.app.inject({ method: 'GET', url: '/kosync/users/auth?token=abc', headers: basic('dave', 'nope') })).statusCode).toBe(
+      401,
+    );
 
     const requests = lines.map((l) => JSON.parse(l) as Record<string, unknown>).filter((l) => l.msg === 'request');
     expect(requests).toHaveLength(2);
-    expect(requests[0]).toMatchObject({ level: 30, user: 'dave', method: 'PUT', route: '/kosync/syncs/progress', path: '/kosync/syncs/progress', status: 200 });
+    expect(requests[0]).toMatchObject({
+      level: 30,
+      user: 'dave',
+      method: 'PUT',
+      route: '/kosync/syncs/progress',
+      path: '/kosync/syncs/progress',
+      status: 200,
+    });
     expect(requests[0]!.ms).toEqual(expect.any(Number));
     expect(requests[1]).toMatchObject({ method: 'GET', route: '/kosync/users/auth', path: '/kosync/users/auth', status: 401 });
     expect(requests[1]).not.toHaveProperty('user');

@@ -45,7 +45,6 @@ function listening(server: Server): Promise<number> {
   return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve((server.address() as { port: number }).port)));
 }
 
-
 function portOpen(port: number): Promise<boolean> {
   return new Promise((resolve) => {
     const socket = connect(port, '127.0.0.1');
@@ -74,7 +73,10 @@ describe.skipIf(!existsSync(NGINX))('the nginx snippet docker/nginx.conf, in fro
       // must keep a reader's own copy of the header away from it.
       env: { KOSYNC_TRUST_PROXY: '127.0.0.1', KOSYNC_LOG_LEVEL: 'info', KOSYNC_PROXY_HEADER_LOGIN: 'true' },
       prepare: (files) =>
-        execute(files.appDb, "UPDATE settings SET config_allow_reverse_proxy_header_login = 1, config_reverse_proxy_login_header_name = 'X-Remote-User', config_reverse_proxy_trusted_ips = '127.0.0.0/8'"),
+        execute(
+          files.appDb,
+          "UPDATE settings SET config_allow_reverse_proxy_header_login = 1, config_reverse_proxy_login_header_name = 'X-Remote-User', config_reverse_proxy_trusted_ips = '127.0.0.0/8'",
+        ),
       logStream: { write: (line) => void logLines.push(line) },
     });
     sidecar.app.addHook('onRequest', async (request) => {
@@ -152,7 +154,13 @@ describe.skipIf(!existsSync(NGINX))('the nginx snippet docker/nginx.conf, in fro
       'PUT',
       '/kosync/syncs/progress',
       { ...DAVE, 'content-type': 'application/json' },
-      JSON.stringify({ document: BOOK1_EPUB, progress: '/body/DocFragment[2]/body/p[4]/text().0', percentage: 0.42, device: 'Kindle', device_id: 'K1' }),
+      JSON.stringify({
+        document: BOOK1_EPUB,
+        progress: '/body/DocFragment[2]/body/p[4]/text().0',
+        percentage: 0.42,
+        device: 'Kindle',
+        device_id: 'K1',
+      }),
     );
     expect(push.status).toBe(200);
     expect(JSON.parse(push.body)).toEqual({
@@ -179,18 +187,24 @@ describe.skipIf(!existsSync(NGINX))('the nginx snippet docker/nginx.conf, in fro
     });
   });
 
-  it.each(['/kosync', '/kosync/', '//kosync', '/kosync//'])('serves the page at %s with the address the reader used, no redirect', async (path) => {
-    const answer = await send(port, 'GET', path);
-    expect(answer.status).toBe(200);
-    expect(answer.headers['content-type']).toBe('text/html; charset=utf-8');
-    expect(answer.body).toContain(`http://${HOST}:${port}/kosync`);
-  });
+  it.each(['/kosync', '/kosync/', '//kosync', '/kosync//'])(
+    'serves the page at %s with the address the reader used, no redirect',
+    async (path) => {
+      const answer = await send(port, 'GET', path);
+      expect(answer.status).toBe(200);
+      expect(answer.headers['content-type']).toBe('text/html; charset=utf-8');
+      expect(answer.body).toContain(`http://${HOST}:${port}/kosync`);
+    },
+  );
 
-  it.each(['/kosync/users/auth/', '//kosync/users/auth', '/kosync//users/auth'])('answers %s itself, never with a redirect', async (path) => {
-    const answer = await send(port, 'GET', path, DAVE);
-    expect(answer.status).toBe(200);
-    expect(JSON.parse(answer.body)).toEqual({ authorized: 'OK' });
-  });
+  it.each(['/kosync/users/auth/', '//kosync/users/auth', '/kosync//users/auth'])(
+    'answers %s itself, never with a redirect',
+    async (path) => {
+      const answer = await send(port, 'GET', path, DAVE);
+      expect(answer.status).toBe(200);
+      expect(JSON.parse(answer.body)).toEqual({ authorized: 'OK' });
+    },
+  );
 
   it.each(['/', '/login', '/kosyncx', '/opds/kosync'])('sends %s to Calibre-Web', async (path) => {
     const answer = await send(port, 'GET', path);
@@ -208,7 +222,13 @@ describe.skipIf(!existsSync(NGINX))('the nginx snippet docker/nginx.conf, in fro
       const answer = await send(port, 'GET', '/kosync/users/auth', { [name]: 'dave' });
       expect([answer.status, JSON.parse(answer.body)]).toEqual([401, { code: 2001, message: 'Unauthorized' }]);
     }
-    const pushed = await send(port, 'PUT', '/kosync/syncs/progress', { 'x-remote-user': 'admin', 'content-type': 'application/json' }, '{}');
+    const pushed = await send(
+      port,
+      'PUT',
+      '/kosync/syncs/progress',
+      { 'x-remote-user': 'admin', 'content-type': 'application/json' },
+      '{}',
+    );
     expect(pushed.status).toBe(401);
     const viaNginx = received.slice(before);
     expect(viaNginx).toHaveLength(3);

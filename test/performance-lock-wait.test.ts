@@ -24,7 +24,12 @@ const progressRows = () => query(t!.files.appDb, 'SELECT * FROM kosync_progress 
 function pending(request: Promise<LightMyRequestResponse>) {
   const state = { settled: false };
   const done = request.finally(() => (state.settled = true));
-  return { done, get settled() { return state.settled; } };
+  return {
+    done,
+    get settled() {
+      return state.settled;
+    },
+  };
 }
 
 /** The app with dave's login already remembered, and another process holding `kind` on app.db. */
@@ -61,7 +66,16 @@ describe('a lock held by another process (PROTOCOL.md §4: waited for without bl
       expect(json(response)).toEqual({ document: BOOK1_EPUB, timestamp: Math.floor(T0 / 1_000_000), ...BOOK1 });
       expect(t.databases.appDb.commits).toBe(commitsBefore + 1);
       expect(progressRows()).toEqual([
-        { id: 1, user_id: DAVE_ID, document: BOOK1_EPUB, progress: 'p0.25', percentage: 25, device: 'KOReader', device_id: 'DEV1', timestamp: STORED_AT },
+        {
+          id: 1,
+          user_id: DAVE_ID,
+          document: BOOK1_EPUB,
+          progress: 'p0.25',
+          percentage: 25,
+          device: 'KOReader',
+          device_id: 'DEV1',
+          timestamp: STORED_AT,
+        },
       ]);
     });
   }
@@ -98,11 +112,17 @@ describe('a lock held by another process (PROTOCOL.md §4: waited for without bl
 
 describe('one lock-wait budget per request (KOSYNC_LOCK_WAIT_MS for everything a request reads)', () => {
   const BUDGET = 1000;
-  const HEADER_ON = "UPDATE settings SET config_allow_reverse_proxy_header_login = 1, config_reverse_proxy_login_header_name = 'X-Remote-User'";
-  const login = (headers: Record<string, string>) => t!.app.inject({ method: 'GET', url: '/kosync/users/auth', headers, remoteAddress: '127.0.0.1' });
+  const HEADER_ON =
+    "UPDATE settings SET config_allow_reverse_proxy_header_login = 1, config_reverse_proxy_login_header_name = 'X-Remote-User'";
+  const login = (headers: Record<string, string>) =>
+    t!.app.inject({ method: 'GET', url: '/kosync/users/auth', headers, remoteAddress: '127.0.0.1' });
 
   it('keeps the last Calibre-Web settings while app.db is locked, so the login answers 503 within one budget, not two', async () => {
-    t = await testApp({ library: null, env: { KOSYNC_LOCK_WAIT_MS: String(BUDGET), KOSYNC_PROXY_HEADER_LOGIN: 'true' }, prepare: (files) => execute(files.appDb, HEADER_ON) });
+    t = await testApp({
+      library: null,
+      env: { KOSYNC_LOCK_WAIT_MS: String(BUDGET), KOSYNC_PROXY_HEADER_LOGIN: 'true' },
+      prepare: (files) => execute(files.appDb, HEADER_ON),
+    });
     expect((await login({ 'x-remote-user': 'dave' })).statusCode).toBe(200);
     t.clock.advance(10 * 1_000_000); // past the settings' maximum age: this request reads them again
     // An exclusive lock (Calibre-Web committing a large change): even reads must wait.
@@ -118,4 +138,3 @@ describe('one lock-wait budget per request (KOSYNC_LOCK_WAIT_MS for everything a
     expect((await login(DAVE)).statusCode).toBe(200);
   });
 });
-

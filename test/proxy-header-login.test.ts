@@ -59,7 +59,7 @@ describe('reverse-proxy header login switched off (Calibre-Web default)', () => 
   });
 });
 
-describe('KOSYNC_PROXY_HEADER_LOGIN off (the default): Calibre-Web\'s header login is not honoured', () => {
+describe("KOSYNC_PROXY_HEADER_LOGIN off (the default): Calibre-Web's header login is not honoured", () => {
   const off = { env: { KOSYNC_PROXY_HEADER_LOGIN: 'false' } };
 
   it('ignores the header even from a trusted loopback peer, with the switch on in Calibre-Web', async () => {
@@ -82,12 +82,19 @@ describe('KOSYNC_PROXY_HEADER_LOGIN off (the default): Calibre-Web\'s header log
         );
       },
     });
-    expect(await auth(app, { 'x-remote-user': 'dave', 'x-proxy-secret': 'secret' }, '10.0.0.5')).toEqual({ status: 401, body: UNAUTHORIZED });
+    expect(await auth(app, { 'x-remote-user': 'dave', 'x-proxy-secret': 'secret' }, '10.0.0.5')).toEqual({
+      status: 401,
+      body: UNAUTHORIZED,
+    });
   });
 
   it('says once, at start, that Calibre-Web has it on and this server ignores it', async () => {
     const lines: string[] = [];
-    const app = await appWith(HEADER_ON, { ...off, env: { ...off.env, KOSYNC_LOG_LEVEL: 'warn' }, logStream: { write: (line) => lines.push(line) } });
+    const app = await appWith(HEADER_ON, {
+      ...off,
+      env: { ...off.env, KOSYNC_LOG_LEVEL: 'warn' },
+      logStream: { write: (line) => lines.push(line) },
+    });
     await app.app.ready();
     await auth(app, { 'x-remote-user': 'dave' });
     await auth(app, basic('dave', 'wrong'));
@@ -142,7 +149,10 @@ describe('reverse-proxy header login switched on', () => {
 
   it('judges the connecting peer, never an X-Forwarded-For it sends', async () => {
     const app = await appWith(HEADER_ON, { env: { KOSYNC_TRUST_PROXY: 'true' } });
-    expect(await auth(app, { 'x-remote-user': 'dave', 'x-forwarded-for': '127.0.0.1' }, '10.0.0.5')).toEqual({ status: 401, body: UNAUTHORIZED });
+    expect(await auth(app, { 'x-remote-user': 'dave', 'x-forwarded-for': '127.0.0.1' }, '10.0.0.5')).toEqual({
+      status: 401,
+      body: UNAUTHORIZED,
+    });
   });
 
   it('accepts peers from the configured trusted networks, IPv4-mapped forms included', async () => {

@@ -16,7 +16,11 @@ describe('limits on what a client controls', () => {
 
   it('answers a body over 16 KiB with 413 JSON', async () => {
     const response = await put(t.app, `{"document":"${'a'.repeat(17 * 1024)}"}`);
-    expect([response.statusCode, response.headers['content-type'], response.body]).toEqual([413, 'application/json', '{"code":2003,"message":"Request body too large"}']);
+    expect([response.statusCode, response.headers['content-type'], response.body]).toEqual([
+      413,
+      'application/json',
+      '{"code":2003,"message":"Request body too large"}',
+    ]);
   });
 
   it('refuses JSON nested deeper than 32 levels before parsing it', async () => {
@@ -36,7 +40,9 @@ describe('limits on what a client controls', () => {
 
   it('answers a request line or headers over 16 KiB with 431 JSON and closes only that connection', async () => {
     const longUrl = statusAndBody(await rawExchange(port, `GET /kosync/syncs/progress/${'d'.repeat(20_000)} HTTP/1.1\r\nHost: x\r\n\r\n`));
-    const bigHeader = statusAndBody(await rawExchange(port, `GET /kosync/healthcheck HTTP/1.1\r\nHost: x\r\nX-Filler: ${'f'.repeat(20_000)}\r\n\r\n`));
+    const bigHeader = statusAndBody(
+      await rawExchange(port, `GET /kosync/healthcheck HTTP/1.1\r\nHost: x\r\nX-Filler: ${'f'.repeat(20_000)}\r\n\r\n`),
+    );
     for (const answer of [longUrl, bigHeader]) {
       expect(answer).toEqual({
         status: 'HTTP/1.1 431 Request Header Fields Too Large',

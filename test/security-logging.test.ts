@@ -25,14 +25,20 @@ describe('what the logs contain', () => {
     await put(t.app, { document: 'log-doc', progress: '1', percentage: 0.1, device: 'log-test' }, basic('admin', 'admin123'));
     await put(t.app, 'x'.repeat(20_000));
     await t.app.inject({ method: 'GET', url: '/kosync/nowhere', headers: DAVE });
-    await t.app.inject({ method: 'GET', url: '/kosync/test-log-headers', headers: { ...DAVE, 'x-auth-user': 'dave', 'x-auth-key': KEY, cookie: 'session=abc' } });
+    await t.app.inject({
+      method: 'GET',
+      url: '/kosync/test-log-headers',
+      headers: { ...DAVE, 'x-auth-user': 'dave', 'x-auth-key': KEY, cookie: 'session=abc' },
+    });
   });
   afterAll(() => t.close());
 
   it('never holds a password, a Basic credential, an x-auth-key or a cookie, even when headers are logged', () => {
     expect(lines.length).toBeGreaterThanOrEqual(9);
     const text = lines.join('');
-    const encoded = [DAVE.authorization, basic('dave', 'hunter2-wrong').authorization, basic('admin', 'admin123').authorization].map((h) => h.slice(6));
+    const encoded = [DAVE.authorization, basic('dave', 'hunter2-wrong').authorization, basic('admin', 'admin123').authorization].map((h) =>
+      h.slice(6),
+    );
     for (const secret of [...SECRETS, ...encoded, KEY, KEY.slice(0, 16), 'session=abc']) expect(text).not.toContain(secret);
     const logged = lines.map((l) => JSON.parse(l) as Record<string, any>).find((l) => l.msg === 'headers')!;
     expect(logged.headers.authorization).toBe('[redacted]');

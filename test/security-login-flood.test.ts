@@ -12,10 +12,13 @@ const FLOOD_LIMIT_MS = 20_000;
 /** One login over a fresh TCP connection from `localAddress`; resolves with the status. */
 function login(port: number, localAddress: string, headers: Record<string, string>): Promise<number> {
   return new Promise((resolve, reject) => {
-    const request = httpRequest({ host: '127.0.0.1', port, path: '/kosync/users/auth', localAddress, agent: false, headers }, (response) => {
-      response.resume();
-      response.on('end', () => resolve(response.statusCode!));
-    });
+    const request = httpRequest(
+      { host: '127.0.0.1', port, path: '/kosync/users/auth', localAddress, agent: false, headers },
+      (response) => {
+        response.resume();
+        response.on('end', () => resolve(response.statusCode!));
+      },
+    );
     request.on('error', reject);
     request.end();
   });
@@ -28,7 +31,7 @@ afterEach(async () => {
 });
 
 describe.skipIf(process.platform !== 'linux')('a flood of wrong passwords from many addresses', () => {
-  it('spends each address\'s failure budget on refusals too, so a new login from elsewhere is served while it goes on', async () => {
+  it("spends each address's failure budget on refusals too, so a new login from elsewhere is served while it goes on", async () => {
     // A small queue (one check running, four waiting) that 24 addresses could keep full forever if
     // refused attempts cost them nothing.
     t = await testApp({ library: null, env: { KOSYNC_VERIFY_CONCURRENCY: '1', KOSYNC_VERIFY_QUEUE: '4' } });
@@ -63,7 +66,10 @@ describe.skipIf(process.platform !== 'linux')('a flood of wrong passwords from m
     try {
       // Every connection has been told 429, so none of its requests is in the queue any more: each
       // address spent its budget of 10, 503s included, within moments.
-      await vi.waitFor(() => expect(connectionsRefused.size).toBe(FLOODERS * CONNECTIONS_PER_FLOODER), { timeout: FLOOD_LIMIT_MS, interval: 50 });
+      await vi.waitFor(() => expect(connectionsRefused.size).toBe(FLOODERS * CONNECTIONS_PER_FLOODER), {
+        timeout: FLOOD_LIMIT_MS,
+        interval: 50,
+      });
       legitimatePending = true;
       const legitimate = await login(port, '127.0.200.1', DAVE);
       legitimatePending = false;
@@ -75,7 +81,11 @@ describe.skipIf(process.platform !== 'linux')('a flood of wrong passwords from m
     }
 
     // Exactly ten checked or refused (401 or 503) per address: refusals count against its limit.
-    const spent = [...statuses].map(([address, seen]) => ({ address, spent: seen.filter((s) => s === 401 || s === 503).length, other: seen.filter((s) => ![401, 503, 429].includes(s)) }));
+    const spent = [...statuses].map(([address, seen]) => ({
+      address,
+      spent: seen.filter((s) => s === 401 || s === 503).length,
+      other: seen.filter((s) => ![401, 503, 429].includes(s)),
+    }));
     expect(spent).toEqual([...statuses.keys()].map((address) => ({ address, spent: 10, other: [] })));
   });
 });

@@ -119,7 +119,8 @@ describe('failed-login limits', () => {
 
   it('counts one username per IPv6 /48, so spreading over its /64s escapes nothing', async () => {
     t = await limitsApp();
-    for (let i = 0; i < 20; i++) expect((await login(basic('dave', 'wrong'), `2001:db8:1:${(i + 1).toString(16)}::1`)).statusCode).toBe(401);
+    for (let i = 0; i < 20; i++)
+      expect((await login(basic('dave', 'wrong'), `2001:db8:1:${(i + 1).toString(16)}::1`)).statusCode).toBe(401);
     expect((await login(basic('dave', 'wrong'), '2001:db8:1:ffff::1')).statusCode).toBe(429);
     expect((await login(basic('dave', 'wrong'), '2001:db8:2::1')).statusCode).toBe(401);
   });
@@ -138,16 +139,31 @@ describe('failed-login limits', () => {
   it('takes the client address from X-Forwarded-For only when the peer is a trusted proxy', async () => {
     t = await limitsApp({ env: { KOSYNC_TRUST_PROXY: '127.0.0.1' } });
     const viaProxy = (forwardedFor: string, password: string) =>
-      t!.app.inject({ method: 'GET', url: '/kosync/users/auth', headers: { ...basic('dave', password), 'x-forwarded-for': forwardedFor }, remoteAddress: '127.0.0.1' });
+      t!.app.inject({
+        method: 'GET',
+        url: '/kosync/users/auth',
+        headers: { ...basic('dave', password), 'x-forwarded-for': forwardedFor },
+        remoteAddress: '127.0.0.1',
+      });
     for (let i = 0; i < 10; i++) await viaProxy('203.0.113.7', `guess-${i}`);
     expect((await viaProxy('203.0.113.7', 'more')).statusCode).toBe(429);
     expect((await viaProxy('198.51.100.20', 'oldtimer')).statusCode).toBe(200);
 
     // From a peer that is not the proxy, X-Forwarded-For is ignored: rotating it escapes nothing.
     for (let i = 0; i < 10; i++) {
-      await t.app.inject({ method: 'GET', url: '/kosync/users/auth', headers: { ...basic('dave', `spoof-${i}`), 'x-forwarded-for': `10.0.0.${i}` }, remoteAddress: '192.0.2.50' });
+      await t.app.inject({
+        method: 'GET',
+        url: '/kosync/users/auth',
+        headers: { ...basic('dave', `spoof-${i}`), 'x-forwarded-for': `10.0.0.${i}` },
+        remoteAddress: '192.0.2.50',
+      });
     }
-    const spoofed = await t.app.inject({ method: 'GET', url: '/kosync/users/auth', headers: { ...basic('dave', 'x'), 'x-forwarded-for': '10.9.9.9' }, remoteAddress: '192.0.2.50' });
+    const spoofed = await t.app.inject({
+      method: 'GET',
+      url: '/kosync/users/auth',
+      headers: { ...basic('dave', 'x'), 'x-forwarded-for': '10.9.9.9' },
+      remoteAddress: '192.0.2.50',
+    });
     expect(spoofed.statusCode).toBe(429);
   });
 
@@ -231,12 +247,16 @@ describe('the limit settings', () => {
     expect(loadConfig({}).loginLimits).toEqual({ perAddress: 10, perUserAndNetwork: 20, windowMs: 60_000, maxDelayMs: 2000 });
   });
 
-  it('keep the wait below KOReader\'s 5 s timeout', () => {
-    expect(() => loadConfig({ KOSYNC_LOGIN_DELAY_MAX_MS: '5000' })).toThrow('KOSYNC_LOGIN_DELAY_MAX_MS: must be between 0 and 3000 (got "5000")');
+  it("keep the wait below KOReader's 5 s timeout", () => {
+    expect(() => loadConfig({ KOSYNC_LOGIN_DELAY_MAX_MS: '5000' })).toThrow(
+      'KOSYNC_LOGIN_DELAY_MAX_MS: must be between 0 and 3000 (got "5000")',
+    );
   });
 
   it('name the variable when a value is wrong', () => {
-    expect(() => loadConfig({ KOSYNC_LOGIN_FAILURES_PER_USER: 'many' })).toThrow('KOSYNC_LOGIN_FAILURES_PER_USER: must be a whole number (got "many")');
+    expect(() => loadConfig({ KOSYNC_LOGIN_FAILURES_PER_USER: 'many' })).toThrow(
+      'KOSYNC_LOGIN_FAILURES_PER_USER: must be a whole number (got "many")',
+    );
     expect(() => loadConfig({ KOSYNC_LOGIN_FAILURE_WINDOW: '0' })).toThrow('KOSYNC_LOGIN_FAILURE_WINDOW: must be between 1 and 86400');
   });
 });

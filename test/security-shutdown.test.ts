@@ -19,7 +19,11 @@ function accepts(origin: string): Promise<boolean> {
 }
 
 function putProgress(origin: string) {
-  return fetch(`${origin}/kosync/syncs/progress`, { method: 'PUT', headers: { ...DAVE, 'content-type': 'application/json' }, body: JSON.stringify(PUSH) });
+  return fetch(`${origin}/kosync/syncs/progress`, {
+    method: 'PUT',
+    headers: { ...DAVE, 'content-type': 'application/json' },
+    body: JSON.stringify(PUSH),
+  });
 }
 
 describe('graceful shutdown of the server process', () => {
@@ -35,29 +39,34 @@ describe('graceful shutdown of the server process', () => {
     files?.remove();
   });
 
-  it.each(['SIGTERM', 'SIGINT'] as const)('on %s stops accepting, finishes the PUT in flight, closes the databases and exits 0', async (signal) => {
-    files = copyFixtures({ library: null });
-    server = await startChildServer(cli, { KOSYNC_APP_DB: files.appDb, KOSYNC_STATE_DB: files.stateDb, KOSYNC_LOCK_WAIT_MS: '20000' });
-    expect((await fetch(`${server.origin}/kosync/users/auth`, { headers: DAVE })).status).toBe(200);
+  it.each(['SIGTERM', 'SIGINT'] as const)(
+    'on %s stops accepting, finishes the PUT in flight, closes the databases and exits 0',
+    async (signal) => {
+      files = copyFixtures({ library: null });
+      server = await startChildServer(cli, { KOSYNC_APP_DB: files.appDb, KOSYNC_STATE_DB: files.stateDb, KOSYNC_LOCK_WAIT_MS: '20000' });
+      expect((await fetch(`${server.origin}/kosync/users/auth`, { headers: DAVE })).status).toBe(200);
 
-    // Calibre-Web holds the write lock, so the PUT is in flight (waiting for it) when the signal comes.
-    const calibreWeb = new Database(files.appDb);
-    calibreWeb.exec('BEGIN EXCLUSIVE');
-    const inFlight = putProgress(server.origin);
-    await new Promise((resolve) => setTimeout(resolve, 300));
-    server.process.kill(signal);
-    await expect.poll(() => accepts(server!.origin), { timeout: 10_000 }).toBe(false);
-    calibreWeb.exec('COMMIT');
-    calibreWeb.close();
+      // Calibre-Web holds the write lock, so the PUT is in flight (waiting for it) when the signal comes.
+      const calibreWeb = new Database(files.appDb);
+      calibreWeb.exec('BEGIN EXCLUSIVE');
+      const inFlight = putProgress(server.origin);
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      server.process.kill(signal);
+      await expect.poll(() => accepts(server!.origin), { timeout: 10_000 }).toBe(false);
+      calibreWeb.exec('COMMIT');
+      calibreWeb.close();
 
-    const answer = await inFlight;
-    expect([answer.status, await answer.json()]).toEqual([200, { document: PUSH.document, timestamp: expect.any(Number) }]);
-    expect(await server.exited).toEqual({ code: 0, signal: null });
-    expect(server.output()).toContain('"msg":"databases closed, stopped"');
-    expect(server.output()).not.toContain('grace period over');
-    expect(query(files.appDb, 'SELECT progress FROM kosync_progress WHERE document = ?', PUSH.document)).toEqual([{ progress: PUSH.progress }]);
-    expect(query(files.appDb, 'PRAGMA integrity_check')).toEqual([{ integrity_check: 'ok' }]);
-  });
+      const answer = await inFlight;
+      expect([answer.status, await answer.json()]).toEqual([200, { document: PUSH.document, timestamp: expect.any(Number) }]);
+      expect(await server.exited).toEqual({ code: 0, signal: null });
+      expect(server.output()).toContain('"msg":"databases closed, stopped"');
+      expect(server.output()).not.toContain('grace period over');
+      expect(query(files.appDb, 'SELECT progress FROM kosync_progress WHERE document = ?', PUSH.document)).toEqual([
+        { progress: PUSH.progress },
+      ]);
+      expect(query(files.appDb, 'PRAGMA integrity_check')).toEqual([{ integrity_check: 'ok' }]);
+    },
+  );
 
   it('cuts a request that outlasts the grace period and still exits 0 with the databases closed', async () => {
     files = copyFixtures({ library: null });

@@ -73,7 +73,12 @@ describe('the cap on concurrent password checks', () => {
     t = await testApp({
       library: null,
       verifyPassword: verifier,
-      env: { KOSYNC_VERIFY_CONCURRENCY: '1', KOSYNC_VERIFY_QUEUE: '0', KOSYNC_LOGIN_FAILURES_PER_ADDRESS: '2', KOSYNC_LOGIN_DELAY_MAX_MS: '0' },
+      env: {
+        KOSYNC_VERIFY_CONCURRENCY: '1',
+        KOSYNC_VERIFY_QUEUE: '0',
+        KOSYNC_LOGIN_FAILURES_PER_ADDRESS: '2',
+        KOSYNC_LOGIN_DELAY_MAX_MS: '0',
+      },
     });
     const login = (password: string, remoteAddress = '192.0.2.9') =>
       t!.app.inject({ method: 'GET', url: '/kosync/users/auth', headers: basic('dave', password), remoteAddress });
@@ -91,12 +96,17 @@ describe('the cap on concurrent password checks', () => {
 
   it('gives one address at most KOSYNC_VERIFY_PER_ADDRESS places, so another address still gets one', async () => {
     const verifier = gatedVerifier();
-    t = await testApp({ library: null, verifyPassword: verifier, env: { KOSYNC_VERIFY_CONCURRENCY: '1', KOSYNC_VERIFY_QUEUE: '2', KOSYNC_LOGIN_DELAY_MAX_MS: '0' } });
+    t = await testApp({
+      library: null,
+      verifyPassword: verifier,
+      env: { KOSYNC_VERIFY_CONCURRENCY: '1', KOSYNC_VERIFY_QUEUE: '2', KOSYNC_LOGIN_DELAY_MAX_MS: '0' },
+    });
     const login = (headers: Record<string, string>, remoteAddress: string) =>
       t!.app.inject({ method: 'GET', url: '/kosync/users/auth', headers, remoteAddress });
     verifier.close();
     const settled: string[] = [];
-    const track = (name: string, response: ReturnType<typeof login>) => response.then((r) => (settled.push(`${name} ${r.statusCode}`), r.statusCode));
+    const track = (name: string, response: ReturnType<typeof login>) =>
+      response.then((r) => (settled.push(`${name} ${r.statusCode}`), r.statusCode));
     const flood = Array.from({ length: 6 }, (_, i) => track('flood', login(basic(`spray-${i}`, 'x'), '192.0.2.1')));
     // Two of the three places for 192.0.2.1 (one running at the gate, one waiting); four refused at once.
     await vi.waitFor(() => expect(settled).toEqual(Array(4).fill('flood 503')), { timeout: 20_000 });
@@ -113,7 +123,11 @@ describe('the cap on concurrent password checks', () => {
 
   it('gives a whole IPv6 /48 one share: its /64s together hold at most two places', async () => {
     const verifier = gatedVerifier();
-    t = await testApp({ library: null, verifyPassword: verifier, env: { KOSYNC_VERIFY_CONCURRENCY: '1', KOSYNC_VERIFY_QUEUE: '16', KOSYNC_LOGIN_DELAY_MAX_MS: '0' } });
+    t = await testApp({
+      library: null,
+      verifyPassword: verifier,
+      env: { KOSYNC_VERIFY_CONCURRENCY: '1', KOSYNC_VERIFY_QUEUE: '16', KOSYNC_LOGIN_DELAY_MAX_MS: '0' },
+    });
     const login = (headers: Record<string, string>, remoteAddress: string) =>
       t!.app.inject({ method: 'GET', url: '/kosync/users/auth', headers, remoteAddress });
     verifier.close();

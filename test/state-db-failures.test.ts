@@ -58,17 +58,40 @@ describe('the state database locked by another process (kosync.db, BEGIN EXCLUSI
       ['erin logs in', t.app.inject({ method: 'GET', url: '/kosync/users/auth', headers: ERIN })],
       ['admin logs in', t.app.inject({ method: 'GET', url: '/kosync/users/auth', headers: ADMIN })],
       // A key login records when the key was last used.
-      ['dave logs in with his key', t.app.inject({ method: 'GET', url: '/kosync/users/auth', headers: keyHeaders('dave', md5('oldtimer')) })],
+      [
+        'dave logs in with his key',
+        t.app.inject({ method: 'GET', url: '/kosync/users/auth', headers: keyHeaders('dave', md5('oldtimer')) }),
+      ],
       // Matched by KOReader's metadata: recorded as an alias.
-      ['dave pushes a document known by its metadata', put(t.app, { document: ALIAS, progress: 'p1', percentage: 0.3, device: 'KOReader', metadata: { title: 'The Quiet Lighthouse', authors: 'Mara Ellison' } })],
+      [
+        'dave pushes a document known by its metadata',
+        put(t.app, {
+          document: ALIAS,
+          progress: 'p1',
+          percentage: 0.3,
+          device: 'KOReader',
+          metadata: { title: 'The Quiet Lighthouse', authors: 'Mara Ellison' },
+        }),
+      ],
     ];
-    for (let i = 0; i < 8; i++) requests.push([`dave pushes ${i}`, put(t.app, { document: UNKNOWN_DOC, progress: `p${i}`, percentage: 0.5, device: 'KOReader' })]);
+    for (let i = 0; i < 8; i++)
+      requests.push([`dave pushes ${i}`, put(t.app, { document: UNKNOWN_DOC, progress: `p${i}`, percentage: 0.5, device: 'KOReader' })]);
     for (let i = 0; i < 8; i++) requests.push([`dave pulls ${i}`, get(t.app, UNKNOWN_DOC, DAVE)]);
     const answers = await Promise.all(requests.map(async ([name, request]) => [name, (await request).statusCode] as const));
 
     expect(lock.released).toBe(false);
     expect(answers).toEqual(requests.map(([name]) => [name, 200]));
-    expect(json(await put(t.app, { document: ALIAS, progress: 'p2', percentage: 0.3, device: 'KOReader', metadata: { title: 'The Quiet Lighthouse', authors: 'Mara Ellison' } }))).toMatchObject(BOOK1);
+    expect(
+      json(
+        await put(t.app, {
+          document: ALIAS,
+          progress: 'p2',
+          percentage: 0.3,
+          device: 'KOReader',
+          metadata: { title: 'The Quiet Lighthouse', authors: 'Mara Ellison' },
+        }),
+      ),
+    ).toMatchObject(BOOK1);
     // Nothing of it is in the state DB yet.
     expect(stateRows(`SELECT user_id, last_used_at FROM sync_keys ORDER BY user_id`)).toEqual([{ user_id: 6, last_used_at: null }]);
     expect(stateRows(`SELECT document FROM document_ids WHERE method = 'metadata'`)).toEqual([]);
@@ -81,7 +104,9 @@ describe('the state database locked by another process (kosync.db, BEGIN EXCLUSI
       { user_id: 6, user_name: 'dave', last_used_at: NOW },
       { user_id: 7, user_name: 'erin', last_used_at: null },
     ]);
-    expect(stateRows(`SELECT document, book_id, format FROM document_ids WHERE method = 'metadata'`)).toEqual([{ document: ALIAS, book_id: 1, format: 'EPUB' }]);
+    expect(stateRows(`SELECT document, book_id, format FROM document_ids WHERE method = 'metadata'`)).toEqual([
+      { document: ALIAS, book_id: 1, format: 'EPUB' },
+    ]);
     // The key recorded after erin's login while the state DB was locked works.
     const erinKey = await t.app.inject({ method: 'GET', url: '/kosync/users/auth', headers: keyHeaders('erin', md5('legacy')) });
     expect(erinKey.statusCode).toBe(200);
@@ -148,10 +173,19 @@ describe('a state database with damaged pages', () => {
   /** A state DB with keys and a full checksum index, then garbage written over the index's first page. */
   function damagedStateDb() {
     const files = copyFixtures({ library: 'calibre' });
-    const config = loadConfig({ KOSYNC_APP_DB: files.appDb, KOSYNC_STATE_DB: files.stateDb, KOSYNC_LIBRARY: files.library!, KOSYNC_LOG_LEVEL: 'silent' });
+    const config = loadConfig({
+      KOSYNC_APP_DB: files.appDb,
+      KOSYNC_STATE_DB: files.stateDb,
+      KOSYNC_LIBRARY: files.library!,
+      KOSYNC_LOG_LEVEL: 'silent',
+    });
     const databases = openDatabases(config, { warn: () => {} });
-    databases.stateDb.conn.raw.exec(`INSERT INTO sync_keys (user_id, user_name, verifier, password_fingerprint, created_at, updated_at) VALUES (6, 'dave', 'v', 'f', '${NOW}', '${NOW}')`);
-    databases.stateDb.conn.raw.exec(`INSERT INTO document_ids (document, book_id, format, method, detail, first_seen, last_seen) WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 2000) SELECT hex(randomblob(16)), i, 'EPUB', 'binary', NULL, '${NOW}', '${NOW}' FROM n`);
+    databases.stateDb.conn.raw.exec(
+      `INSERT INTO sync_keys (user_id, user_name, verifier, password_fingerprint, created_at, updated_at) VALUES (6, 'dave', 'v', 'f', '${NOW}', '${NOW}')`,
+    );
+    databases.stateDb.conn.raw.exec(
+      `INSERT INTO document_ids (document, book_id, format, method, detail, first_seen, last_seen) WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 2000) SELECT hex(randomblob(16)), i, 'EPUB', 'binary', NULL, '${NOW}', '${NOW}' FROM n`,
+    );
     databases.close();
     const raw = new Database(files.stateDb);
     const pageSize = raw.pragma('page_size', { simple: true }) as number;
@@ -193,7 +227,13 @@ describe('a state database with damaged pages', () => {
       stderr.on('data', (chunk: Buffer) => (text += chunk.toString()));
       const code = await main({
         argv: ['serve'],
-        env: { KOSYNC_APP_DB: files.appDb, KOSYNC_STATE_DB: files.stateDb, KOSYNC_LIBRARY: files.library!, KOSYNC_PORT: '0', KOSYNC_LOG_LEVEL: 'silent' },
+        env: {
+          KOSYNC_APP_DB: files.appDb,
+          KOSYNC_STATE_DB: files.stateDb,
+          KOSYNC_LIBRARY: files.library!,
+          KOSYNC_PORT: '0',
+          KOSYNC_LOG_LEVEL: 'silent',
+        },
         stdout: new PassThrough(),
         stderr,
       });

@@ -65,7 +65,12 @@ export class Authenticator {
    * connecting socket's address, the one a proxy header must come from. `deadline` (monotonic ms) ends
    * every wait for app.db's lock, however many reads the check makes: one budget per request.
    */
-  async authenticate(headers: IncomingHttpHeaders, clientAddress: string | undefined, peerAddress: string | undefined, deadline: number): Promise<Authenticated> {
+  async authenticate(
+    headers: IncomingHttpHeaders,
+    clientAddress: string | undefined,
+    peerAddress: string | undefined,
+    deadline: number,
+  ): Promise<Authenticated> {
     const proxied = await this.deps.headerLogin?.(headers, peerAddress, deadline);
     if (proxied) return { user: proxied, method: 'proxy' };
     const credentials = readCredentials(headers);
@@ -75,7 +80,10 @@ export class Authenticator {
 
   /** The same check for credentials that did not come in headers (the page's sign-in form). */
   async authenticateCredentials(credentials: Credentials, clientAddress: string | undefined, deadline: number): Promise<Authenticated> {
-    const user = await this.deps.appDb.reading((conn) => findUserByName(conn, credentials.username), Math.max(0, deadline - this.deps.now()));
+    const user = await this.deps.appDb.reading(
+      (conn) => findUserByName(conn, credentials.username),
+      Math.max(0, deadline - this.deps.now()),
+    );
     const key = this.deps.remembered.keyFor(credentials);
     const binding = user && this.bindingOf(credentials, user);
     if (user && binding !== undefined && this.deps.remembered.find(key, user.id, binding)) {
@@ -113,7 +121,12 @@ export class Authenticator {
     return result;
   }
 
-  private async verify(credentials: Credentials, user: UserRow | undefined, key: string, deadline: number): Promise<Authenticated | undefined> {
+  private async verify(
+    credentials: Credentials,
+    user: UserRow | undefined,
+    key: string,
+    deadline: number,
+  ): Promise<Authenticated | undefined> {
     if (credentials.scheme === 'key') return this.verifyKey(credentials, user, key);
     if (!user || isGuest(user) || credentials.scheme !== 'basic') return this.failLikeAWrongPassword(credentials, deadline);
     const verified = await this.deps.verifyPassword(user, credentials.secret, deadline);

@@ -40,7 +40,9 @@ function prefixKey(address: string, ipv4Bits: 24 | 32, ipv6Bits: 48 | 64): strin
   if (ipv4 !== undefined) return ipv4Bits === 32 ? ipv4 : `${ipv4.split('.').slice(0, 3).join('.')}.0/24`;
   const withoutZone = address.split('%')[0]!;
   if (!isIPv6(withoutZone)) return address;
-  return `${ipv6Groups(withoutZone).slice(0, ipv6Bits / 16).join(':')}::/${ipv6Bits}`;
+  return `${ipv6Groups(withoutZone)
+    .slice(0, ipv6Bits / 16)
+    .join(':')}::/${ipv6Bits}`;
 }
 
 /** The eight 16-bit groups of a valid IPv6 address, as lower-case hex without leading zeros. */

@@ -34,7 +34,9 @@ export function decoyHashOf(sample: string): string {
 
 function hashOfFormat(format: typeof FALLBACK_FORMAT): string {
   const salt = Array.from(randomBytes(format.saltLength), (b) => SALT_CHARS[b % SALT_CHARS.length]).join('');
-  const digest = randomBytes(Math.ceil(format.digestLength / 2)).toString('hex').slice(0, format.digestLength);
+  const digest = randomBytes(Math.ceil(format.digestLength / 2))
+    .toString('hex')
+    .slice(0, format.digestLength);
   return `${format.method}$${salt}$${digest}`;
 }
 

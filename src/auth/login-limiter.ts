@@ -148,7 +148,10 @@ interface Failures {
 class FailureWindow {
   private readonly entries = new Map<string, Failures>();
 
-  constructor(private readonly limit: number, private readonly windowMs: number) {}
+  constructor(
+    private readonly limit: number,
+    private readonly windowMs: number,
+  ) {}
 
   /** 0 when an attempt may start now, else how long until one may. */
   waitMs(key: string, now: number): number {

@@ -37,7 +37,14 @@ export interface LoginServices {
 }
 
 /** Everything that decides who a request is, wired from the configuration. */
-export function createLoginServices({ config, databases, clock, log, localVerifier, padFailedLogins }: LoginServicesOptions): LoginServices {
+export function createLoginServices({
+  config,
+  databases,
+  clock,
+  log,
+  localVerifier,
+  padFailedLogins,
+}: LoginServicesOptions): LoginServices {
   const { appDb } = databases;
   const now = () => clock.monotonicMs();
   const loginSettings = new LoginSettingsSource({
@@ -77,7 +84,11 @@ export function createLoginServices({ config, databases, clock, log, localVerifi
     verifyPassword: ldapThenLocalVerifier({ settings: loginSettings, local: verifyPassword, rememberMs: config.ldapRememberMs, log }),
     ...(config.proxyHeaderLogin ? { headerLogin: proxyHeaderLogin({ settings: loginSettings, appDb, now, log }) } : {}),
     limiter: new LoginLimiter(config.loginLimits, now),
-    verifications: new VerificationQueue({ concurrency: config.verifyConcurrency, maxWaiting: config.verifyQueue, perShare: config.verifyPerAddress }),
+    verifications: new VerificationQueue({
+      concurrency: config.verifyConcurrency,
+      maxWaiting: config.verifyQueue,
+      perShare: config.verifyPerAddress,
+    }),
     decoy: new DecoyPassword(verifyPassword, (lockWaitMs) => appDb.reading(listPasswordHashes, lockWaitMs), now),
     ...(padding ? { padding } : {}),
     syncKeys,

@@ -165,8 +165,10 @@ export class SyncKeys {
           if (user.password !== '') return;
           if (await (await bcrypt()).verify(userkeyOf(password), row.verifier)) {
             const at = this.now();
-            this.deps.stateWrites.later(`key-confirmed:${user.id}`, 'recording when a KOReader sync key was confirmed by an LDAP login', (conn) =>
-              confirmSyncKey(conn, user.id, at),
+            this.deps.stateWrites.later(
+              `key-confirmed:${user.id}`,
+              'recording when a KOReader sync key was confirmed by an LDAP login',
+              (conn) => confirmSyncKey(conn, user.id, at),
             );
             return;
           }
@@ -198,7 +200,9 @@ export class SyncKeys {
     if (outdated) throw new SyncKeyOutdatedError(outdated);
     if (user.password === '') await this.checkWithoutLocalPassword(row, user);
     const at = this.now();
-    this.deps.stateWrites.later(`last-used:${user.id}`, 'recording when a KOReader sync key was last used', (conn) => markSyncKeyUsed(conn, user.id, at));
+    this.deps.stateWrites.later(`last-used:${user.id}`, 'recording when a KOReader sync key was last used', (conn) =>
+      markSyncKeyUsed(conn, user.id, at),
+    );
     return true;
   }
 
@@ -215,10 +219,13 @@ export class SyncKeys {
    * alone decides).
    */
   private async checkWithoutLocalPassword(row: SyncKeyRow, user: UserRow): Promise<void> {
-    if (this.deps.clock.nowMicros() / 1_000_000 >= keyExpiresAt(row, user, this.deps.ldapKeyDays)!) throw new SyncKeyOutdatedError('expired');
+    if (this.deps.clock.nowMicros() / 1_000_000 >= keyExpiresAt(row, user, this.deps.ldapKeyDays)!)
+      throw new SyncKeyOutdatedError('expired');
     const presence = await this.deps.directoryHas?.(user.name);
     if (presence?.result === 'unavailable') {
-      this.deps.log.warn(`LDAP directory not available to confirm "${user.name}" for a KOReader key login (${presence.reason}); the key stays valid until it expires`);
+      this.deps.log.warn(
+        `LDAP directory not available to confirm "${user.name}" for a KOReader key login (${presence.reason}); the key stays valid until it expires`,
+      );
     } else if (presence?.result === 'not-found') {
       this.deps.log.warn(`KOReader key of "${user.name}" refused: no longer in the LDAP directory`);
       throw new SyncKeyOutdatedError('account');
@@ -238,7 +245,6 @@ export class SyncKeys {
   async settled(): Promise<void> {
     while (this.pending.size > 0) await Promise.all([...this.pending.values()]);
   }
-
 
   private decoyVerifier(): Promise<string> {
     this.decoy ??= bcrypt().then((b) => b.hash('not a key', BCRYPT_COST));

@@ -74,10 +74,7 @@ async function check(stored: string, password: string): Promise<boolean> {
   if (args.length > 0) return false;
   if (name === 'plain') return constantTimeEqual(expected, password);
   if (!LEGACY_DIGESTS.has(name!)) return false;
-  const digest =
-    salt.length === 0
-      ? createHash(name!).update(pw).digest('hex')
-      : createHmac(name!, salt).update(pw).digest('hex');
+  const digest = salt.length === 0 ? createHash(name!).update(pw).digest('hex') : createHmac(name!, salt).update(pw).digest('hex');
   return constantTimeEqual(digest, expected);
 }
 

@@ -8,8 +8,23 @@ const EDGE_WHITESPACE = /^[\s\u200B-\u200D\uFEFF]+|[\s\u200B-\u200D\uFEFF]+$/g;
 
 /** Letters NFKD does not decompose, spelled as unidecode spells them. */
 const LATIN_LETTERS: Record<string, string> = {
-  ß: 'ss', Æ: 'AE', æ: 'ae', Œ: 'OE', œ: 'oe', Ø: 'O', ø: 'o', Ł: 'L', ł: 'l', Đ: 'D', đ: 'd',
-  Þ: 'Th', þ: 'th', Ð: 'D', ð: 'd', ı: 'i', '§': 'SS',
+  ß: 'ss',
+  Æ: 'AE',
+  æ: 'ae',
+  Œ: 'OE',
+  œ: 'oe',
+  Ø: 'O',
+  ø: 'o',
+  Ł: 'L',
+  ł: 'l',
+  Đ: 'D',
+  đ: 'd',
+  Þ: 'Th',
+  þ: 'th',
+  Ð: 'D',
+  ð: 'd',
+  ı: 'i',
+  '§': 'SS',
 };
 
 /**

@@ -110,11 +110,7 @@ const bookDocuments = perMethods((methods) =>
  * The books a document id belongs to, newest first (as CWA's lookup orders `created`), restricted to
  * methods; only books whose format is in the library with its file present.
  */
-export function findLiveDocuments(
-  conn: Connection,
-  document: string,
-  methods: readonly DocumentMethod[],
-): IndexedDocument[] {
+export function findLiveDocuments(conn: Connection, document: string, methods: readonly DocumentMethod[]): IndexedDocument[] {
   return conn.all(liveDocuments(methods), { document }).map((r) => toIndexed(r, true));
 }
 
@@ -204,7 +200,15 @@ export function liveFormatsOf(conn: Connection, bookId: number): string[] {
 }
 
 function toIndexed(
-  r: { document: string; book_id: number; format: string; method: DocumentMethod; detail: string | null; first_seen: string; last_seen: string },
+  r: {
+    document: string;
+    book_id: number;
+    format: string;
+    method: DocumentMethod;
+    detail: string | null;
+    first_seen: string;
+    last_seen: string;
+  },
   live: boolean,
 ): IndexedDocument {
   return {

@@ -5,13 +5,7 @@ import type { CalibreDb } from '../db/calibre-db.js';
 import { formatSqlDatetime } from '../db/datetime.js';
 import type { StateDb } from '../db/state-db.js';
 import { fileNamesOf, filenameDocumentIds, validFilename } from './file-names.js';
-import {
-  allLibraryFiles,
-  deleteLibraryFile,
-  recordDocument,
-  saveLibraryFile,
-  type LibraryFileRow,
-} from './index-store.js';
+import { allLibraryFiles, deleteLibraryFile, recordDocument, saveLibraryFile, type LibraryFileRow } from './index-store.js';
 import { listLibraryFormats, type LibraryFormat } from './library-formats.js';
 import { partialMd5 } from './partial-md5.js';
 
@@ -251,10 +245,7 @@ export class ChecksumScanner {
     const { conn } = this.options.state;
     const downloadName = `${validFilename(format.author ? `${format.title} - ${format.author}` : format.title, false)}.${format.format.toLowerCase()}`;
     const sameFormat =
-      previous !== undefined &&
-      previous.book_id === format.bookId &&
-      previous.format === format.format &&
-      previous.path === format.path;
+      previous !== undefined && previous.book_id === format.bookId && previous.format === format.format && previous.path === format.path;
     const row = (fields: Pick<LibraryFileRow, 'size' | 'mtime_ms' | 'checksum'>): LibraryFileRow => ({
       data_id: format.dataId,
       book_id: format.bookId,
@@ -267,7 +258,14 @@ export class ChecksumScanner {
     const recordNames = (seen: string) => {
       for (const name of fileNamesOf(format)) {
         for (const id of filenameDocumentIds(name)) {
-          recordDocument(conn, { document: id.document, bookId: format.bookId, format: format.format, method: 'filename', detail: id.name, seen });
+          recordDocument(conn, {
+            document: id.document,
+            bookId: format.bookId,
+            format: format.format,
+            method: 'filename',
+            detail: id.name,
+            seen,
+          });
         }
       }
     };
@@ -276,7 +274,8 @@ export class ChecksumScanner {
     try {
       info = await stat(join(library, format.path));
     } catch {
-      if (!(sameFormat && previous.checksum === null)) writes.push(() => saveLibraryFile(conn, row({ size: null, mtime_ms: null, checksum: null })));
+      if (!(sameFormat && previous.checksum === null))
+        writes.push(() => saveLibraryFile(conn, row({ size: null, mtime_ms: null, checksum: null })));
       return 'missing';
     }
     if (!full && sameFormat && previous.checksum !== null && previous.size === info.size && previous.mtime_ms === info.mtimeMs) {
@@ -299,7 +298,14 @@ export class ChecksumScanner {
     writes.push(() => {
       const seen = this.now();
       saveLibraryFile(conn, row({ size: info.size, mtime_ms: info.mtimeMs, checksum }));
-      recordDocument(conn, { document: checksum, bookId: format.bookId, format: format.format, method: 'binary', detail: format.path, seen });
+      recordDocument(conn, {
+        document: checksum,
+        bookId: format.bookId,
+        format: format.format,
+        method: 'binary',
+        detail: format.path,
+        seen,
+      });
       recordNames(seen);
     });
     return 'hashed';

@@ -2,7 +2,10 @@ import { ENV_VARIABLES } from '../config.js';
 
 /** `KOSYNC_APP_DB` ↔ `--app-db`: every environment variable is also a flag of the same name. */
 export function flagFor(variable: string): string {
-  return `--${variable.replace(/^KOSYNC_/, '').toLowerCase().replace(/_/g, '-')}`;
+  return `--${variable
+    .replace(/^KOSYNC_/, '')
+    .toLowerCase()
+    .replace(/_/g, '-')}`;
 }
 
 export interface ParsedArgs {

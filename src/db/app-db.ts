@@ -170,10 +170,13 @@ export class AppDb {
     const now = this.clock.monotonicMs();
     if (now - this.lastProbeAt < PROBE_INTERVAL_MS) throw failure;
     this.lastProbeAt = now;
-    await this.transaction((conn) => {
-      const version = Number(conn.raw.pragma('user_version', { simple: true }));
-      conn.raw.pragma(`user_version = ${version}`);
-    }, { lockWaitMs: budgetMs });
+    await this.transaction(
+      (conn) => {
+        const version = Number(conn.raw.pragma('user_version', { simple: true }));
+        conn.raw.pragma(`user_version = ${version}`);
+      },
+      { lockWaitMs: budgetMs },
+    );
   }
 
   /** COMMITs issued on the write connection: never more than one per sync, one per group of them. */
@@ -265,7 +268,9 @@ function openFile(path: string, busyWaitMs: number): OpenFile {
 function checkSchema(conn: Connection, path: string): void {
   let tables: Set<string>;
   try {
-    tables = new Set((conn.raw.prepare(`SELECT name FROM sqlite_master WHERE type = 'table'`).all() as { name: string }[]).map((r) => r.name));
+    tables = new Set(
+      (conn.raw.prepare(`SELECT name FROM sqlite_master WHERE type = 'table'`).all() as { name: string }[]).map((r) => r.name),
+    );
   } catch (error) {
     if (isBusy(error)) throw error;
     throw new StartupError(`app.db is not a SQLite database: ${path}: ${(error as Error).message}`);

@@ -15,12 +15,7 @@ export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(r
  * Connections use busy_timeout 0, so a lock held by Calibre-Web is waited for here, between event-loop
  * turns, instead of inside SQLite where it would freeze every other request.
  */
-export async function retryWhileBusy<T>(
-  attempt: () => T,
-  deadline: number,
-  clock: Clock,
-  onWait?: () => void,
-): Promise<T> {
+export async function retryWhileBusy<T>(attempt: () => T, deadline: number, clock: Clock, onWait?: () => void): Promise<T> {
   let delay = 1;
   for (;;) {
     try {

@@ -46,9 +46,7 @@ export class CalibreDb {
   hasChecksumTable(): boolean {
     const now = this.clock.monotonicMs();
     if (!this.checksumTable || now - this.checksumTable.checkedAt > TABLE_CHECK_TTL_MS) {
-      const row = this.conn.raw
-        .prepare(`SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'book_format_checksums'`)
-        .get();
+      const row = this.conn.raw.prepare(`SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'book_format_checksums'`).get();
       this.checksumTable = { present: row !== undefined, checkedAt: now };
     }
     return this.checksumTable.present;

@@ -43,7 +43,13 @@ export class GroupCommit {
 
   run<T>(body: (conn: Connection) => T, lockWaitMs: number, onLockWait?: () => void): Promise<T> {
     return new Promise<T>((resolve, reject) => {
-      this.queue.push({ body, deadline: this.clock.monotonicMs() + lockWaitMs, onLockWait, resolve: resolve as (value: unknown) => void, reject });
+      this.queue.push({
+        body,
+        deadline: this.clock.monotonicMs() + lockWaitMs,
+        onLockWait,
+        resolve: resolve as (value: unknown) => void,
+        reject,
+      });
       if (!this.running) {
         this.running = true;
         // Writes arriving in this turn of the event loop join the first group.

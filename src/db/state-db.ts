@@ -202,7 +202,10 @@ export class StateDb {
       const expired = [...this.deferred].filter(([, entry]) => closing || !isBusy(error) || now - entry.since >= DEFERRED_GIVE_UP_MS);
       for (const [key] of expired) this.deferred.delete(key);
       if (expired.length > 0 || this.droppedWhileFull > 0) {
-        this.reportDropped(expired.map(([, entry]) => entry.what), error);
+        this.reportDropped(
+          expired.map(([, entry]) => entry.what),
+          error,
+        );
       }
       if (this.deferred.size > 0 && !closing) this.retryLater();
       return;
@@ -236,7 +239,7 @@ export class StateDb {
     if (problems.length === 1 && problems[0] === 'ok') return;
     throw new StartupError(
       `state database is damaged: ${this.path} (PRAGMA quick_check: ${problems.slice(0, 3).join('; ')}${problems.length > 3 ? '; …' : ''}). ` +
-        'It holds only the sidecar\'s own data: stop the server, move the file aside (with its -wal and -shm files) and start again. ' +
+        "It holds only the sidecar's own data: stop the server, move the file aside (with its -wal and -shm files) and start again. " +
         'Users then enable stock KOReader sync again on the page; the checksum index is rebuilt by itself.',
     );
   }

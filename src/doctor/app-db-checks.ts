@@ -31,7 +31,11 @@ export function inspectAppDb(path: string | undefined): AppDbInspection {
   const findings: Finding[] = [];
   const done = (settings?: Record<string, unknown>) => ({ findings, settings });
   if (!path) {
-    findings.push(fail('KOSYNC_APP_DB is not set: `serve` would run the demo instead of syncing your Calibre-Web (in the container it is /config/app.db)'));
+    findings.push(
+      fail(
+        'KOSYNC_APP_DB is not set: `serve` would run the demo instead of syncing your Calibre-Web (in the container it is /config/app.db)',
+      ),
+    );
     return done();
   }
   if (!existsSync(path)) {
@@ -94,10 +98,11 @@ export function inspectAppDb(path: string | undefined): AppDbInspection {
 
 /** Which of CWA's kosync_progress DDLs this is (notes/cwa.md §1.2), or that the server will create it. */
 function progressTableFinding(db: Database.Database, present: boolean): Finding {
-  if (!present) return ok('kosync_progress: absent, will be created at the first start with CWA\'s DDL');
+  if (!present) return ok("kosync_progress: absent, will be created at the first start with CWA's DDL");
   const columns = (db.prepare(`SELECT name FROM pragma_table_info('kosync_progress')`).all() as { name: string }[]).map((c) => c.name);
   const missing = PROGRESS_COLUMNS.filter((c) => !columns.includes(c));
-  if (missing.length > 0) return fail(`kosync_progress has no column ${missing.join(', ')}: not a form CWA ever created, progress cannot be written`);
+  if (missing.length > 0)
+    return fail(`kosync_progress has no column ${missing.join(', ')}: not a form CWA ever created, progress cannot be written`);
   const { sql } = db.prepare(`SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'kosync_progress'`).get() as { sql: string };
   const { rows } = db.prepare('SELECT count(*) AS rows FROM kosync_progress').get() as { rows: number };
   const variant = /AUTOINCREMENT/i.test(sql)

@@ -41,10 +41,16 @@ async function inspectAddress(config: Config): Promise<Finding[]> {
   const host = config.host === '0.0.0.0' || config.host === '::' ? hostname() : config.host;
   const base = config.basePath || '/';
   const findings: Finding[] = [
-    note(`server URL for readers: http://${host}:${config.port}${base} directly, or https://<your Calibre-Web address>${base} through the reverse proxy`),
+    note(
+      `server URL for readers: http://${host}:${config.port}${base} directly, or https://<your Calibre-Web address>${base} through the reverse proxy`,
+    ),
   ];
   if (config.trustProxy === false) {
-    findings.push(note('KOSYNC_TRUST_PROXY is off: behind a reverse proxy, set it to the proxy\'s address so the page shows the public URL and login limits see each reader'));
+    findings.push(
+      note(
+        "KOSYNC_TRUST_PROXY is off: behind a reverse proxy, set it to the proxy's address so the page shows the public URL and login limits see each reader",
+      ),
+    );
   }
   const probeHost = config.host === '0.0.0.0' ? '127.0.0.1' : config.host === '::' ? '::1' : config.host;
   const answered = await healthcheck(probeHost, config.port, `${config.basePath}/healthcheck`);

@@ -21,7 +21,11 @@ export async function inspectLdap(appDbPath: string, settings: Record<string, un
   let servicePassword = '';
   if (ldap.authentication === 2) {
     if (!existsSync(keyFile) || !canAccess(keyFile, constants.R_OK)) {
-      findings.push(fail(`${keyFile} is missing or unreadable: the LDAP service password cannot be decrypted, so LDAP users cannot log in (local passwords still work)`));
+      findings.push(
+        fail(
+          `${keyFile} is missing or unreadable: the LDAP service password cannot be decrypted, so LDAP users cannot log in (local passwords still work)`,
+        ),
+      );
       return findings;
     }
     try {

@@ -12,10 +12,16 @@ const SAMPLE_SIZE = 5;
 export function inspectLibrary(configured: string | undefined, settings: Record<string, unknown> | undefined): Finding[] {
   const library = configured ?? (settings && calibreDirFromSettings(settings));
   if (!library) {
-    return [warn('no Calibre library: neither KOSYNC_LIBRARY nor config_calibre_dir in app.db is set; progress syncs, but no book is matched')];
+    return [
+      warn('no Calibre library: neither KOSYNC_LIBRARY nor config_calibre_dir in app.db is set; progress syncs, but no book is matched'),
+    ];
   }
   if (!existsSync(library) || !statSync(library).isDirectory()) {
-    return [fail(`Calibre library folder not found: ${library} (the server will not start; set KOSYNC_LIBRARY to the folder holding metadata.db)`)];
+    return [
+      fail(
+        `Calibre library folder not found: ${library} (the server will not start; set KOSYNC_LIBRARY to the folder holding metadata.db)`,
+      ),
+    ];
   }
   if (!existsSync(join(library, 'metadata.db'))) {
     return [warn(`no metadata.db in ${library}: progress syncs, but no book is matched`)];
@@ -36,9 +42,16 @@ export function inspectLibrary(configured: string | undefined, settings: Record<
     } else {
       findings.push(note("CWA's checksum table book_format_checksums: absent; books are matched through the sidecar's own checksum index"));
     }
-    findings.push(sampleFiles(library, raw.prepare(
-      `SELECT b.path AS folder, d.name AS name, d.format AS format FROM data d JOIN books b ON b.id = d.book ORDER BY d.id LIMIT ${SAMPLE_SIZE}`,
-    ).all() as { folder: string; name: string; format: string }[]));
+    findings.push(
+      sampleFiles(
+        library,
+        raw
+          .prepare(
+            `SELECT b.path AS folder, d.name AS name, d.format AS format FROM data d JOIN books b ON b.id = d.book ORDER BY d.id LIMIT ${SAMPLE_SIZE}`,
+          )
+          .all() as { folder: string; name: string; format: string }[],
+      ),
+    );
     return findings;
   } finally {
     calibre.close();
@@ -48,7 +61,9 @@ export function inspectLibrary(configured: string | undefined, settings: Record<
 /** Calibre's layout: `<library>/<books.path>/<data.name>.<lower(format)>`. */
 function sampleFiles(library: string, rows: { folder: string; name: string; format: string }[]): Finding {
   if (rows.length === 0) return note('the library has no book files yet');
-  const unreadable = rows.map((r) => join(library, r.folder, `${r.name}.${r.format.toLowerCase()}`)).filter((p) => !canAccess(p, constants.R_OK));
+  const unreadable = rows
+    .map((r) => join(library, r.folder, `${r.name}.${r.format.toLowerCase()}`))
+    .filter((p) => !canAccess(p, constants.R_OK));
   if (unreadable.length === 0) return ok(`library files reachable: ${rows.length} of ${rows.length} sampled are readable`);
   return warn(
     `library files: ${unreadable.length} of ${rows.length} sampled are missing or unreadable, e.g. ${unreadable[0]} ` +

@@ -48,7 +48,9 @@ export class MetadataSource implements BookSource {
       seen: formatSqlDatetime(this.clock.nowMicros()),
     };
     // Deferred while another process holds the state DB's lock: this sync is matched all the same.
-    this.state.later(`alias:${document}:${book.id}:${format}`, 'recording a document alias from KOReader metadata', (conn) => recordDocument(conn, alias));
+    this.state.later(`alias:${document}:${book.id}:${format}`, 'recording a document alias from KOReader metadata', (conn) =>
+      recordDocument(conn, alias),
+    );
     return { bookId: book.id, title: book.title, format, checksumVersion: 'koreader' };
   }
 

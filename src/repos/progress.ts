@@ -61,7 +61,11 @@ function newestProgressQuery(count: number): PreparedQuery<NewestValues, Progres
         .selectFrom('kosync_progress')
         .select(PROGRESS_COLUMNS)
         .where('user_id', '=', p.userId)
-        .where('document', 'in', Array.from({ length: count }, (_, i) => p[`document${i}`] as string))
+        .where(
+          'document',
+          'in',
+          Array.from({ length: count }, (_, i) => p[`document${i}`] as string),
+        )
         .orderBy('timestamp', 'desc')
         .orderBy('id', 'desc')
         .limit(1),

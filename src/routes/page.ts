@@ -38,7 +38,11 @@ export const pageRoutes: FastifyPluginAsync = async (app) => {
       recordsOnLogin: config.recordKeysOnLogin,
       ...state,
     });
-    return reply.code(status).headers({ ...PAGE_HEADERS, ...headers }).type('text/html; charset=utf-8').send(html);
+    return reply
+      .code(status)
+      .headers({ ...PAGE_HEADERS, ...headers })
+      .type('text/html; charset=utf-8')
+      .send(html);
   };
 
   const page = async (request: FastifyRequest, reply: FastifyReply) => render(request, reply, 200, {});
@@ -47,7 +51,9 @@ export const pageRoutes: FastifyPluginAsync = async (app) => {
 
   app.post('/enable', async (request, reply) => {
     if (!isSameOriginPost(request)) {
-      return render(request, reply, 403, { notice: { kind: 'error', text: 'This form can only be sent from this page. Reload it and try again.' } });
+      return render(request, reply, 403, {
+        notice: { kind: 'error', text: 'This form can only be sent from this page. Reload it and try again.' },
+      });
     }
     const form = parseEnableForm(request.headers['content-type'], request.body);
     if (!form) {

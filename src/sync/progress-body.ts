@@ -27,8 +27,13 @@ export function isValidDocument(value: unknown): value is string {
 
 /** Python truthiness of a JSON value, which the original's `not progress` / `not device` test. */
 const isFalsy = (v: unknown) =>
-  v === undefined || v === null || v === false || v === 0 || v === '' ||
-  (Array.isArray(v) && v.length === 0) || (typeof v === 'object' && v !== null && Object.keys(v).length === 0);
+  v === undefined ||
+  v === null ||
+  v === false ||
+  v === 0 ||
+  v === '' ||
+  (Array.isArray(v) && v.length === 0) ||
+  (typeof v === 'object' && v !== null && Object.keys(v).length === 0);
 
 interface Problem {
   kind: ErrorKind;

@@ -93,10 +93,7 @@ export class ProgressService {
     const match = lookup?.match;
     const siblings = lookup && match && this.deps.shareProgressAcrossFiles ? this.documentsOf(lookup, log) : [];
     const row = await this.deps.appDb.reading(
-      (conn) =>
-        siblings.length > 0
-          ? findNewestProgress(conn, user.id, [document, ...siblings])
-          : findProgress(conn, user.id, document),
+      (conn) => (siblings.length > 0 ? findNewestProgress(conn, user.id, [document, ...siblings]) : findProgress(conn, user.id, document)),
       this.waitUntil(deadline),
     );
     this.deps.onSync?.('pull', match !== undefined);

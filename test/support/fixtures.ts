@@ -42,7 +42,11 @@ export function copyFixtures(options: FixtureOptions = {}): FixtureCopy {
     remove: () => {
       // metadata.db is calibre's, opened read-only: a test that changed the copy found a bug.
       const copy = library === undefined ? undefined : join(library, 'metadata.db');
-      const changed = copy !== undefined && !options.calibreWrites && existsSync(copy) && fileHash(copy) !== fileHash(join(FIXTURES, libraryName!, 'metadata.db'));
+      const changed =
+        copy !== undefined &&
+        !options.calibreWrites &&
+        existsSync(copy) &&
+        fileHash(copy) !== fileHash(join(FIXTURES, libraryName!, 'metadata.db'));
       rmSync(dir, { recursive: true, force: true });
       if (changed) throw new Error(`the test changed its copy of ${libraryName}/metadata.db, which must stay byte-identical`);
     },

@@ -73,7 +73,10 @@ export async function findLdapUser(
 }
 
 /** Runs `attempt` within `timeouts.totalMs`; every connection it opened is closed before this returns. */
-async function withSession<T>(timeouts: LdapTimeouts, attempt: (session: Session) => Promise<T>): Promise<T | { result: 'unavailable'; reason: string }> {
+async function withSession<T>(
+  timeouts: LdapTimeouts,
+  attempt: (session: Session) => Promise<T>,
+): Promise<T | { result: 'unavailable'; reason: string }> {
   const session: Session = { clients: [], closed: false };
   let timer: NodeJS.Timeout | undefined;
   const deadline = new Promise<{ result: 'unavailable'; reason: string }>((resolve) => {
@@ -111,7 +114,11 @@ async function searchEntry(
   timeouts: LdapTimeouts,
   session: Session,
   progress: Progress,
-): Promise<{ dn: string; connect: Connect; invalidCredentials: (error: unknown) => boolean } | { result: 'not-found' } | { result: 'unavailable'; reason: string }> {
+): Promise<
+  | { dn: string; connect: Connect; invalidCredentials: (error: unknown) => boolean }
+  | { result: 'not-found' }
+  | { result: 'unavailable'; reason: string }
+> {
   try {
     const filter = userFilter(settings.userObject, username);
     const tls = await tlsOptions(settings);

@@ -28,7 +28,9 @@ export function ldapThenLocalVerifier(deps: LdapThenLocalDeps): PasswordVerifier
       if (outcome.result === 'unavailable') {
         deps.log.warn(`LDAP login for "${user.name}" not possible (${outcome.reason}); trying the local password`);
       } else {
-        deps.log.debug(`LDAP login for "${user.name}" failed (${outcome.result === 'rejected' ? outcome.reason : 'not in the directory'}); trying the local password`);
+        deps.log.debug(
+          `LDAP login for "${user.name}" failed (${outcome.result === 'rejected' ? outcome.reason : 'not in the directory'}); trying the local password`,
+        );
       }
     }
     return deps.local(user, password);

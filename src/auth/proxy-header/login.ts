@@ -10,7 +10,11 @@ import type { HeaderLogin, LoginSettingsSource } from '../login-settings.js';
  * The user a trusted reverse proxy vouches for, or undefined (then the usual credentials apply).
  * `deadline` (monotonic ms) ends every wait for app.db's lock.
  */
-export type HeaderLoginCheck = (headers: IncomingHttpHeaders, peerAddress: string | undefined, deadline: number) => Promise<UserRow | undefined>;
+export type HeaderLoginCheck = (
+  headers: IncomingHttpHeaders,
+  peerAddress: string | undefined,
+  deadline: number,
+) => Promise<UserRow | undefined>;
 
 export interface ProxyHeaderLoginDeps {
   settings: LoginSettingsSource;
