@@ -135,12 +135,14 @@ async function main(): Promise<void> {
 
     console.log('\nIndex');
     console.log(
-      `  first build      ${(buildMs / 1000).toFixed(2)} s for ${build.files} files (${build.hashed} hashed), ${Math.round((build.files / buildMs) * 1000)} files/s`,
+      `  first build      ${(buildMs / 1000).toFixed(2)} s for ${build.files} files (${build.hashed} hashed), ` +
+        `${Math.round((build.files / buildMs) * 1000)} files/s`,
     );
     console.log(`  unchanged refresh ${(refreshMs / 1000).toFixed(2)} s (${refresh.unchanged} unchanged, ${refresh.hashed} hashed)`);
     console.log(`  rows             ${indexRows.files} library_files, ${indexRows.ids} document_ids`);
     console.log(
-      `  memory           heap +${mib(after.heapUsed - before.heapUsed)}, rss ${mib(after.rss)}, peak rss ${mib(process.resourceUsage().maxRSS * 1024)}`,
+      `  memory           heap +${mib(after.heapUsed - before.heapUsed)}, rss ${mib(after.rss)}, ` +
+        `peak rss ${mib(process.resourceUsage().maxRSS * 1024)}`,
     );
 
     // Throughput, sequential, one file at a time. The variants take turns for ROUNDS rounds after a
@@ -163,7 +165,8 @@ async function main(): Promise<void> {
     console.log(`\nPartial MD5 throughput (12 samples per file, best of ${ROUNDS} rounds over ${files.length} files)`);
     for (const r of best.values()) {
       console.log(
-        `  ${r.label.padEnd(34)} ${Math.round(r.perSecond).toString().padStart(7)} files/s  ${(r.ms / 1000).toFixed(2)} s  ratio to fs/promises baseline ${(r.ms / baseline.ms).toFixed(2)}`,
+        `  ${r.label.padEnd(34)} ${Math.round(r.perSecond).toString().padStart(7)} files/s  ${(r.ms / 1000).toFixed(2)} s  ` +
+          `ratio to fs/promises baseline ${(r.ms / baseline.ms).toFixed(2)}`,
       );
     }
   } finally {

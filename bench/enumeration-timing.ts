@@ -102,6 +102,8 @@ for (const name of Object.keys(CASES)) {
 }
 const paddedSpread = spread(paddedMedians);
 console.log(
-  `Spread of the medians: padded ${(paddedSpread * 100).toFixed(1)} % (${paddedSpread <= TOLERANCE ? 'within' : 'OUTSIDE'} ${TOLERANCE * 100} %), check alone ${(spread(aloneMedians) * 100).toFixed(1)} %`,
+  `Spread of the medians: padded ${(paddedSpread * 100).toFixed(1)} % ` +
+    `(${paddedSpread <= TOLERANCE ? 'within' : 'OUTSIDE'} ${TOLERANCE * 100} %), ` +
+    `check alone ${(spread(aloneMedians) * 100).toFixed(1)} %`,
 );
 process.exitCode = paddedSpread <= TOLERANCE ? 0 : 1;

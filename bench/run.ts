@@ -274,7 +274,7 @@ function lockTable(result: LockScenarioResult): string[] {
 async function main(): Promise<void> {
   const withOracle = !process.argv.includes('--no-oracle') && oracleAvailable();
   const machine = describeMachine();
-  machine.forEach((line) => log(line));
+  for (const line of machine) log(line);
 
   log(`sidecar: ${STARTS} starts to healthy`);
   const startTimes = await sidecarStartTimes();

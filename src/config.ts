@@ -68,10 +68,8 @@ const trustProxy = z.string().transform((text, ctx): boolean | string[] => {
     .filter((e) => e !== '');
   const bad = entries.filter((e) => !isProxyAddress(e));
   if (entries.length === 0 || bad.length > 0) {
-    ctx.addIssue({
-      code: 'custom',
-      message: `must be true, false, or a comma list of proxy addresses or CIDRs${bad.length ? ` (not an address: ${bad.join(', ')})` : ''}`,
-    });
+    const detail = bad.length ? ` (not an address: ${bad.join(', ')})` : '';
+    ctx.addIssue({ code: 'custom', message: `must be true, false, or a comma list of proxy addresses or CIDRs${detail}` });
     return z.NEVER;
   }
   return entries;

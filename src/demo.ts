@@ -79,7 +79,8 @@ export async function prepareDemo(dirPath: string): Promise<DemoData> {
     app.exec(readFileSync(join(SCHEMA_DIR, 'app-db.sql'), 'utf8'));
     app.prepare(`INSERT INTO settings (id, config_calibre_dir, config_login_type) VALUES (1, ?, 0)`).run(library);
     const insertUser = app.prepare(
-      `INSERT INTO user (name, email, role, password, locale, default_language, kobo_only_shelves_sync) VALUES (?, ?, ?, ?, 'en', 'all', 0)`,
+      `INSERT INTO user (name, email, role, password, locale, default_language, kobo_only_shelves_sync)
+       VALUES (?, ?, ?, ?, 'en', 'all', 0)`,
     );
     insertUser.run('Guest', 'no@email', 32, '');
     insertUser.run(DEMO_USER.name, 'demo@example.org', 2 + 256, await generateWerkzeugHash(DEMO_USER.password));
@@ -91,15 +92,15 @@ export async function prepareDemo(dirPath: string): Promise<DemoData> {
 
 /** A valid one-page PDF showing one line of text. */
 function tinyPdf(title: string, text: string): Buffer {
-  const escape = (s: string) => s.replace(/[\\()]/g, (c) => `\\${c}`);
-  const stream = `BT /F1 18 Tf 72 720 Td (${escape(title)}) Tj 0 -28 Td /F1 12 Tf (${escape(text)}) Tj ET`;
+  const pdfText = (s: string) => s.replace(/[\\()]/g, (c) => `\\${c}`);
+  const stream = `BT /F1 18 Tf 72 720 Td (${pdfText(title)}) Tj 0 -28 Td /F1 12 Tf (${pdfText(text)}) Tj ET`;
   const objects = [
     '<< /Type /Catalog /Pages 2 0 R >>',
     '<< /Type /Pages /Kids [3 0 R] /Count 1 >>',
     '<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R /Resources << /Font << /F1 5 0 R >> >> >>',
     `<< /Length ${stream.length} >>\nstream\n${stream}\nendstream`,
     '<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>',
-    `<< /Title (${escape(title)}) >>`,
+    `<< /Title (${pdfText(title)}) >>`,
   ];
   let pdf = '%PDF-1.4\n';
   const offsets: number[] = [];

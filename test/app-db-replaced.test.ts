@@ -113,7 +113,9 @@ describe('app.db replaced while the server runs (a restored backup)', () => {
     for (const response of [await put(t.app, PUSH), await get(t.app, UNKNOWN_DOC), await auth(t.app, DAVE), await health(t.app)]) {
       expect([response.statusCode, json(response)]).toEqual([503, UNAVAILABLE]);
     }
-    const problem = `not Calibre-Web's app.db: ${t.files.appDb} has no table user, book_read_link, kobo_reading_state, kobo_bookmark, kobo_statistics`;
+    const problem =
+      `not Calibre-Web's app.db: ${t.files.appDb} has no table ` +
+      'user, book_read_link, kobo_reading_state, kobo_bookmark, kobo_statistics';
     // Said once, not once per request; each failed request also logs why it was refused.
     expect(fileMessages().filter(([level]) => level === 40)).toEqual([
       [40, `app.db was replaced while running: ${t.files.appDb}; opening the new file`],

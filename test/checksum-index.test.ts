@@ -128,7 +128,8 @@ describe('the checksum index of a plain Calibre library', () => {
     ]);
     expect(
       stateRows(
-        `SELECT document, book_id, format, detail, first_seen, last_seen FROM document_ids WHERE method = 'binary' ORDER BY book_id, format`,
+        "SELECT document, book_id, format, detail, first_seen, last_seen FROM document_ids WHERE method = 'binary' " +
+          'ORDER BY book_id, format',
       ),
     ).toEqual([
       { document: BOOK1_EPUB, book_id: 1, format: 'EPUB', detail: BOOK1_PATH, first_seen: NOW, last_seen: NOW },
@@ -351,7 +352,8 @@ describe("matching by KOReader's metadata", () => {
         const library = files.library!;
         calibreWrite(
           library,
-          `INSERT INTO books (id, title, author_sort, path) VALUES (6, 'The Quiet Lighthouse', 'Ellison, Mara', 'Mara Ellison/The Quiet Lighthouse (6)');
+          `INSERT INTO books (id, title, author_sort, path)
+             VALUES (6, 'The Quiet Lighthouse', 'Ellison, Mara', 'Mara Ellison/The Quiet Lighthouse (6)');
            INSERT INTO books_authors_link (book, author) VALUES (6, 1);
            INSERT INTO data (book, format, uncompressed_size, name) VALUES (6, 'EPUB', 1641, 'The Quiet Lighthouse - Mara Ellison');`,
         );

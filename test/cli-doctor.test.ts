@@ -52,9 +52,16 @@ function snapshot(dir: string): Record<string, string> {
   return files;
 }
 
-const VARIANT_B = `CREATE TABLE kosync_progress (id INTEGER PRIMARY KEY AUTOINCREMENT, user_id INTEGER NOT NULL, document TEXT NOT NULL, progress TEXT NOT NULL, percentage REAL NOT NULL, device TEXT NOT NULL, device_id TEXT, timestamp TIMESTAMP DEFAULT CURRENT_TIMESTAMP, FOREIGN KEY (user_id) REFERENCES user(id) ON DELETE CASCADE);
+const VARIANT_B =
+  'CREATE TABLE kosync_progress (id INTEGER PRIMARY KEY AUTOINCREMENT, user_id INTEGER NOT NULL, document TEXT NOT NULL, ' +
+  'progress TEXT NOT NULL, percentage REAL NOT NULL, device TEXT NOT NULL, device_id TEXT, ' +
+  'timestamp TIMESTAMP DEFAULT CURRENT_TIMESTAMP, ' +
+  `FOREIGN KEY (user_id) REFERENCES user(id) ON DELETE CASCADE);
 CREATE INDEX idx_kosync_user_document ON kosync_progress(user_id, document); CREATE INDEX idx_kosync_document ON kosync_progress(document)`;
-const VARIANT_C = `CREATE TABLE kosync_progress (id INTEGER NOT NULL, user_id INTEGER NOT NULL, document VARCHAR NOT NULL, progress VARCHAR NOT NULL, percentage FLOAT NOT NULL, device VARCHAR NOT NULL, device_id VARCHAR, timestamp DATETIME, PRIMARY KEY (id), FOREIGN KEY(user_id) REFERENCES user (id))`;
+const VARIANT_C =
+  'CREATE TABLE kosync_progress (id INTEGER NOT NULL, user_id INTEGER NOT NULL, document VARCHAR NOT NULL, progress VARCHAR NOT NULL, ' +
+  'percentage FLOAT NOT NULL, device VARCHAR NOT NULL, device_id VARCHAR, timestamp DATETIME, PRIMARY KEY (id), ' +
+  'FOREIGN KEY(user_id) REFERENCES user (id))';
 
 describe('calibre-web-kosync doctor on a working setup', () => {
   it('reports each part in plain words, exits 0, and writes nothing', async () => {
@@ -78,7 +85,8 @@ describe('calibre-web-kosync doctor on a working setup', () => {
       '  ok    library files reachable: 5 of 5 sampled are readable',
       expect.stringMatching(
         new RegExp(
-          `^  note  server URL for readers: http://.+:${closedPort}/kosync directly, or https://<your Calibre-Web address>/kosync through the reverse proxy$`,
+          `^  note  server URL for readers: http://.+:${closedPort}/kosync directly, ` +
+            'or https://<your Calibre-Web address>/kosync through the reverse proxy$',
         ),
       ),
     ]);
@@ -110,7 +118,8 @@ describe('calibre-web-kosync doctor on a working setup', () => {
     const none = await doctor(fixture({ library: null }));
     expect(none.code).toBe(0);
     expect(none.stdout).toContain(
-      '  WARN  no Calibre library: neither KOSYNC_LIBRARY nor config_calibre_dir in app.db is set; progress syncs, but no book is matched\n',
+      '  WARN  no Calibre library: neither KOSYNC_LIBRARY nor config_calibre_dir in app.db is set; ' +
+        'progress syncs, but no book is matched\n',
     );
   });
 
@@ -120,7 +129,9 @@ describe('calibre-web-kosync doctor on a working setup', () => {
     const run = await doctor(files);
     expect(run.code).toBe(0);
     expect(run.stdout).toContain(
-      `  WARN  library files: 1 of 5 sampled are missing or unreadable, e.g. ${join(files.library!, 'Mara Ellison/The Quiet Lighthouse (1)/The Quiet Lighthouse - Mara Ellison.epub')} (is the same library mounted here as in Calibre-Web?); books without a CWA checksum cannot be matched\n`,
+      '  WARN  library files: 1 of 5 sampled are missing or unreadable, ' +
+        `e.g. ${join(files.library!, 'Mara Ellison/The Quiet Lighthouse (1)/The Quiet Lighthouse - Mara Ellison.epub')} ` +
+        '(is the same library mounted here as in Calibre-Web?); books without a CWA checksum cannot be matched\n',
     );
   });
 });
@@ -130,7 +141,8 @@ describe('calibre-web-kosync doctor on a broken setup exits 1 and says why', () 
     const run = await cli(['doctor', '--port', String(closedPort)], {});
     expect(run.code).toBe(1);
     expect(run.stdout).toContain(
-      '  FAIL  KOSYNC_APP_DB is not set: `serve` would run the demo instead of syncing your Calibre-Web (in the container it is /config/app.db)\n',
+      '  FAIL  KOSYNC_APP_DB is not set: `serve` would run the demo instead of syncing your Calibre-Web ' +
+        '(in the container it is /config/app.db)\n',
     );
     expect(run.stdout.endsWith('\n\n1 problem (FAIL) blocks syncing.\n')).toBe(true);
   });
@@ -150,7 +162,8 @@ describe('calibre-web-kosync doctor on a broken setup exits 1 and says why', () 
     const run = await cli(['doctor', '--app-db', join(files.library!, 'metadata.db'), '--port', String(closedPort)], {});
     expect(run.code).toBe(1);
     expect(run.stdout).toContain(
-      `  FAIL  ${join(files.library!, 'metadata.db')} is not Calibre-Web's app.db: no table user, book_read_link, kobo_reading_state, kobo_bookmark, kobo_statistics\n`,
+      `  FAIL  ${join(files.library!, 'metadata.db')} is not Calibre-Web's app.db: ` +
+        'no table user, book_read_link, kobo_reading_state, kobo_bookmark, kobo_statistics\n',
     );
   });
 
@@ -160,7 +173,8 @@ describe('calibre-web-kosync doctor on a broken setup exits 1 and says why', () 
     const run = await doctor(files);
     expect(run.code).toBe(1);
     expect(run.stdout).toContain(
-      '  FAIL  kosync_progress has no column percentage, device, device_id, timestamp: not a form CWA ever created, progress cannot be written\n',
+      '  FAIL  kosync_progress has no column percentage, device, device_id, timestamp: ' +
+        'not a form CWA ever created, progress cannot be written\n',
     );
   });
 
@@ -170,7 +184,8 @@ describe('calibre-web-kosync doctor on a broken setup exits 1 and says why', () 
     const run = await doctor(files);
     expect(run.code).toBe(1);
     expect(run.stdout).toContain(
-      `  FAIL  Calibre library folder not found: ${files.library} (the server will not start; set KOSYNC_LIBRARY to the folder holding metadata.db)\n`,
+      `  FAIL  Calibre library folder not found: ${files.library} ` +
+        '(the server will not start; set KOSYNC_LIBRARY to the folder holding metadata.db)\n',
     );
   });
 
@@ -190,7 +205,8 @@ describe('calibre-web-kosync doctor on a broken setup exits 1 and says why', () 
     expect(run.stdout).toContain(`  ok    LDAP login is on in Calibre-Web: 127.0.0.1:${closedPort}\n`);
     expect(run.stdout).toContain(`  ok    ${join(files.dir, '.key')}: readable, decrypts the LDAP service password\n`);
     expect(run.stdout).toContain(
-      `  FAIL  LDAP bind test failed: service bind: connect ECONNREFUSED 127.0.0.1:${closedPort}; LDAP users cannot log in (local passwords still work)\n`,
+      `  FAIL  LDAP bind test failed: service bind: connect ECONNREFUSED 127.0.0.1:${closedPort}; ` +
+        'LDAP users cannot log in (local passwords still work)\n',
     );
   });
 
@@ -200,7 +216,8 @@ describe('calibre-web-kosync doctor on a broken setup exits 1 and says why', () 
     const run = await doctor(files);
     expect(run.code).toBe(1);
     expect(run.stdout).toContain(
-      `  FAIL  ${join(files.dir, '.key')} is missing or unreadable: the LDAP service password cannot be decrypted, so LDAP users cannot log in (local passwords still work)\n`,
+      `  FAIL  ${join(files.dir, '.key')} is missing or unreadable: the LDAP service password cannot be decrypted, ` +
+        'so LDAP users cannot log in (local passwords still work)\n',
     );
   });
 });

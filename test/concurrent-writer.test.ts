@@ -99,7 +99,8 @@ describe('Calibre-Web writing app.db from another process during a sync load', (
     expect(query(files.appDb, 'PRAGMA integrity_check')).toEqual([{ integrity_check: 'ok' }]);
     expect(commits).toBeGreaterThan(10);
     console.info(
-      `concurrent writer: Calibre-Web side ${commits} commits (${retries} busy retries); sidecar statuses ${JSON.stringify(Object.fromEntries(statuses))}`,
+      `concurrent writer: Calibre-Web side ${commits} commits (${retries} busy retries); ` +
+        `sidecar statuses ${JSON.stringify(Object.fromEntries(statuses))}`,
     );
   }, 60_000);
 });

@@ -297,7 +297,8 @@ describe('a real process under a small open-file limit', () => {
     const env = { KOSYNC_APP_DB: files.appDb, KOSYNC_STATE_DB: files.stateDb, KOSYNC_MAX_CONNECTIONS: '1000' };
     server = await startChildServer(builtCli(), env, ['serve'], ['prlimit', '--nofile=1024']);
     expect(server.output()).toContain(
-      'KOSYNC_MAX_CONNECTIONS=1000 under an open-file limit of 1024 (ulimit -n): connections can use up the descriptors the databases need. ' +
+      'KOSYNC_MAX_CONNECTIONS=1000 under an open-file limit of 1024 (ulimit -n): ' +
+        'connections can use up the descriptors the databases need. ' +
         'Set KOSYNC_MAX_CONNECTIONS to at most 960 or raise the limit.',
     );
   });

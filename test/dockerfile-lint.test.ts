@@ -57,8 +57,13 @@ describe('docker/Dockerfile', () => {
   it('labels the image with the version in package.json, its source, revision and build time', () => {
     const run = stages[1]!;
     expect(run).toContain(`ARG VERSION=${packageJson.version}\n`);
-    for (const label of ['version="${VERSION}"', 'source="${SOURCE_URL}"', 'revision="${REVISION}"', 'created="${CREATED}"']) {
-      expect(run).toContain(`org.opencontainers.image.${label}`);
+    for (const [label, arg] of [
+      ['version', 'VERSION'],
+      ['source', 'SOURCE_URL'],
+      ['revision', 'REVISION'],
+      ['created', 'CREATED'],
+    ]) {
+      expect(run).toContain(`org.opencontainers.image.${label}="\${${arg}}"`);
     }
   });
 

@@ -112,7 +112,9 @@ describe('the server address without a usable Host header', () => {
     expect(answer.status).toBe('HTTP/1.1 401 Unauthorized');
     expect(JSON.parse(answer.body)).toEqual({
       code: 2001,
-      message: `Wrong username or password, or KOReader sync is not enabled for this account yet: sign in once at http://127.0.0.1:${port}/kosync to enable it.`,
+      message:
+        'Wrong username or password, or KOReader sync is not enabled for this account yet: ' +
+        `sign in once at http://127.0.0.1:${port}/kosync to enable it.`,
     });
   });
 });

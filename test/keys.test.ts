@@ -21,13 +21,16 @@ const PUSH = {
   device_id: 'A1',
 };
 const OUTDATED =
-  'Your Calibre-Web password has changed since KOReader sync was enabled. Open http://localhost:80/kosync in a browser and enable it again.';
+  'Your Calibre-Web password has changed since KOReader sync was enabled. ' +
+  'Open http://localhost:80/kosync in a browser and enable it again.';
 
 const RENAMED =
-  'Your Calibre-Web account has changed since KOReader sync was enabled. Open http://localhost:80/kosync in a browser and sign in again to enable it.';
+  'Your Calibre-Web account has changed since KOReader sync was enabled. ' +
+  'Open http://localhost:80/kosync in a browser and sign in again to enable it.';
 
 const REFUSED =
-  'Wrong username or password, or KOReader sync is not enabled for this account yet: sign in once at http://localhost:80/kosync to enable it.';
+  'Wrong username or password, or KOReader sync is not enabled for this account yet: ' +
+  'sign in once at http://localhost:80/kosync to enable it.';
 
 let t: TestApp | undefined;
 afterEach(async () => {
@@ -195,7 +198,8 @@ describe("KOReader's Register", () => {
     expect(json(response)).toEqual({
       code: 2005,
       message:
-        "Registration is not available: sign in with your Calibre-Web account. To use KOReader's own sync, open http://localhost:80/kosync and enable it there.",
+        "Registration is not available: sign in with your Calibre-Web account. To use KOReader's own sync, " +
+        'open http://localhost:80/kosync and enable it there.',
     });
   });
 });
@@ -208,7 +212,8 @@ describe('keys enabled before expiry was recorded (state schema 2)', () => {
       for (const file of ['001-sync-keys.sql', '002-checksum-index.sql']) old.exec(readFileSync(join(STATE_MIGRATIONS_DIR, file), 'utf8'));
       old.pragma('user_version = 2');
       old.exec(
-        `INSERT INTO sync_keys VALUES (6, 'dave', 'verifier', 'fingerprint', '2026-01-02 03:04:05.000000', '2026-03-04 05:06:07.000000', NULL)`,
+        "INSERT INTO sync_keys VALUES (6, 'dave', 'verifier', 'fingerprint', " +
+          "'2026-01-02 03:04:05.000000', '2026-03-04 05:06:07.000000', NULL)",
       );
       old.close();
       StateDb.open(files.stateDb).close();

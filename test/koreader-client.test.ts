@@ -85,7 +85,9 @@ describe('stock KOReader against a real port, base URL with a path prefix', () =
       contentType: 'application/json',
       body: {
         code: 2005,
-        message: `Registration is not available: sign in with your Calibre-Web account. To use KOReader's own sync, open ${origin}${BASE} and enable it there.`,
+        message:
+          "Registration is not available: sign in with your Calibre-Web account. To use KOReader's own sync, " +
+          `open ${origin}${BASE} and enable it there.`,
       },
     });
   });
@@ -97,7 +99,9 @@ describe('stock KOReader against a real port, base URL with a path prefix', () =
       contentType: 'application/json',
       body: {
         code: 2001,
-        message: `Wrong username or password, or KOReader sync is not enabled for this account yet: sign in once at ${origin}${BASE} to enable it.`,
+        message:
+          'Wrong username or password, or KOReader sync is not enabled for this account yet: ' +
+          `sign in once at ${origin}${BASE} to enable it.`,
       },
     });
     expect(await enableInBrowser('dave', 'oldtimer')).toBe(200);
@@ -110,7 +114,9 @@ describe('stock KOReader against a real port, base URL with a path prefix', () =
 
   it('pushes and pulls progress with the key', async () => {
     const dave = { user: 'dave', password: 'oldtimer' };
-    const body = `{"percentage":0.4567,"device_id":"0F1E2D3C4B5A69788796A5B4C3D2E1F0","progress":"/body/DocFragment[12]/body/div/p[7]/text().123","document":"${BOOK1_EPUB}","device":"Kobo_spaBW"}`;
+    const body =
+      '{"percentage":0.4567,"device_id":"0F1E2D3C4B5A69788796A5B4C3D2E1F0","progress":"/body/DocFragment[12]/body/div/p[7]/text().123",' +
+      `"document":"${BOOK1_EPUB}","device":"Kobo_spaBW"}`;
     const pushed = await koreader('PUT', '/syncs/progress', dave, body);
     expect(pushed.status).toBe(200);
     expect(pushed.contentType).toBe('application/json');

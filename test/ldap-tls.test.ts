@@ -33,7 +33,8 @@ describe.skipIf(missing)('LDAP over TLS with a self-signed certificate made for 
   async function tlsApp(encryption: 1 | 2, verifyWith?: { ca: string }): Promise<TestApp> {
     const port = encryption === 2 ? slapd.ldapsPort! : slapd.port;
     const paths = verifyWith
-      ? `, config_ldap_cacert_path = ${quote(verifyWith.ca)}, config_ldap_cert_path = ${quote(client.cert)}, config_ldap_key_path = ${quote(client.key)}`
+      ? `, config_ldap_cacert_path = ${quote(verifyWith.ca)}, config_ldap_cert_path = ${quote(client.cert)}, ` +
+        `config_ldap_key_path = ${quote(client.key)}`
       : '';
     const app = await testApp({
       app: 'app-ldap.db',

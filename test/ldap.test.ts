@@ -41,7 +41,8 @@ describe.skipIf(missing)('LDAP login against a real slapd', () => {
       prepare: (files) => {
         const users = LDAP_ONLY_USERS.map(
           (name, i) =>
-            `INSERT INTO user (id, name, email, role, password) VALUES (${100 + i}, '${name.replace(/'/g, "''")}', 'u${i}@example.org', 0, '')`,
+            'INSERT INTO user (id, name, email, role, password) ' +
+            `VALUES (${100 + i}, '${name.replace(/'/g, "''")}', 'u${i}@example.org', 0, '')`,
         );
         execute(files.appDb, [`UPDATE settings SET config_ldap_port = ${slapd.port}${settings}`, ...users].join(';\n'));
         options.prepare?.(files);
@@ -201,7 +202,8 @@ describe.skipIf(missing)('LDAP login against a real slapd', () => {
     expect(await auth(app, 'ldapuser', 'ldappass')).toEqual({ status: 401, body: UNAUTHORIZED });
     expect(await auth(app, 'alice', 'wonderland')).toEqual({ status: 200, body: OK });
     expect(lines.map((l) => (JSON.parse(l) as { msg: string }).msg)).toEqual([
-      `LDAP service password unavailable (settings.config_ldap_serv_password_e does not decrypt with ${keyFile}: Fernet token signature does not match the key); LDAP logins fall back to local passwords`,
+      `LDAP service password unavailable (settings.config_ldap_serv_password_e does not decrypt with ${keyFile}: ` +
+        'Fernet token signature does not match the key); LDAP logins fall back to local passwords',
     ]);
   });
 
@@ -234,9 +236,11 @@ describe.skipIf(missing)('LDAP login against a real slapd', () => {
   describe('stock-KOReader keys of users without a local password', () => {
     const DAY = 24 * 3600 * 1_000_000;
     const ACCOUNT_CHANGED =
-      'Your Calibre-Web account has changed since KOReader sync was enabled. Open http://localhost:80/kosync in a browser and sign in again to enable it.';
+      'Your Calibre-Web account has changed since KOReader sync was enabled. ' +
+      'Open http://localhost:80/kosync in a browser and sign in again to enable it.';
     const EXPIRED =
-      'KOReader sync for this account has expired: an account without a Calibre-Web password must sign in again now and then. Open http://localhost:80/kosync in a browser and sign in to renew it.';
+      'KOReader sync for this account has expired: an account without a Calibre-Web password must sign in again now and then. ' +
+      'Open http://localhost:80/kosync in a browser and sign in to renew it.';
 
     async function keyAuth(app: TestApp, user: string, password: string) {
       const response = await app.app.inject({ method: 'GET', url: '/kosync/users/auth', headers: keyHeaders(user, md5(password)) });

@@ -23,7 +23,7 @@ describe('library matches remembered between pulls', () => {
     const timestamp = await pushed(t.app, BOOK1_EPUB, 0.25);
     expect(json(await get(t.app, BOOK1_EPUB))).toMatchObject({ calibre_book_id: 1, calibre_book_title: 'The Quiet Lighthouse' });
 
-    execute(t.files.library! + '/metadata.db', `UPDATE book_format_checksums SET book = 2 WHERE checksum = '${BOOK1_EPUB}'`);
+    execute(`${t.files.library!}/metadata.db`, `UPDATE book_format_checksums SET book = 2 WHERE checksum = '${BOOK1_EPUB}'`);
 
     expect(json(await get(t.app, BOOK1_EPUB))).toEqual({
       document: BOOK1_EPUB,
@@ -46,7 +46,7 @@ describe('library matches remembered between pulls', () => {
     expect(json(await get(t.app, NEW_FILE))).toEqual({});
 
     execute(
-      t.files.library! + '/metadata.db',
+      `${t.files.library!}/metadata.db`,
       `INSERT INTO book_format_checksums (book, format, checksum, version, created)
        VALUES (1, 'EPUB', '${NEW_FILE}', 'koreader', '2026-11-28T16:00:00.000000+00:00')`,
     );
@@ -71,7 +71,7 @@ describe('library matches remembered between pulls', () => {
     await pushed(t.app, BOOK1_OLD_EPUB, 0.5);
     expect(json(await get(t.app, BOOK1_EPUB))).toMatchObject({ progress: 'p0.5' });
 
-    execute(t.files.library! + '/metadata.db', `UPDATE book_format_checksums SET book = 2 WHERE checksum = '${BOOK1_OLD_EPUB}'`);
+    execute(`${t.files.library!}/metadata.db`, `UPDATE book_format_checksums SET book = 2 WHERE checksum = '${BOOK1_OLD_EPUB}'`);
 
     expect(json(await get(t.app, BOOK1_EPUB))).toEqual({});
     expect(json(await get(t.app, BOOK2_EPUB))).toMatchObject({ progress: 'p0.5', calibre_book_id: 2 });

@@ -75,7 +75,8 @@ describe.skipIf(!existsSync(NGINX))('the nginx snippet docker/nginx.conf, in fro
       prepare: (files) =>
         execute(
           files.appDb,
-          "UPDATE settings SET config_allow_reverse_proxy_header_login = 1, config_reverse_proxy_login_header_name = 'X-Remote-User', config_reverse_proxy_trusted_ips = '127.0.0.0/8'",
+          "UPDATE settings SET config_allow_reverse_proxy_header_login = 1, config_reverse_proxy_login_header_name = 'X-Remote-User', " +
+            "config_reverse_proxy_trusted_ips = '127.0.0.0/8'",
         ),
       logStream: { write: (line) => void logLines.push(line) },
     });

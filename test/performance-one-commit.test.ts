@@ -177,7 +177,8 @@ describe('group commit: concurrent PUTs share one durable commit', () => {
   it('rolls back only the write that fails; the others of its group commit', async () => {
     execute(
       t.files.appDb,
-      `CREATE TRIGGER fail_one BEFORE INSERT ON kosync_progress WHEN NEW.document = '${UNKNOWN_DOC}' BEGIN SELECT RAISE(ABORT, 'injected'); END`,
+      `CREATE TRIGGER fail_one BEFORE INSERT ON kosync_progress WHEN NEW.document = '${UNKNOWN_DOC}' ` +
+        "BEGIN SELECT RAISE(ABORT, 'injected'); END",
     );
     const [failed, ...accepted] = await Promise.all([push(UNKNOWN_DOC, 0.25), push(BOOK1_EPUB, 0.25), push(others[0]!, 0.25)]);
     expect(failed!.statusCode).toBe(502);
@@ -192,31 +193,35 @@ describe('group commit: concurrent PUTs share one durable commit', () => {
     expect(t.databases.appDb.write.raw.inTransaction).toBe(false);
   });
 
-  it('when SQLite rolls the whole transaction back (RAISE(ROLLBACK)), fails that write alone with its own cause; the others commit', async () => {
-    execute(
-      t.files.appDb,
-      `CREATE TRIGGER lose_all BEFORE INSERT ON kosync_progress WHEN NEW.document = '${UNKNOWN_DOC}' BEGIN SELECT RAISE(ROLLBACK, 'injected rollback'); END`,
-    );
-    let answers: Awaited<ReturnType<typeof push>>[] = [];
-    const commits = await commitsDuring(
-      async () => (answers = await Promise.all([push(BOOK1_EPUB, 0.25), push(UNKNOWN_DOC, 0.25), push('outside-the-library', 0.25)])),
-    );
-    expect(answers.map((a) => [a.statusCode, json(a)])).toEqual([
-      [200, { document: BOOK1_EPUB, timestamp: epoch(0), ...BOOK1 }],
-      [502, { code: 2000, message: 'Unknown server error' }],
-      [200, { document: 'outside-the-library', timestamp: epoch(0) }],
-    ]);
-    expect(commits).toBe(1);
-    expect(
-      rows('kosync_progress')
-        .map((r) => r.document)
-        .sort(),
-    ).toEqual(['outside-the-library', BOOK1_EPUB].sort());
-    expect(rows('book_read_link')).toHaveLength(1);
-    expect(logLines.map((l) => [l.msg, (l.err as { message?: string } | undefined)?.message])).toEqual([
-      ['unexpected error', 'injected rollback'],
-    ]);
-  });
+  it(
+    'when SQLite rolls the whole transaction back (RAISE(ROLLBACK)), ' + 'fails that write alone with its own cause; the others commit',
+    async () => {
+      execute(
+        t.files.appDb,
+        `CREATE TRIGGER lose_all BEFORE INSERT ON kosync_progress WHEN NEW.document = '${UNKNOWN_DOC}' ` +
+          "BEGIN SELECT RAISE(ROLLBACK, 'injected rollback'); END",
+      );
+      let answers: Awaited<ReturnType<typeof push>>[] = [];
+      const commits = await commitsDuring(
+        async () => (answers = await Promise.all([push(BOOK1_EPUB, 0.25), push(UNKNOWN_DOC, 0.25), push('outside-the-library', 0.25)])),
+      );
+      expect(answers.map((a) => [a.statusCode, json(a)])).toEqual([
+        [200, { document: BOOK1_EPUB, timestamp: epoch(0), ...BOOK1 }],
+        [502, { code: 2000, message: 'Unknown server error' }],
+        [200, { document: 'outside-the-library', timestamp: epoch(0) }],
+      ]);
+      expect(commits).toBe(1);
+      expect(
+        rows('kosync_progress')
+          .map((r) => r.document)
+          .sort(),
+      ).toEqual(['outside-the-library', BOOK1_EPUB].sort());
+      expect(rows('book_read_link')).toHaveLength(1);
+      expect(logLines.map((l) => [l.msg, (l.err as { message?: string } | undefined)?.message])).toEqual([
+        ['unexpected error', 'injected rollback'],
+      ]);
+    },
+  );
 
   it('fails the write with its own cause when SQLite rolls back inside the read-status step, never "no such savepoint"', async () => {
     execute(

@@ -36,7 +36,9 @@ describe('what a PUT writes (PROTOCOL.md §4)', () => {
   it("creates kosync_progress with the DDL SQLAlchemy emits for CWA's model", () => {
     const [table] = query<{ sql: string }>(t.files.appDb, `SELECT sql FROM sqlite_master WHERE name = 'kosync_progress'`);
     expect(table?.sql).toBe(
-      'CREATE TABLE kosync_progress (\n\tid INTEGER NOT NULL, \n\tuser_id INTEGER NOT NULL, \n\tdocument VARCHAR NOT NULL, \n\tprogress VARCHAR NOT NULL, \n\tpercentage FLOAT NOT NULL, \n\tdevice VARCHAR NOT NULL, \n\tdevice_id VARCHAR, \n\ttimestamp TIMESTAMP, \n\tPRIMARY KEY (id), \n\tFOREIGN KEY(user_id) REFERENCES user (id) ON DELETE CASCADE\n)',
+      'CREATE TABLE kosync_progress (\n\tid INTEGER NOT NULL, \n\tuser_id INTEGER NOT NULL, \n\tdocument VARCHAR NOT NULL, ' +
+        '\n\tprogress VARCHAR NOT NULL, \n\tpercentage FLOAT NOT NULL, \n\tdevice VARCHAR NOT NULL, \n\tdevice_id VARCHAR, ' +
+        '\n\ttimestamp TIMESTAMP, \n\tPRIMARY KEY (id), \n\tFOREIGN KEY(user_id) REFERENCES user (id) ON DELETE CASCADE\n)',
     );
   });
 

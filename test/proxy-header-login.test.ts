@@ -99,7 +99,8 @@ describe("KOSYNC_PROXY_HEADER_LOGIN off (the default): Calibre-Web's header logi
     await auth(app, { 'x-remote-user': 'dave' });
     await auth(app, basic('dave', 'wrong'));
     expect(lines.map((l) => (JSON.parse(l) as { msg: string }).msg)).toEqual([
-      "Calibre-Web's reverse-proxy header login is on, but this server ignores the 'x-remote-user' header unless KOSYNC_PROXY_HEADER_LOGIN is true",
+      "Calibre-Web's reverse-proxy header login is on, but this server ignores the 'x-remote-user' header " +
+        'unless KOSYNC_PROXY_HEADER_LOGIN is true',
     ]);
   });
 });
@@ -223,7 +224,8 @@ describe('reverse-proxy header login with a shared secret (config_reverse_proxy_
     expect(await auth(app, { 'x-remote-user': 'dave', 'x-proxy-secret': 'x' })).toEqual({ status: 401, body: UNAUTHORIZED });
     const messages = lines.map((l) => (JSON.parse(l) as { msg: string }).msg);
     expect(messages.filter((m) => m.startsWith('reverse-proxy header login refused'))).toEqual([
-      `reverse-proxy header login refused: settings.config_reverse_proxy_login_header_secret_e does not decrypt with ${join(app.files.dir, '.key')}: not a Fernet token`,
+      'reverse-proxy header login refused: settings.config_reverse_proxy_login_header_secret_e ' +
+        `does not decrypt with ${join(app.files.dir, '.key')}: not a Fernet token`,
     ]);
   });
 });

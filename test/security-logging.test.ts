@@ -40,7 +40,9 @@ describe('what the logs contain', () => {
       h.slice(6),
     );
     for (const secret of [...SECRETS, ...encoded, KEY, KEY.slice(0, 16), 'session=abc']) expect(text).not.toContain(secret);
-    const logged = lines.map((l) => JSON.parse(l) as Record<string, any>).find((l) => l.msg === 'headers')!;
+    const logged = lines
+      .map((l) => JSON.parse(l) as { msg: string; headers: Record<string, string>; credentials: unknown })
+      .find((l) => l.msg === 'headers')!;
     expect(logged.headers.authorization).toBe('[redacted]');
     expect(logged.headers['x-auth-key']).toBe('[redacted]');
     expect(logged.headers.cookie).toBe('[redacted]');

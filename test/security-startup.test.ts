@@ -45,7 +45,9 @@ describe('start-up checks, through the built CLI', () => {
       expect(await serve({ KOSYNC_APP_DB: files.appDb })).toEqual({
         code: 1,
         stdout: '',
-        stderr: `calibre-web-kosync: app.db is not readable and writable by this process: ${files.appDb} (check the file owner, or PUID/PGID)\n`,
+        stderr:
+          `calibre-web-kosync: app.db is not readable and writable by this process: ${files.appDb} ` +
+          '(check the file owner, or PUID/PGID)\n',
       });
     } finally {
       files.remove();

@@ -50,7 +50,12 @@ describe('the cap on concurrent password checks', () => {
       login(basic('dave', 'wrong-2'), '192.0.2.2'),
       login(basic('dave', 'wrong-3'), '192.0.2.3'),
       login(basic('erin', 'wrong-4'), '192.0.2.4'),
-    ].map((pending) => pending.then((response) => (settled.push(response), response)));
+    ].map((pending) =>
+      pending.then((response) => {
+        settled.push(response);
+        return response;
+      }),
+    );
     await vi.waitFor(() => expect(settled).toHaveLength(2), { timeout: 20_000 });
     for (const response of settled) {
       expect(response.statusCode).toBe(503);
@@ -84,7 +89,12 @@ describe('the cap on concurrent password checks', () => {
       t!.app.inject({ method: 'GET', url: '/kosync/users/auth', headers: basic('dave', password), remoteAddress });
     verifier.close();
     const settled: number[] = [];
-    const both = [login('wrong-1'), login('wrong-2')].map((pending) => pending.then((r) => (settled.push(r.statusCode), r.statusCode)));
+    const both = [login('wrong-1'), login('wrong-2')].map((pending) =>
+      pending.then((r) => {
+        settled.push(r.statusCode);
+        return r.statusCode;
+      }),
+    );
     await vi.waitFor(() => expect(settled).toEqual([503]), { timeout: 20_000 });
     verifier.open();
     expect((await Promise.all(both)).sort()).toEqual([401, 503]);
@@ -106,7 +116,10 @@ describe('the cap on concurrent password checks', () => {
     verifier.close();
     const settled: string[] = [];
     const track = (name: string, response: ReturnType<typeof login>) =>
-      response.then((r) => (settled.push(`${name} ${r.statusCode}`), r.statusCode));
+      response.then((r) => {
+        settled.push(`${name} ${r.statusCode}`);
+        return r.statusCode;
+      });
     const flood = Array.from({ length: 6 }, (_, i) => track('flood', login(basic(`spray-${i}`, 'x'), '192.0.2.1')));
     // Two of the three places for 192.0.2.1 (one running at the gate, one waiting); four refused at once.
     await vi.waitFor(() => expect(settled).toEqual(Array(4).fill('flood 503')), { timeout: 20_000 });
@@ -133,7 +146,10 @@ describe('the cap on concurrent password checks', () => {
     verifier.close();
     const settled: string[] = [];
     const sent = ['2001:db8:1:a::1', '2001:db8:1:b::1', '2001:db8:1:c::1', '2001:db8:2::1'].map((address, i) =>
-      login(basic(`spray-${i}`, 'x'), address).then((r) => (settled.push(`${address} ${r.statusCode}`), r.statusCode)),
+      login(basic(`spray-${i}`, 'x'), address).then((r) => {
+        settled.push(`${address} ${r.statusCode}`);
+        return r.statusCode;
+      }),
     );
     await vi.waitFor(() => expect(settled).toEqual(['2001:db8:1:c::1 503']), { timeout: 20_000 });
     verifier.open();

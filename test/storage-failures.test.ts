@@ -129,7 +129,8 @@ describe('app.db cannot be written: 503/1000 with the cause logged, and the heal
       const refused = await put(s.t.app, PUSH(BOOK1_EPUB, 0.5));
       expect([refused.statusCode, json(refused)]).toEqual([503, UNAVAILABLE]);
       expect(errorLines(s)).toEqual([
-        `writing ${s.appDb} failed: a file cannot be opened or created (the journal beside it: is the folder read-only?) (SQLITE_CANTOPEN: unable to open database file)`,
+        `writing ${s.appDb} failed: a file cannot be opened or created (the journal beside it: is the folder read-only?) ` +
+          '(SQLITE_CANTOPEN: unable to open database file)',
       ]);
       expect(await statusOf(get(s.t.app, BOOK1_EPUB))).toBe(200);
       expect((await health(s)).statusCode).toBe(503);
@@ -156,7 +157,9 @@ describe('app.db cannot be written: 503/1000 with the cause logged, and the heal
       for (const response of [await put(s.t.app, PUSH(UNKNOWN_DOC, 0.5)), await health(s)]) {
         expect([response.statusCode, json(response)]).toEqual([503, UNAVAILABLE]);
       }
-      const named = `app.db is not readable and writable by this process: ${s.appDb} (check the file owner, or PUID/PGID); answering 503 until a usable app.db is there`;
+      const named =
+        `app.db is not readable and writable by this process: ${s.appDb} (check the file owner, or PUID/PGID); ` +
+        'answering 503 until a usable app.db is there';
       expect(s.logs.filter((l) => l.msg === named).map((l) => l.level)).toEqual([40]);
 
       unmount(s.appDb);

@@ -134,7 +134,8 @@ export class LoginSettingsSource {
     this.report(
       'header-login-ignored',
       proxy && !this.options.honourHeaderLogin
-        ? `Calibre-Web's reverse-proxy header login is on, but this server ignores the '${proxy.headerName}' header unless KOSYNC_PROXY_HEADER_LOGIN is true`
+        ? `Calibre-Web's reverse-proxy header login is on, but this server ignores the '${proxy.headerName}' header ` +
+            'unless KOSYNC_PROXY_HEADER_LOGIN is true'
         : undefined,
     );
     if (proxy && this.options.honourHeaderLogin) {

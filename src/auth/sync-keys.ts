@@ -25,7 +25,8 @@ const MD5_HEX = /^[0-9a-f]{32}$/;
 let bcryptModule: Promise<typeof import('@node-rs/bcrypt')> | undefined;
 /** The bcrypt addon, loaded on the first key login or recording: servers without keys never need it. */
 function bcrypt(): Promise<typeof import('@node-rs/bcrypt')> {
-  return (bcryptModule ??= import('@node-rs/bcrypt'));
+  bcryptModule ??= import('@node-rs/bcrypt');
+  return bcryptModule;
 }
 
 /** KOReader's userkey: md5 of the password as lower-case hex (kosync.koplugin, notes/koreader.md §2.4). */
@@ -43,7 +44,8 @@ const OUTDATED_MESSAGES: Record<OutdatedReason, (page: string) => string> = {
   account: (page) =>
     `Your Calibre-Web account has changed since KOReader sync was enabled. Open ${page} in a browser and sign in again to enable it.`,
   expired: (page) =>
-    `KOReader sync for this account has expired: an account without a Calibre-Web password must sign in again now and then. Open ${page} in a browser and sign in to renew it.`,
+    'KOReader sync for this account has expired: an account without a Calibre-Web password must sign in again now and then. ' +
+    `Open ${page} in a browser and sign in to renew it.`,
 };
 
 const DAY_SECONDS = 24 * 60 * 60;
@@ -224,7 +226,8 @@ export class SyncKeys {
     const presence = await this.deps.directoryHas?.(user.name);
     if (presence?.result === 'unavailable') {
       this.deps.log.warn(
-        `LDAP directory not available to confirm "${user.name}" for a KOReader key login (${presence.reason}); the key stays valid until it expires`,
+        `LDAP directory not available to confirm "${user.name}" for a KOReader key login (${presence.reason}); ` +
+          'the key stays valid until it expires',
       );
     } else if (presence?.result === 'not-found') {
       this.deps.log.warn(`KOReader key of "${user.name}" refused: no longer in the LDAP directory`);

@@ -66,7 +66,10 @@ function perMethods<P, R>(build: (methods: readonly DocumentMethod[]) => Prepare
   return (methods: readonly DocumentMethod[]): PreparedQuery<P, R> => {
     const key = methods.join(',');
     let query = queries.get(key);
-    if (!query) queries.set(key, (query = build(methods)));
+    if (!query) {
+      query = build(methods);
+      queries.set(key, query);
+    }
     return query;
   };
 }

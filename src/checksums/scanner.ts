@@ -1,3 +1,4 @@
+import type { Stats } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Clock } from '../clock.js';
@@ -243,7 +244,8 @@ export class ChecksumScanner {
     writes: (() => void)[],
   ): Promise<Outcome> {
     const { conn } = this.options.state;
-    const downloadName = `${validFilename(format.author ? `${format.title} - ${format.author}` : format.title, false)}.${format.format.toLowerCase()}`;
+    const display = format.author ? `${format.title} - ${format.author}` : format.title;
+    const downloadName = `${validFilename(display, false)}.${format.format.toLowerCase()}`;
     const sameFormat =
       previous !== undefined && previous.book_id === format.bookId && previous.format === format.format && previous.path === format.path;
     const row = (fields: Pick<LibraryFileRow, 'size' | 'mtime_ms' | 'checksum'>): LibraryFileRow => ({
@@ -270,7 +272,7 @@ export class ChecksumScanner {
       }
     };
 
-    let info;
+    let info: Stats;
     try {
       info = await stat(join(library, format.path));
     } catch {

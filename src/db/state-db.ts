@@ -238,7 +238,8 @@ export class StateDb {
     }
     if (problems.length === 1 && problems[0] === 'ok') return;
     throw new StartupError(
-      `state database is damaged: ${this.path} (PRAGMA quick_check: ${problems.slice(0, 3).join('; ')}${problems.length > 3 ? '; …' : ''}). ` +
+      `state database is damaged: ${this.path} ` +
+        `(PRAGMA quick_check: ${problems.slice(0, 3).join('; ')}${problems.length > 3 ? '; …' : ''}). ` +
         "It holds only the sidecar's own data: stop the server, move the file aside (with its -wal and -shm files) and start again. " +
         'Users then enable stock KOReader sync again on the page; the checksum index is rebuilt by itself.',
     );

@@ -42,13 +42,15 @@ async function inspectAddress(config: Config): Promise<Finding[]> {
   const base = config.basePath || '/';
   const findings: Finding[] = [
     note(
-      `server URL for readers: http://${host}:${config.port}${base} directly, or https://<your Calibre-Web address>${base} through the reverse proxy`,
+      `server URL for readers: http://${host}:${config.port}${base} directly, ` +
+        `or https://<your Calibre-Web address>${base} through the reverse proxy`,
     ),
   ];
   if (config.trustProxy === false) {
     findings.push(
       note(
-        "KOSYNC_TRUST_PROXY is off: behind a reverse proxy, set it to the proxy's address so the page shows the public URL and login limits see each reader",
+        "KOSYNC_TRUST_PROXY is off: behind a reverse proxy, set it to the proxy's address " +
+          'so the page shows the public URL and login limits see each reader',
       ),
     );
   }

@@ -23,7 +23,8 @@ export async function inspectLdap(appDbPath: string, settings: Record<string, un
     if (!existsSync(keyFile) || !canAccess(keyFile, constants.R_OK)) {
       findings.push(
         fail(
-          `${keyFile} is missing or unreadable: the LDAP service password cannot be decrypted, so LDAP users cannot log in (local passwords still work)`,
+          `${keyFile} is missing or unreadable: the LDAP service password cannot be decrypted, ` +
+            'so LDAP users cannot log in (local passwords still work)',
         ),
       );
       return findings;

@@ -47,7 +47,8 @@ export function inspectLibrary(configured: string | undefined, settings: Record<
         library,
         raw
           .prepare(
-            `SELECT b.path AS folder, d.name AS name, d.format AS format FROM data d JOIN books b ON b.id = d.book ORDER BY d.id LIMIT ${SAMPLE_SIZE}`,
+            `SELECT b.path AS folder, d.name AS name, d.format AS format
+             FROM data d JOIN books b ON b.id = d.book ORDER BY d.id LIMIT ${SAMPLE_SIZE}`,
           )
           .all() as { folder: string; name: string; format: string }[],
       ),

@@ -85,7 +85,10 @@ export class MetadataSource implements BookSource {
     const books = new Map<number, LibraryBook>();
     for (const row of rows) {
       let book = books.get(row.id);
-      if (!book) books.set(row.id, (book = { id: row.id, title: row.title, authors: [] }));
+      if (!book) {
+        book = { id: row.id, title: row.title, authors: [] };
+        books.set(row.id, book);
+      }
       if (row.name) book.authors.push(row.name);
     }
     const byTitle = new Map<string, LibraryBook[]>();

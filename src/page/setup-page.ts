@@ -49,7 +49,8 @@ Calibre-Web cannot check by itself. Sign in here once with your Calibre-Web user
 enable it for your account.</p>
 <form method="post" action="${h(view.formAction)}" accept-charset="utf-8">
 <label>Username
-<input name="username" autocomplete="username" autocapitalize="none" autocorrect="off" spellcheck="false" required maxlength="100" value="${h(view.username ?? '')}">
+<input name="username" autocomplete="username" autocapitalize="none" autocorrect="off" spellcheck="false" required maxlength="100"
+ value="${h(view.username ?? '')}">
 </label>
 <label>Password
 <input name="password" type="password" autocomplete="current-password" required maxlength="1024">

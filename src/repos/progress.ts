@@ -84,7 +84,9 @@ export function findProgress(conn: Connection, userId: number, document: string)
 export function findNewestProgress(conn: Connection, userId: number, documents: readonly string[]): ProgressRow | undefined {
   if (documents.length === 0) return undefined;
   const values: NewestValues = { userId };
-  documents.forEach((document, i) => (values[`document${i}`] = document));
+  documents.forEach((document, i) => {
+    values[`document${i}`] = document;
+  });
   return conn.first(newestProgressQuery(documents.length), values);
 }
 

@@ -1,5 +1,6 @@
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { KosyncError } from '../errors.js';
+import type { UserRow } from '../repos/users.js';
 import { publicBaseUrl } from '../http/public-url.js';
 import { parseEnableForm, typedUsername } from '../page/enable-form.js';
 import { isSameOriginPost } from '../page/same-origin.js';
@@ -62,7 +63,7 @@ export const pageRoutes: FastifyPluginAsync = async (app) => {
         notice: { kind: 'error', text: 'Enter your Calibre-Web username and password.' },
       });
     }
-    let user;
+    let user: UserRow;
     try {
       // The authenticator's own check, so Guest, LDAP and the failed-login limit apply as for any login.
       ({ user } = await authenticator.authenticateCredentials(

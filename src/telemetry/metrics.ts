@@ -30,14 +30,18 @@ export class KosyncMetrics {
 
   readonly logins = new Counter({
     name: 'kosync_auth_total',
-    help: 'Authentication outcomes; method is how a success was decided (basic, key, ldap, proxy, remembered) or the scheme a failed request presented',
+    help:
+      'Authentication outcomes; method is how a success was decided (basic, key, ldap, proxy, remembered) ' +
+      'or the scheme a failed request presented',
     labelNames: ['method', 'outcome'] as const,
     registers: [this.registry],
   });
 
   readonly verification = new Histogram({
     name: 'kosync_password_verification_seconds',
-    help: "Time spent checking one password against a Calibre-Web (Werkzeug) hash, by result; unknown users' decoy checks count as failures",
+    help:
+      'Time spent checking one password against a Calibre-Web (Werkzeug) hash, by result; ' +
+      "unknown users' decoy checks count as failures",
     labelNames: ['outcome'] as const,
     buckets: [0.005, 0.025, 0.05, 0.1, 0.2, 0.4, 0.8, 1.6, 3.2],
     registers: [this.registry],

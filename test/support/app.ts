@@ -21,6 +21,7 @@ export interface TestAppOptions extends FixtureOptions {
   env?: Record<string, string>;
   clock?: Clock;
   /** Changes to the temp copies before the app opens them; may return settings that name paths in them. */
+  // biome-ignore lint/suspicious/noConfusingVoidType: most preparations only change files and return nothing.
   prepare?: (files: FixtureCopy) => void | Record<string, string>;
   /** Receives the log lines (JSON), e.g. to check what is logged. */
   logStream?: { write(line: string): void };

@@ -127,8 +127,9 @@ async function searchEntry(
     // ldapts connects on the first operation; a connection failure is reported as that operation's.
     const connect: Connect = async (purpose) => {
       if (session.closed) throw new Error('attempt abandoned');
+      const host = isIPv6(settings.host) ? `[${settings.host}]` : settings.host;
       const client = new ldapts.Client({
-        url: `${settings.encryption === 2 ? 'ldaps' : 'ldap'}://${isIPv6(settings.host) ? `[${settings.host}]` : settings.host}:${settings.port}`,
+        url: `${settings.encryption === 2 ? 'ldaps' : 'ldap'}://${host}:${settings.port}`,
         connectTimeout: timeouts.connectMs,
         timeout: timeouts.operationMs,
         // ldapts speaks TLS from the first byte whenever tlsOptions is given: only for ldaps://.

@@ -28,9 +28,8 @@ export function ldapThenLocalVerifier(deps: LdapThenLocalDeps): PasswordVerifier
       if (outcome.result === 'unavailable') {
         deps.log.warn(`LDAP login for "${user.name}" not possible (${outcome.reason}); trying the local password`);
       } else {
-        deps.log.debug(
-          `LDAP login for "${user.name}" failed (${outcome.result === 'rejected' ? outcome.reason : 'not in the directory'}); trying the local password`,
-        );
+        const why = outcome.result === 'rejected' ? outcome.reason : 'not in the directory';
+        deps.log.debug(`LDAP login for "${user.name}" failed (${why}); trying the local password`);
       }
     }
     return deps.local(user, password);

@@ -93,8 +93,9 @@ function describeDocument({ document, match, cwa, index }: DocumentExplanation):
   for (const e of cwa) lines.push(`  CWA table  book ${e.bookId} ${e.format}  created ${e.created ?? '(unknown)'}  version ${e.version}`);
   for (const e of index) {
     const state = e.live ? 'in the library' : 'book or format no longer in the library';
+    const detail = e.detail ? `  (${e.detail})` : '';
     lines.push(
-      `  ${e.method.padEnd(9)}  book ${e.bookId} ${e.format}  first seen ${e.firstSeen}  last seen ${e.lastSeen}  ${state}${e.detail ? `  (${e.detail})` : ''}`,
+      `  ${e.method.padEnd(9)}  book ${e.bookId} ${e.format}  first seen ${e.firstSeen}  last seen ${e.lastSeen}  ${state}${detail}`,
     );
   }
   if (cwa.length === 0 && index.length === 0) lines.push('  not in the checksum index (run `checksums scan` if the library changed)');

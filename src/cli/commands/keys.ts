@@ -40,11 +40,9 @@ function shortTime(stored: string | null): string {
 
 function table(rows: string[][]): string {
   const widths = rows[0]!.map((_, column) => Math.max(...rows.map((row) => [...row[column]!].length)));
-  return (
-    rows
-      .map((row) => row.map((cell, i) => (i === row.length - 1 ? cell : cell + ' '.repeat(widths[i]! - [...cell].length))).join('  '))
-      .join('\n') + '\n'
-  );
+  return `${rows
+    .map((row) => row.map((cell, i) => (i === row.length - 1 ? cell : cell + ' '.repeat(widths[i]! - [...cell].length))).join('  '))
+    .join('\n')}\n`;
 }
 
 function list({ appDb, stateDb }: Opened, { stdout, config, clock }: CommandContext): number {
