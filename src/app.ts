@@ -1,17 +1,16 @@
-import fastify, { LogController, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import fastify, { LogController, type FastifyInstance, type FastifyRequest } from 'fastify';
 import type { DestinationStream } from 'pino';
 import type { Authenticated, Authenticator } from './auth/authenticator.js';
 import { createLoginServices } from './auth/login-services.js';
 import { localPasswordVerifier, type PasswordVerifier } from './auth/password-verifier.js';
-import { explainKeyFailure, type SyncKeys } from './auth/sync-keys.js';
+import type { SyncKeys } from './auth/sync-keys.js';
 import { systemClock, type Clock } from './clock.js';
 import type { Config } from './config.js';
 import type { Databases } from './databases.js';
-import { ERRORS, KosyncError, StorageUnavailableError } from './errors.js';
+import { KosyncError } from './errors.js';
 import { baseTwiceRewriter } from './http/base-alias.js';
 import { limitConnections, proxyPeers } from './http/connection-limits.js';
-import { sendJson } from './http/json.js';
-import { publicBaseUrl } from './http/public-url.js';
+import { answerError, answerFrameworkError, sendError } from './http/error-answers.js';
 import { LOG_REDACTION, MAX_PARAM_LENGTH, SERVER_LIMITS } from './http/server-limits.js';
 import { healthRoutes } from './routes/health.js';
 import { pageRoutes } from './routes/page.js';
@@ -81,12 +80,12 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
       // after authentication like any other bad document; other bad URLs are 2003.
       if (error.code === 'FST_ERR_BAD_URL' && request.method === 'GET' && isProgressDocumentPath(request.url, config)) {
         app.kosync.authenticate(request).then(
-          () => handleError(new KosyncError('invalidDocument'), request, reply),
-          (failure: unknown) => handleError(failure, request, reply),
+          () => answerError(new KosyncError('invalidDocument'), request, reply, config.basePath),
+          (failure: unknown) => answerError(failure, request, reply, config.basePath),
         );
         return;
       }
-      sendError(reply, error);
+      answerFrameworkError(error, reply);
     },
   });
 
@@ -133,11 +132,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
       onSync: telemetry.synced,
     }),
     authenticate: (request: FastifyRequest) =>
-      authenticator
-        .authenticate(request.headers, request.ip, request.socket.remoteAddress, request.lockDeadline)
-        .catch((error: unknown) => {
-          throw explainKeyFailure(error, request.headers, publicBaseUrl(request, config.basePath));
-        }),
+      authenticator.authenticate(request.headers, request.ip, request.socket.remoteAddress, request.lockDeadline),
   } satisfies KosyncServices);
   telemetry.install(app);
   app.decorateRequest('lockDeadline', 0);
@@ -149,7 +144,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', { parseAs: 'buffer' }, (_request, body, done) => done(null, body));
 
-  app.setErrorHandler(handleError);
+  app.setErrorHandler((error, request, reply) => answerError(error, request, reply, config.basePath));
   app.setNotFoundHandler((_request, reply) => {
     sendError(reply, new KosyncError('notFound'));
   });
@@ -163,39 +158,8 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
   return app;
 }
 
-/** Answers an error in the protocol's shape, logging what the client is not told. */
-function handleError(error: unknown, request: FastifyRequest, reply: FastifyReply): FastifyReply {
-  if (error instanceof StorageUnavailableError) {
-    request.log.error({ err: error.cause }, error.detail);
-  } else if (!(error instanceof KosyncError) && !isClientError(error)) {
-    request.log.error({ err: error }, 'unexpected error');
-  }
-  return sendError(reply, error);
-}
-
 /** `BASE/syncs/progress/<document>`, or its root alias when those are on; repeated slashes are one. */
 function isProgressDocumentPath(url: string, config: Pick<Config, 'basePath' | 'rootAliases'>): boolean {
   const path = url.split('?', 1)[0]!.replace(/\/+/g, '/');
   return path.startsWith(`${config.basePath}/syncs/progress/`) || (config.rootAliases && path.startsWith('/syncs/progress/'));
-}
-
-function isClientError(error: unknown): error is FastifyError {
-  const status = (error as FastifyError).statusCode;
-  return typeof status === 'number' && status >= 400 && status < 500;
-}
-
-function sendError(reply: FastifyReply, error: unknown): FastifyReply {
-  const known = toKosyncError(error);
-  for (const [name, value] of Object.entries(known.headers)) reply.header(name, value);
-  return sendJson(reply, known.status, known.body);
-}
-
-function toKosyncError(error: unknown): KosyncError {
-  if (error instanceof KosyncError) return error;
-  if (isClientError(error)) {
-    if (error.statusCode === 413) return new KosyncError('bodyTooLarge');
-    if (error.statusCode === 404) return new KosyncError('notFound');
-    return new KosyncError('invalidFields', ERRORS.invalidFields.message);
-  }
-  return new KosyncError('internal');
 }

@@ -1,7 +1,7 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { AppDb } from '../db/app-db.js';
-import { KosyncError } from '../errors.js';
+import { LoginFailed, VerificationsFull } from '../domain-errors.js';
 import { findUserByName, isGuest, type UserRow } from '../repos/users.js';
 import { verificationShareKey } from './client-address.js';
 import { readCredentials, type Credentials } from './credentials.js';
@@ -12,7 +12,7 @@ import type { PasswordVerifier } from './password-verifier.js';
 import type { HeaderLoginCheck } from './proxy-header/login.js';
 import type { RememberedLogins } from './remembered-logins.js';
 import type { SyncKeys } from './sync-keys.js';
-import { VerificationRefusedError, type VerificationQueue } from './verification-queue.js';
+import type { VerificationQueue } from './verification-queue.js';
 
 export type AuthMethod = 'basic' | 'key' | 'ldap' | 'proxy' | 'remembered';
 
@@ -33,7 +33,7 @@ export interface AuthenticatorDeps {
   syncKeys?: Pick<SyncKeys, 'verify' | 'bindingOf' | 'recordLogin' | 'rememberMsOf'>;
   /** Failed-login limits, consulted before any verification (429); none when absent. */
   limiter?: LoginLimiter;
-  /** The cap on concurrent verifications, in total and per client (503 when full); unbounded when absent. */
+  /** The cap on concurrent verifications, in total and per client (VerificationsFull when full); unbounded when absent. */
   verifications?: VerificationQueue;
   /** Makes logins that cannot succeed cost a real verification; they fail at once when absent. */
   decoy?: DecoyPassword;
@@ -52,7 +52,7 @@ interface Checked {
 /**
  * Who is asking: HTTP Basic with a Calibre-Web password (PROTOCOL.md §3.1–3.2), answered from memory
  * when the same credentials were verified before and the user's stored hash has not changed since.
- * Every failure is the same 401/2001.
+ * Every failure is the same LoginFailed.
  */
 export class Authenticator {
   /** Verifications under way, so concurrent first requests with one set of credentials verify once. */
@@ -74,7 +74,7 @@ export class Authenticator {
     const proxied = await this.deps.headerLogin?.(headers, peerAddress, deadline);
     if (proxied) return { user: proxied, method: 'proxy' };
     const credentials = readCredentials(headers);
-    if (!credentials) throw new KosyncError('unauthorized');
+    if (!credentials) throw new LoginFailed();
     return this.authenticateCredentials(credentials, clientAddress, deadline);
   }
 
@@ -106,7 +106,7 @@ export class Authenticator {
     try {
       checked = await pending;
     } catch (error) {
-      if (error instanceof VerificationRefusedError) attempt?.refused();
+      if (error instanceof VerificationsFull) attempt?.refused();
       else attempt?.abandoned();
       throw error;
     }
@@ -115,7 +115,7 @@ export class Authenticator {
       attempt?.failed();
       // Outside the verification slot: the wait costs no CPU and holds no place in the queue.
       if (credentials.scheme === 'basic') await this.deps.padding?.pad(checked.startedAt);
-      throw new KosyncError('unauthorized');
+      throw new LoginFailed();
     }
     attempt?.succeeded();
     return result;
@@ -143,7 +143,7 @@ export class Authenticator {
     return { user, method: 'key', credentials };
   }
 
-  /** Unknown user, Guest, no local hash: same time and same 401 as a wrong password (no enumeration). */
+  /** Unknown user, Guest, no local hash: same time and same LoginFailed as a wrong password (no enumeration). */
   private async failLikeAWrongPassword(credentials: Credentials, deadline: number): Promise<undefined> {
     await this.deps.decoy?.check(credentials.username, credentials.secret, deadline);
     return undefined;

@@ -1,4 +1,4 @@
-import { KosyncError } from '../errors.js';
+import { TooManyFailures } from '../domain-errors.js';
 import { clientAddressKey, clientNetworkKey } from './client-address.js';
 
 export interface LoginLimits {
@@ -17,7 +17,7 @@ export interface LoginAttempt {
   delayMs: number;
   succeeded(): void;
   failed(): void;
-  /** Refused unchecked for lack of capacity (503): counted against the address, which sent it. */
+  /** Refused unchecked for lack of capacity (VerificationsFull): counted against the address, which sent it. */
   refused(): void;
   /** The credentials were never checked for another reason (app.db locked): nothing is counted. */
   abandoned(): void;
@@ -51,7 +51,7 @@ const MAX_KNOWN_ADDRESSES = 50_000;
 
 /**
  * Failed-login limits (PROTOCOL.md §3) over a sliding window: per client address, and per username
- * from one network. `begin` refuses with 429/2001 and Retry-After before any hash is verified.
+ * from one network. `begin` refuses (TooManyFailures, with when to retry) before any hash is verified.
  * Attempts being verified count as failures until they settle, so a burst of concurrent guesses
  * cannot outrun a limit.
  *
@@ -82,7 +82,7 @@ export class LoginLimiter {
     this.byUsername = new FailureWindow(saturation(limits.maxDelayMs), limits.windowMs);
   }
 
-  /** Starts an attempt, or throws 429 when the address, or the username from its network, is over its limit. */
+  /** Starts an attempt, or throws TooManyFailures when the address, or the username from its network, is over its limit. */
   begin(address: string | undefined, username: string): LoginAttempt {
     const now = this.now();
     const userKey = username.toLowerCase();
@@ -94,7 +94,7 @@ export class LoginLimiter {
       known || userNetworkKey === undefined ? 0 : this.byUserAndNetwork.waitMs(userNetworkKey, now),
     );
     if (waitMs > 0) {
-      throw new KosyncError('tooManyAttempts', undefined, { 'retry-after': String(Math.max(1, Math.ceil(waitMs / 1000))) });
+      throw new TooManyFailures(Math.max(1, Math.ceil(waitMs / 1000)));
     }
     // Failures only, not attempts in progress: a reader's concurrent first requests are never held back.
     const delayMs = known ? 0 : loginDelayMs(this.byUsername.failures(userKey, now), this.limits.maxDelayMs);

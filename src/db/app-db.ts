@@ -1,7 +1,7 @@
 import { accessSync, constants, statSync, type Stats } from 'node:fs';
 import Database from 'better-sqlite3';
 import { systemClock, type Clock } from '../clock.js';
-import { StorageUnavailableError } from '../errors.js';
+import { StorageUnavailable } from '../domain-errors.js';
 import { Connection, queryBuilder } from './query.js';
 import { isBusy, retryWhileBusy } from './busy.js';
 import { GroupCommit } from './group-commit.js';
@@ -33,7 +33,7 @@ export const KOSYNC_PROGRESS_DDL = `CREATE TABLE kosync_progress (
 )`;
 
 export interface WriteOptions {
-  /** Milliseconds to wait for Calibre-Web's lock before giving up with 503/1000. */
+  /** Milliseconds to wait for Calibre-Web's lock before giving up with DatabaseBusy. */
   lockWaitMs: number;
   onLockWait?: () => void;
 }
@@ -69,16 +69,16 @@ const PROBE_INTERVAL_MS = 1000;
  * or removed. Open connections would go on reading the old file, and SQLite refuses writes to it, so
  * every use first compares the path's device and inode with the open file's (one stat, ~2 µs): when
  * they differ the connections are opened again on the file now there, with the checks of start-up;
- * while no usable file is there every use answers 503/1000.
+ * while no usable file is there every use fails with StorageUnavailable.
  */
 export class AppDb {
   private file: OpenFile | undefined;
   /** Files opened at the path so far: part of `changeSignature`, since a new file's data_version starts afresh. */
   private opened = 0;
   /** Why the path holds no usable file, and its stat then (`missing` when there is none). */
-  private unusable: { error: StorageUnavailableError; seen: string; at: number } | undefined;
+  private unusable: { error: StorageUnavailable; seen: string; at: number } | undefined;
   /** The last write's storage failure, until a write commits again (the healthcheck reports it). */
-  private writeFailure: StorageUnavailableError | undefined;
+  private writeFailure: StorageUnavailable | undefined;
   private lastProbeAt = -Infinity;
   private closed = false;
   private log: AppDbLog = { info: () => {}, warn: () => {} };
@@ -118,12 +118,12 @@ export class AppDb {
     this.log = log;
   }
 
-  /** The read connection of the file at the path now; 503/1000 while there is no usable one. */
+  /** The read connection of the file at the path now; StorageUnavailable while there is no usable one. */
   get read(): Connection {
     return this.current().read;
   }
 
-  /** The write connection of the file at the path now; 503/1000 while there is no usable one. */
+  /** The write connection of the file at the path now; StorageUnavailable while there is no usable one. */
   get write(): Connection {
     return this.current().write;
   }
@@ -141,8 +141,9 @@ export class AppDb {
    * `body` in a `BEGIN IMMEDIATE` … `COMMIT` on the write connection, shared with the writes that
    * arrive meanwhile (GroupCommit: each in its own savepoint). `body` runs synchronously, so the
    * transaction is as short as the statements themselves. A lock held elsewhere is waited for up to
-   * the budget, counted from this call; past it 503/1000 is answered, as for a storage failure
-   * (disk full, read-only, I/O error), which is also recorded for the healthcheck until a write commits.
+   * the budget, counted from this call; past it the write fails with DatabaseBusy. A storage failure
+   * (disk full, read-only, I/O error) fails it with StorageUnavailable, recorded for the healthcheck
+   * until a write commits.
    */
   async transaction<T>(body: (conn: Connection) => T, options: WriteOptions): Promise<T> {
     let value: T;
@@ -192,7 +193,7 @@ export class AppDb {
 
   /** The open file when it is still the one at the path; else the file there now, opened. */
   private current(): OpenFile {
-    if (this.closed) throw new StorageUnavailableError(`app.db is closed: ${this.path} (the server is stopping)`);
+    if (this.closed) throw new StorageUnavailable(`app.db is closed: ${this.path} (the server is stopping)`);
     const seen = statSync(this.path, { throwIfNoEntry: false });
     const file = this.file;
     if (file && seen && seen.ino === file.ino && seen.dev === file.dev) return file;
@@ -221,7 +222,7 @@ export class AppDb {
       if (isBusy(error)) throw error;
       const detail = error instanceof StartupError ? error.message : `app.db cannot be opened: ${this.path}: ${(error as Error).message}`;
       if (detail !== known?.error.detail) this.log.warn(`${detail}; answering 503 until a usable app.db is there`);
-      this.unusable = { error: new StorageUnavailableError(detail, { cause: error }), seen: signature, at: now };
+      this.unusable = { error: new StorageUnavailable(detail, { cause: error }), seen: signature, at: now };
       throw this.unusable.error;
     }
     this.unusable = undefined;

@@ -1,5 +1,5 @@
 import type { Clock } from '../clock.js';
-import { KosyncError } from '../errors.js';
+import { DatabaseBusy } from '../domain-errors.js';
 
 /** SQLITE_BUSY and its extended codes: another connection (Calibre-Web, calibre) holds the lock. */
 export function isBusy(error: unknown): boolean {
@@ -11,7 +11,7 @@ export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(r
 
 /**
  * Runs `attempt` until it stops failing with SQLITE_BUSY or the deadline (the clock's monotonic
- * milliseconds) passes (then 503/1000).
+ * milliseconds) passes (then DatabaseBusy).
  * Connections use busy_timeout 0, so a lock held by Calibre-Web is waited for here, between event-loop
  * turns, instead of inside SQLite where it would freeze every other request.
  */
@@ -23,7 +23,7 @@ export async function retryWhileBusy<T>(attempt: () => T, deadline: number, cloc
     } catch (error) {
       if (!isBusy(error)) throw error;
       const left = deadline - clock.monotonicMs();
-      if (left <= 0) throw new KosyncError('storageUnavailable');
+      if (left <= 0) throw new DatabaseBusy();
       onWait?.();
       await sleep(Math.min(delay, left));
       delay = Math.min(delay * 2, 25);

@@ -1,5 +1,5 @@
 import type { Clock } from '../clock.js';
-import { KosyncError } from '../errors.js';
+import { DatabaseBusy } from '../domain-errors.js';
 import { isBusy, sleep } from './busy.js';
 import type { Connection } from './query.js';
 import { isStorageFailure } from './storage-failure.js';
@@ -23,7 +23,7 @@ interface Write {
  * is held elsewhere, or another process still reads when we commit) rolls the whole group back and
  * retries later: in rollback-journal mode a COMMIT left waiting keeps the PENDING lock, which would
  * shut out every new reader, this process's GETs and logins included. Each write gives up with
- * 503/1000 once its own budget, counted from its arrival, has passed.
+ * DatabaseBusy once its own budget, counted from its arrival, has passed.
  *
  * When SQLite rolls the whole transaction back itself (disk full, an I/O error, a trigger's
  * RAISE(ROLLBACK)), a storage failure fails the whole group (every write would meet it), any other
@@ -87,7 +87,7 @@ export class GroupCommit {
         const now = this.clock.monotonicMs();
         group = group.filter((write) => {
           if (write.deadline > now) return true;
-          write.reject(new KosyncError('storageUnavailable'));
+          write.reject(new DatabaseBusy());
           return false;
         });
         if (group.length === 0) return;

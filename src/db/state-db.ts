@@ -128,7 +128,7 @@ export class StateDb {
 
   /**
    * `body` in a `BEGIN IMMEDIATE` transaction now, or, while another process holds the lock, as soon
-   * as it is free within `waitMs` (503/1000 past it). A deferred write under the same `key` is
+   * as it is free within `waitMs` (DatabaseBusy past it). A deferred write under the same `key` is
    * superseded by this one.
    */
   writing<T>(body: (conn: Connection) => T, waitMs: number, key?: string): Promise<T> {

@@ -28,7 +28,7 @@ interface Tracked {
 /** At most one warning per this many milliseconds while connections are refused. */
 const REFUSAL_REPORT_MS = 60_000;
 
-const REFUSAL_BODY = JSON.stringify({ code: ERRORS.storageUnavailable.code, message: 'Too many connections, try again later' });
+const REFUSAL_BODY = JSON.stringify({ code: ERRORS.tooManyConnections.code, message: ERRORS.tooManyConnections.message });
 const REFUSAL =
   `HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(REFUSAL_BODY)}\r\n` +
   `Cache-Control: no-store\r\nConnection: close\r\n\r\n${REFUSAL_BODY}`;

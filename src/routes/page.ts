@@ -1,6 +1,6 @@
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
-import { KosyncError } from '../errors.js';
 import type { UserRow } from '../repos/users.js';
+import { expectedAnswer } from '../http/error-answers.js';
 import { publicBaseUrl } from '../http/public-url.js';
 import { parseEnableForm, typedUsername } from '../page/enable-form.js';
 import { isSameOriginPost } from '../page/same-origin.js';
@@ -72,14 +72,15 @@ export const pageRoutes: FastifyPluginAsync = async (app) => {
         request.lockDeadline,
       ));
     } catch (error) {
-      if (!(error instanceof KosyncError)) throw error;
-      const failed = error.kind === 'unauthorized';
+      const answer = expectedAnswer(error, request, config.basePath);
+      if (!answer) throw error;
+      const failed = answer.kind === 'unauthorized';
       return render(
         request,
         reply,
-        failed ? 403 : error.status,
-        { username: form.username, notice: { kind: 'error', text: failed ? 'Wrong username or password.' : error.message } },
-        { ...error.headers },
+        failed ? 403 : answer.status,
+        { username: form.username, notice: { kind: 'error', text: failed ? 'Wrong username or password.' : answer.message } },
+        { ...answer.headers },
       );
     }
     await syncKeys.enable(user, form.password);

@@ -1,5 +1,5 @@
 import type { FastifyPluginAsync } from 'fastify';
-import { KosyncError } from '../errors.js';
+import { KosyncError, PAGE_MESSAGES } from '../errors.js';
 import { sendJson } from '../http/json.js';
 import { publicBaseUrl } from '../http/public-url.js';
 
@@ -12,10 +12,6 @@ export const usersRoutes: FastifyPluginAsync = async (app) => {
 
   // Accounts are Calibre-Web's. 402 is what KOReader shows the message of (notes/koreader.md §2.6).
   app.post('/users/create', async (request) => {
-    const page = publicBaseUrl(request, app.kosync.config.basePath);
-    throw new KosyncError(
-      'registrationDisabled',
-      `Registration is not available: sign in with your Calibre-Web account. To use KOReader's own sync, open ${page} and enable it there.`,
-    );
+    throw new KosyncError('registrationDisabled', PAGE_MESSAGES.registration(publicBaseUrl(request, app.kosync.config.basePath)));
   });
 };

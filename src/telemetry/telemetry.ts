@@ -5,7 +5,7 @@ import { readCredentials } from '../auth/credentials.js';
 import type { PasswordVerifier } from '../auth/password-verifier.js';
 import type { Config } from '../config.js';
 import type { Connection } from '../db/query.js';
-import { KosyncError } from '../errors.js';
+import { LoginFailed, SyncKeyOutdated, TooManyFailures } from '../domain-errors.js';
 import type { KosyncMetrics, LoginOutcome } from './metrics.js';
 
 /** The User-Agent of the image's HEALTHCHECK probe (docker/healthcheck.mjs). */
@@ -147,8 +147,7 @@ export class Telemetry {
 }
 
 function loginOutcomeOf(error: unknown): LoginOutcome {
-  if (!(error instanceof KosyncError)) return 'error';
-  if (error.status === 401) return 'failure';
-  if (error.status === 429) return 'throttled';
+  if (error instanceof LoginFailed || error instanceof SyncKeyOutdated) return 'failure';
+  if (error instanceof TooManyFailures) return 'throttled';
   return 'error';
 }

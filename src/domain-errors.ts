@@ -1,0 +1,68 @@
+/**
+ * Why a request cannot be served, as the databases (db/) and the login checks (auth/) say it: in their
+ * own terms, with no HTTP status or protocol code. The edge (src/http/error-answers.ts) answers each
+ * with the protocol's code, status and message from src/errors.ts.
+ */
+
+/** Another process (Calibre-Web, calibre, a CLI command) kept a database locked past the wait budget. */
+export class DatabaseBusy extends Error {
+  override name = 'DatabaseBusy';
+
+  constructor() {
+    super('the database stayed locked by another process past the wait budget');
+  }
+}
+
+/**
+ * A database file cannot be used: disk full, read-only, an I/O error, missing or not usable. `detail`
+ * names the file and the cause, for the log.
+ */
+export class StorageUnavailable extends Error {
+  override name = 'StorageUnavailable';
+
+  constructor(
+    readonly detail: string,
+    options: { cause?: unknown } = {},
+  ) {
+    super(detail, options.cause === undefined ? undefined : { cause: options.cause });
+  }
+}
+
+/** The credentials are missing, malformed or wrong, or name no user who may log in. */
+export class LoginFailed extends Error {
+  override name = 'LoginFailed';
+
+  constructor() {
+    super('login failed');
+  }
+}
+
+/** A client (or the whole server) has too many password checks running or waiting: refused unchecked. */
+export class VerificationsFull extends Error {
+  override name = 'VerificationsFull';
+
+  constructor() {
+    super('too many password checks running or waiting');
+  }
+}
+
+/** The client address, or the username from its network, failed too often; may try again after `retryAfterSeconds`. */
+export class TooManyFailures extends Error {
+  override name = 'TooManyFailures';
+
+  constructor(readonly retryAfterSeconds: number) {
+    super(`too many failed logins, retry after ${retryAfterSeconds} s`);
+  }
+}
+
+/** Why a stock-KOReader key that was right when enabled no longer is. */
+export type OutdatedKeyReason = 'password' | 'account' | 'expired';
+
+/** The right stock-KOReader key, enabled for an account that has changed since (or, without a local password, expired). */
+export class SyncKeyOutdated extends Error {
+  override name = 'SyncKeyOutdated';
+
+  constructor(readonly reason: OutdatedKeyReason) {
+    super(`the KOReader sync key is outdated (${reason})`);
+  }
+}
