@@ -1,6 +1,6 @@
 import fastify, { LogController, type FastifyInstance, type FastifyRequest } from 'fastify';
 import type { DestinationStream } from 'pino';
-import type { Authenticated, Authenticator } from './auth/authenticator.js';
+import type { Authenticator } from './auth/authenticator.js';
 import { createLoginServices } from './auth/login-services.js';
 import { localPasswordVerifier, type PasswordVerifier } from './auth/password-verifier.js';
 import type { SyncKeys } from './auth/sync-keys.js';
@@ -12,6 +12,7 @@ import { baseTwiceRewriter } from './http/base-alias.js';
 import { limitConnections, proxyPeers } from './http/connection-limits.js';
 import { answerError, answerFrameworkError, sendError } from './http/error-answers.js';
 import { LOG_REDACTION, MAX_PARAM_LENGTH, SERVER_LIMITS } from './http/server-limits.js';
+import { signInHook } from './http/sign-in.js';
 import { healthRoutes } from './routes/health.js';
 import { pageRoutes } from './routes/page.js';
 import { syncsRoutes } from './routes/syncs.js';
@@ -43,7 +44,8 @@ export interface KosyncServices {
   progress: ProgressService;
   authenticator: Authenticator;
   syncKeys: SyncKeys;
-  authenticate(request: FastifyRequest): Promise<Authenticated>;
+  /** The sign-in hook (src/http/sign-in.ts): route families that need a user add it as their preHandler. */
+  signIn(request: FastifyRequest): Promise<void>;
 }
 
 declare module 'fastify' {
@@ -77,9 +79,9 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
     ...(rewriteBaseTwice ? { rewriteUrl: rewriteBaseTwice } : {}),
     frameworkErrors: (error, request, reply) => {
       // A document that does not decode as UTF-8 (e.g. an encoded lone surrogate) is the route's 2004,
-      // after authentication like any other bad document; other bad URLs are 2003.
+      // after the route family's sign-in like any other bad document; other bad URLs are 2003.
       if (error.code === 'FST_ERR_BAD_URL' && request.method === 'GET' && isProgressDocumentPath(request.url, config)) {
-        app.kosync.authenticate(request).then(
+        app.kosync.signIn(request).then(
           () => answerError(new KosyncError('invalidDocument'), request, reply, config.basePath),
           (failure: unknown) => answerError(failure, request, reply, config.basePath),
         );
@@ -131,11 +133,11 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
       onLockWait: telemetry.lockWaited,
       onSync: telemetry.synced,
     }),
-    authenticate: (request: FastifyRequest) =>
-      authenticator.authenticate(request.headers, request.ip, request.socket.remoteAddress, request.lockDeadline),
+    signIn: signInHook(authenticator, telemetry.signIns),
   } satisfies KosyncServices);
   telemetry.install(app);
   app.decorateRequest('lockDeadline', 0);
+  app.decorateRequest('user', null);
   app.addHook('onRequest', async (request) => {
     request.lockDeadline = clock.monotonicMs() + config.lockWaitMs;
   });

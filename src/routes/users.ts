@@ -5,13 +5,14 @@ import { publicBaseUrl } from '../http/public-url.js';
 
 /** `BASE/users/*`: the login check, and KOReader's "Register", which never creates users. */
 export const usersRoutes: FastifyPluginAsync = async (app) => {
-  app.get('/users/auth', async (request, reply) => {
-    await app.kosync.authenticate(request);
-    return sendJson(reply, 200, { authorized: 'OK' });
-  });
-
-  // Accounts are Calibre-Web's. 402 is what KOReader shows the message of (notes/koreader.md §2.6).
+  // Accounts are Calibre-Web's. 402 is what KOReader shows the message of (docs/PROTOCOL.md §1).
   app.post('/users/create', async (request) => {
     throw new KosyncError('registrationDisabled', PAGE_MESSAGES.registration(publicBaseUrl(request, app.kosync.config.basePath)));
+  });
+
+  // The login check is the sign-in itself.
+  await app.register(async (signedIn) => {
+    signedIn.addHook('preHandler', app.kosync.signIn);
+    signedIn.get('/users/auth', async (_request, reply) => sendJson(reply, 200, { authorized: 'OK' }));
   });
 };
