@@ -11,6 +11,7 @@ import { KosyncError } from './errors.js';
 import { baseTwiceRewriter } from './http/base-alias.js';
 import { limitConnections, proxyPeers } from './http/connection-limits.js';
 import { answerError, answerFrameworkError, sendError } from './http/error-answers.js';
+import { type Library, libraryOf } from './library.js';
 import { LOG_REDACTION, MAX_PARAM_LENGTH, SERVER_LIMITS } from './http/server-limits.js';
 import { signInHook } from './http/sign-in.js';
 import { healthRoutes } from './routes/health.js';
@@ -41,6 +42,8 @@ export interface AppDeps {
 export interface KosyncServices {
   config: Config;
   appDb: Databases['appDb'];
+  /** Undefined without a Calibre library: progress then syncs unmatched. */
+  library: Library | undefined;
   progress: ProgressService;
   authenticator: Authenticator;
   syncKeys: SyncKeys;
@@ -114,20 +117,21 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
   app.addHook('onReady', async () => {
     await loginSettings.current().catch(() => undefined);
   });
-  const { scanner } = databases;
-  if (scanner) {
+  const library = libraryOf(config, databases, clock);
+  if (library) {
     // The checksum index is built in the background once the server is ready, never delaying it.
-    app.addHook('onReady', async () => scanner.start(app.log));
-    app.addHook('onClose', () => scanner.stop());
+    app.addHook('onReady', async () => library.scanner.start(app.log));
+    app.addHook('onClose', () => library.scanner.stop());
   }
   app.decorate('kosync', {
     config,
     appDb: databases.appDb,
+    library,
     authenticator,
     syncKeys,
     progress: new ProgressService({
       appDb: databases.appDb,
-      matcher: databases.matcher,
+      matcher: library?.matcher,
       clock,
       shareProgressAcrossFiles: config.shareProgressAcrossFiles,
       onLockWait: telemetry.lockWaited,

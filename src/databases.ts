@@ -6,19 +6,13 @@ import { CalibreDb } from './db/calibre-db.js';
 import { calibreDirFromSettings, readSettingsRow } from './db/settings.js';
 import { StartupError } from './db/startup-error.js';
 import { StateDb } from './db/state-db.js';
-import { libraryMatching } from './checksums/library-matching.js';
-import type { ChecksumScanner } from './checksums/scanner.js';
 import { systemClock, type Clock } from './clock.js';
-import type { BookMatcher } from './matching/book-matcher.js';
 
 export interface Databases {
   appDb: AppDb;
   stateDb: StateDb;
   /** Absent when no library is configured or its metadata.db is missing: sync works unmatched. */
   calibreDb: CalibreDb | undefined;
-  matcher: BookMatcher | undefined;
-  /** Keeps the checksum index in step with the library; started and stopped with the server. */
-  scanner: ChecksumScanner | undefined;
   close(): void;
 }
 
@@ -46,16 +40,11 @@ export function openDatabases(config: Config, log: StartupLog, clock: Clock = sy
     opened.push(stateDb);
     const calibreDb = openLibrary(config, appDb, log, clock);
     if (calibreDb) opened.push(calibreDb);
-    const matching = calibreDb && libraryMatching(config, calibreDb, stateDb, clock);
     return {
       appDb,
       stateDb,
       calibreDb,
-      matcher: matching?.matcher,
-      scanner: matching?.scanner,
       close: () => {
-        // Stops timers and makes a scan in flight end before touching the closed state DB.
-        void matching?.scanner.stop();
         for (const db of opened.reverse()) db.close();
       },
     };

@@ -27,7 +27,7 @@ afterEach(async () => {
 async function scanned(options: TestAppOptions = {}): Promise<TestApp> {
   t = await testApp({ library: 'calibre', calibreWrites: true, ...options });
   await t.app.ready();
-  await t.databases.scanner!.idle();
+  await t.library!.scanner.idle();
   return t;
 }
 
@@ -57,7 +57,7 @@ function calibreWrite(library: string, sql: string): void {
 describe('the checksum index of a plain Calibre library', () => {
   it('indexes every format at start and reports the first scan done', async () => {
     await scanned();
-    expect(t!.databases.scanner!.status()).toMatchObject({
+    expect(t!.library!.scanner.status()).toMatchObject({
       running: false,
       firstScan: { done: 6, total: 6, complete: true },
       lastScan: { files: 6, hashed: 6, unchanged: 0, missing: 0, removed: 0, failed: 0, full: false },
@@ -206,7 +206,7 @@ describe('the checksum index of a plain Calibre library', () => {
     await scanned();
     copyFileSync(REV1_EPUB, libraryFile(BOOK1_PATH)); // same size (1641 bytes), other bytes
     utimesSync(libraryFile(BOOK1_PATH), new Date('2026-12-01T00:00:00Z'), new Date('2026-12-01T00:00:00Z'));
-    const summary = await t!.databases.scanner!.scan();
+    const summary = await t!.library!.scanner.scan();
     expect(summary).toMatchObject({ files: 6, hashed: 1, unchanged: 5, missing: 0, removed: 0 });
     expect(json(await push(BOOK1_OLD_EPUB, 0.5))).toEqual({ document: BOOK1_OLD_EPUB, timestamp: epoch(0), ...BOOK1 });
     expect(json(await push(BOOK1_EPUB, 0.5))).toEqual({ document: BOOK1_EPUB, timestamp: epoch(0), ...BOOK1 });
@@ -222,12 +222,12 @@ describe('the checksum index of a plain Calibre library', () => {
     utimesSync(libraryFile(BOOK1_PATH), new Date('2026-12-01T00:00:00Z'), new Date('2026-12-01T00:00:00Z'));
     // Within a minute of the first scan: no refresh, the new file stays unknown.
     expect(await bookOf(BOOK1_OLD_EPUB)).toBeUndefined();
-    await t!.databases.scanner!.idle();
+    await t!.library!.scanner.idle();
     expect(await bookOf(BOOK1_OLD_EPUB)).toBeUndefined();
     t!.clock.advance(61 * SECOND);
     expect(await bookOf(BOOK1_OLD_EPUB)).toBeUndefined(); // this one asks for the refresh
-    await t!.databases.scanner!.idle();
-    expect(t!.databases.scanner!.status().lastScan).toMatchObject({ hashed: 1, unchanged: 5 });
+    await t!.library!.scanner.idle();
+    expect(t!.library!.scanner.status().lastScan).toMatchObject({ hashed: 1, unchanged: 5 });
     expect(await bookOf(BOOK1_OLD_EPUB)).toBe(1);
   });
 
@@ -236,7 +236,7 @@ describe('the checksum index of a plain Calibre library', () => {
     rmSync(libraryFile('Tobias Renn/Gears of the Clockwork City (2)/Gears of the Clockwork City - Tobias Renn.pdf'));
     calibreWrite(t!.files.library!, 'DELETE FROM books WHERE id = 3');
     expect(await bookOf(BOOK3_EPUB)).toBeUndefined(); // at once: the book is looked up in metadata.db
-    expect(await t!.databases.scanner!.scan()).toMatchObject({ files: 5, hashed: 0, unchanged: 4, missing: 1, removed: 1 });
+    expect(await t!.library!.scanner.scan()).toMatchObject({ files: 5, hashed: 0, unchanged: 4, missing: 1, removed: 1 });
     expect(await bookOf(BOOK2_PDF)).toBeUndefined();
     expect(await bookOf(BOOK2_EPUB)).toBe(2);
     expect(stateRows('SELECT data_id, checksum, size FROM library_files WHERE data_id IN (3, 6) ORDER BY data_id')).toEqual([
@@ -259,10 +259,10 @@ describe('the checksum index of a plain Calibre library', () => {
     const kept = join(t!.files.dir, 'kept.pdf');
     copyFileSync(pdf, kept);
     rmSync(pdf);
-    await t!.databases.scanner!.scan();
+    await t!.library!.scanner.scan();
     expect(await bookOf(BOOK2_PDF)).toBeUndefined();
     copyFileSync(kept, pdf);
-    expect(await t!.databases.scanner!.scan()).toMatchObject({ hashed: 1, missing: 0 });
+    expect(await t!.library!.scanner.scan()).toMatchObject({ hashed: 1, missing: 0 });
     expect(await bookOf(BOOK2_PDF)).toBe(2);
   });
 });

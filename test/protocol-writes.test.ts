@@ -384,7 +384,7 @@ describe('libraries without matching', () => {
     await t.close();
     t = await testApp({ library: 'calibre' });
     await t.app.ready();
-    await t.databases.scanner?.idle();
+    await t.library?.scanner.idle();
     const response = await push(BOOK1_EPUB, 0.5);
     expect(json(response)).toEqual({ document: BOOK1_EPUB, timestamp: epoch(0), ...BOOK1 });
     expect(rows('book_read_link')).toMatchObject([{ book_id: 1, user_id: DAVE_ID, read_status: 2 }]);

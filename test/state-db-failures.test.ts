@@ -49,7 +49,7 @@ describe('the state database locked by another process (kosync.db, BEGIN EXCLUSI
         logStream: { write: (line) => void logLines.push(JSON.parse(line) as { level: number; msg: string }) },
       });
       await t.app.ready();
-      await t.databases.scanner!.idle();
+      await t.library!.scanner.idle();
       expect((await enable(t.app, 'dave', 'oldtimer')).statusCode).toBe(200);
 
       // Held for at most 10 s: on a server that waits 2 s in SQLite per state write, these 20 requests
@@ -141,7 +141,7 @@ describe('the state database locked by another process (kosync.db, BEGIN EXCLUSI
   it('finishes a checksum scan whose batch waited for the lock, answering requests meanwhile', async () => {
     t = await testApp({ library: 'calibre', calibreWrites: true });
     lock = await holdLock(t.files.stateDb, 'exclusive', { touch: 'UPDATE sync_keys SET user_name = user_name', releaseAfterMs: 15_000 });
-    const scanning = t.databases.scanner!.scan();
+    const scanning = t.library!.scanner.scan();
     // Past SQLite's own 2 s wait of old: the scan's batch waits for the lock, within its 5 s.
     await sleep(2500);
     expect((await t.app.inject({ method: 'GET', url: '/kosync/healthcheck' })).statusCode).toBe(200);

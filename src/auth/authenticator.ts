@@ -74,7 +74,7 @@ export class Authenticator {
     const proxied = await this.deps.headerLogin?.(headers, peerAddress, deadline);
     if (proxied) return { user: proxied, method: 'proxy' };
     const credentials = readCredentials(headers);
-    if (!credentials) throw new LoginFailed();
+    if (!credentials) throw new LoginFailed('no credentials, or malformed ones');
     return this.authenticateCredentials(credentials, clientAddress, deadline);
   }
 
@@ -115,7 +115,7 @@ export class Authenticator {
       attempt?.failed();
       // Outside the verification slot: the wait costs no CPU and holds no place in the queue.
       if (credentials.scheme === 'basic') await this.deps.padding?.pad(checked.startedAt);
-      throw new LoginFailed();
+      throw new LoginFailed('wrong credentials');
     }
     attempt?.succeeded();
     return result;

@@ -25,7 +25,9 @@ export class VerificationQueue {
 
   /** Runs `task` in turn; `share` is whose places it takes (none: counted in the total only). */
   async run<T>(task: () => Promise<T>, share?: string): Promise<T> {
-    if (share !== undefined && (this.held.get(share) ?? 0) >= this.options.perShare) throw new VerificationsFull();
+    if (share !== undefined && (this.held.get(share) ?? 0) >= this.options.perShare) {
+      throw new VerificationsFull(`this client holds ${this.options.perShare} of the password checks already`);
+    }
     if (this.running < this.options.concurrency) {
       this.running++;
       this.hold(share, 1);
@@ -34,7 +36,7 @@ export class VerificationQueue {
       // The finishing task hands its slot over, so `running` stays as it is.
       await new Promise<void>((resolve) => this.waiting.push(resolve));
     } else {
-      throw new VerificationsFull();
+      throw new VerificationsFull(`${this.options.maxWaiting} password checks are waiting already`);
     }
     try {
       return await task();

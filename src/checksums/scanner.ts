@@ -5,9 +5,9 @@ import type { Clock } from '../clock.js';
 import type { CalibreDb } from '../db/calibre-db.js';
 import { formatSqlDatetime } from '../db/datetime.js';
 import type { StateDb } from '../db/state-db.js';
+import { allLibraryFiles, deleteLibraryFile, type LibraryFileRow, recordDocument, saveLibraryFile } from '../repos/checksum-index.js';
+import { type LibraryFormat, listLibraryFormats } from '../repos/library.js';
 import { fileNamesOf, filenameDocumentIds, validFilename } from './file-names.js';
-import { allLibraryFiles, deleteLibraryFile, recordDocument, saveLibraryFile, type LibraryFileRow } from './index-store.js';
-import { listLibraryFormats, type LibraryFormat } from './library-formats.js';
 import { partialMd5 } from './partial-md5.js';
 
 export interface ScanProgress {
@@ -164,7 +164,7 @@ export class ChecksumScanner {
     const { calibre, state, library } = this.options;
     const startedAt = this.options.clock.monotonicMs();
     const full = request.full ?? false;
-    const formats = listLibraryFormats(calibre);
+    const formats = listLibraryFormats(calibre.conn);
     const known = new Map(allLibraryFiles(state.conn).map((row) => [row.data_id, row]));
     const isFirst = !this.first.complete;
     const progress: ScanProgress = { done: 0, total: formats.length };

@@ -23,7 +23,7 @@ export async function retryWhileBusy<T>(attempt: () => T, deadline: number, cloc
     } catch (error) {
       if (!isBusy(error)) throw error;
       const left = deadline - clock.monotonicMs();
-      if (left <= 0) throw new DatabaseBusy();
+      if (left <= 0) throw new DatabaseBusy('the database stayed locked by another process past the wait budget');
       onWait?.();
       await sleep(Math.min(delay, left));
       delay = Math.min(delay * 2, 25);

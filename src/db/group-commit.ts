@@ -87,7 +87,7 @@ export class GroupCommit {
         const now = this.clock.monotonicMs();
         group = group.filter((write) => {
           if (write.deadline > now) return true;
-          write.reject(new DatabaseBusy());
+          write.reject(new DatabaseBusy("the database stayed locked by another process past the write's wait budget"));
           return false;
         });
         if (group.length === 0) return;

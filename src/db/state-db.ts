@@ -4,8 +4,11 @@ import Database from 'better-sqlite3';
 import { systemClock, type Clock } from '../clock.js';
 import { SCHEMA_DIR } from '../paths.js';
 import { isBusy, retryWhileBusy } from './busy.js';
-import { Connection } from './query.js';
+import { Connection, queryBuilder } from './query.js';
 import { StartupError } from './startup-error.js';
+import type { StateDatabase } from './tables.js';
+
+export const stateQuery = queryBuilder<StateDatabase>();
 
 /** schema/state/NNN-name.sql, applied in order; `PRAGMA user_version` records the last one applied. */
 export const STATE_MIGRATIONS_DIR = join(SCHEMA_DIR, 'state');

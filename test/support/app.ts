@@ -3,7 +3,8 @@ import { buildApp } from '../../src/app.js';
 import type { PasswordVerifier } from '../../src/auth/password-verifier.js';
 import { fixedClock, type Clock } from '../../src/clock.js';
 import { loadConfig } from '../../src/config.js';
-import { openDatabases, type Databases } from '../../src/databases.js';
+import { type Databases, openDatabases } from '../../src/databases.js';
+import type { Library } from '../../src/library.js';
 import { copyFixtures, type FixtureCopy, type FixtureOptions } from './fixtures.js';
 
 /** 2026-11-28 15:21:55.781869 UTC, the moment of the oracle transcript in shared/oracle/README.md. */
@@ -13,6 +14,8 @@ export interface TestApp {
   app: FastifyInstance;
   files: FixtureCopy;
   databases: Databases;
+  /** The library's matcher and scanner as the app uses them; undefined without a library. */
+  library: Library | undefined;
   clock: ReturnType<typeof fixedClock>;
   close(): Promise<void>;
 }
@@ -59,6 +62,7 @@ export async function testApp(options: TestAppOptions = {}): Promise<TestApp> {
     app,
     files,
     databases,
+    library: app.kosync.library,
     clock,
     close: async () => {
       await app.close();

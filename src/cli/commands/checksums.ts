@@ -1,9 +1,11 @@
-import { explainDocument, type DocumentExplanation, type MatchMethod } from '../../checksums/explain.js';
+import { type DocumentExplanation, explainDocument } from '../../matching/explain.js';
 import type { ScanProgress, ScanSummary } from '../../checksums/scanner.js';
-import { openDatabases, type Databases } from '../../databases.js';
+import { type Databases, openDatabases } from '../../databases.js';
+import { type Library, libraryOf } from '../../library.js';
+import type { MatchSource } from '../../matching/book-matcher.js';
 import type { Command, CommandContext } from '../command.js';
 
-const METHOD_NAMES: Record<MatchMethod, string> = {
+const METHOD_NAMES: Record<MatchSource, string> = {
   cwa: "CWA's book_format_checksums",
   binary: 'its KOReader partial MD5 (checksum index)',
   filename: 'the md5 of its file name (KOReader "filename" method)',
@@ -31,27 +33,24 @@ export const checksumsCommand: Command = {
   },
 };
 
-type Library = Databases & {
-  calibreDb: NonNullable<Databases['calibreDb']>;
-  matcher: NonNullable<Databases['matcher']>;
-  scanner: NonNullable<Databases['scanner']>;
-};
+type Opened = Library & { stateDb: Databases['stateDb'] };
 
-async function withLibrary(context: CommandContext, work: (db: Library) => Promise<number>): Promise<number> {
+async function withLibrary(context: CommandContext, work: (db: Opened) => Promise<number>): Promise<number> {
   const databases = openDatabases(context.config, { warn: (m) => context.stderr.write(`${m}\n`) });
+  const library = libraryOf(context.config, databases, context.clock);
   try {
-    const { calibreDb, matcher, scanner } = databases;
-    if (!calibreDb || !matcher || !scanner) {
+    if (!library) {
       context.stderr.write('calibre-web-kosync checksums: no Calibre library to index (set KOSYNC_LIBRARY)\n');
       return 1;
     }
-    return await work({ ...databases, calibreDb, matcher, scanner });
+    return await work({ ...library, stateDb: databases.stateDb });
   } finally {
+    await library?.scanner.stop();
     databases.close();
   }
 }
 
-async function scan({ stdout, switches }: CommandContext, db: Library): Promise<number> {
+async function scan({ stdout, switches }: CommandContext, db: Opened): Promise<number> {
   const bar = stdout.isTTY && !switches.has('--json') ? progressBar(stdout) : undefined;
   const summary = await db.scanner.scan({ full: true, ...(bar ? { onProgress: bar } : {}) });
   if (bar) stdout.write('\n');
@@ -78,7 +77,7 @@ function progressBar(out: NodeJS.WritableStream): (p: ScanProgress) => void {
   };
 }
 
-async function find({ stdout, switches }: CommandContext, db: Library, document: string): Promise<number> {
+async function find({ stdout, switches }: CommandContext, db: Opened, document: string): Promise<number> {
   const found = explainDocument(document, db.matcher, db.calibreDb, db.stateDb);
   stdout.write(switches.has('--json') ? `${JSON.stringify(found)}\n` : describeDocument(found));
   return found.match ? 0 : 1;
