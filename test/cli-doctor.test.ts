@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { chmodSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { chmodSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -218,6 +218,16 @@ describe('calibre-web-kosync doctor on a broken setup exits 1 and says why', () 
     expect(run.stdout).toContain(
       `  FAIL  ${join(files.dir, '.key')} is missing or unreadable: the LDAP service password cannot be decrypted, ` +
         'so LDAP users cannot log in (local passwords still work)\n',
+    );
+  });
+
+  it('when LDAP is configured and the .key beside app.db is another key than the one that encrypted the password', async () => {
+    const files = fixture({ app: 'app-ldap.db', library: null });
+    writeFileSync(join(files.dir, '.key'), Buffer.alloc(32, 7).toString('base64url'));
+    const run = await doctor(files);
+    expect(run.code).toBe(1);
+    expect(run.stdout).toContain(
+      `  FAIL  the LDAP service password does not decrypt with ${join(files.dir, '.key')}: Fernet token signature does not match the key\n`,
     );
   });
 });

@@ -1,4 +1,3 @@
-import { dirname, join } from 'node:path';
 import type { FastifyBaseLogger } from 'fastify';
 import type { Clock } from '../clock.js';
 import type { Config } from '../config.js';
@@ -8,6 +7,7 @@ import { listPasswordFormats, listPasswordHashes } from '../repos/users.js';
 import { Authenticator } from './authenticator.js';
 import { DecoyPassword } from './decoy-password.js';
 import { FailurePadding, timeFailedCheck } from './failure-padding.js';
+import { keyFileBeside } from './fernet.js';
 import { findLdapUser } from './ldap/directory.js';
 import { ldapThenLocalVerifier } from './ldap/ldap-then-local.js';
 import { LoginLimiter } from './login-limiter.js';
@@ -49,7 +49,7 @@ export function createLoginServices({
   const now = () => clock.monotonicMs();
   const loginSettings = new LoginSettingsSource({
     appDb,
-    keyFile: join(dirname(appDb.path), '.key'),
+    keyFile: keyFileBeside(appDb.path),
     lockWaitMs: config.lockWaitMs,
     honourHeaderLogin: config.proxyHeaderLogin,
     log,

@@ -1,5 +1,6 @@
 import type { AppDb } from '../db/app-db.js';
-import { decryptFernet, FernetError, readFernetKeyFile, type FernetKey } from './fernet.js';
+import { readSettingsRow } from '../repos/settings.js';
+import { decryptWithKeyFile, FernetError } from './fernet.js';
 import type { ResolvedLdapSettings } from './ldap/directory.js';
 import { ldapSettingsFrom } from './ldap/settings.js';
 import { proxyHeaderSettingsFrom, type ProxyHeaderSettings } from './proxy-header/settings.js';
@@ -79,10 +80,7 @@ export class LoginSettingsSource {
     const readAt = this.now();
     let row: Record<string, unknown>;
     try {
-      row = await this.options.appDb.reading(
-        (conn) => (conn.statement('SELECT * FROM settings ORDER BY id LIMIT 1').get() as Record<string, unknown> | undefined) ?? {},
-        lockWaitMs,
-      );
+      row = await this.options.appDb.reading(readSettingsRow, lockWaitMs);
       this.report('settings', undefined);
     } catch (error) {
       if (this.cached) return this.cached.settings;
@@ -95,27 +93,13 @@ export class LoginSettingsSource {
   }
 
   private resolve(row: Record<string, unknown>): LoginSettings {
-    let key: FernetKey | FernetError | undefined;
-    const fernetKey = (): FernetKey | FernetError => {
-      if (key === undefined) {
-        try {
-          key = readFernetKeyFile(this.options.keyFile);
-        } catch (error) {
-          key = error instanceof FernetError ? error : new FernetError(String(error));
-        }
-      }
-      return key;
-    };
-    /** `Fernet(key).decrypt(token)`; a missing token is "" as in Calibre-Web (None → ""). */
+    /** A missing token is "" as in Calibre-Web (None → ""), without reading the key. */
     const decrypt = (column: string, value: Buffer | string | undefined): string | FernetError => {
       if (value === undefined) return '';
-      const k = fernetKey();
-      if (k instanceof FernetError) return k;
-      try {
-        return decryptFernet(k, value);
-      } catch (error) {
-        return new FernetError(`settings.${column} does not decrypt with ${this.options.keyFile}: ${(error as Error).message}`);
-      }
+      const decrypted = decryptWithKeyFile(this.options.keyFile, value);
+      if ('plaintext' in decrypted) return decrypted.plaintext;
+      if (decrypted.problem !== 'does-not-decrypt') return new FernetError(decrypted.message);
+      return new FernetError(`settings.${column} does not decrypt with ${this.options.keyFile}: ${decrypted.message}`);
     };
 
     let ldap: LdapLogin | undefined;

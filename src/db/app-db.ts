@@ -14,6 +14,26 @@ export const appQuery = queryBuilder<AppDatabase>();
 /** The tables Calibre-Web's ub.py creates that the sidecar reads or writes. */
 const REQUIRED_TABLES = ['user', 'book_read_link', 'kobo_reading_state', 'kobo_bookmark', 'kobo_statistics'];
 
+/** What app.db's tables say about it: which tables it has and which required ones it lacks, or that it is not SQLite. */
+export type AppDbTables = { tables: Set<string>; missing: string[] } | { notSqlite: Error };
+
+/**
+ * The start-up rule for app.db's tables (doctor applies the same): every table the sidecar reads or
+ * writes must be there. SQLITE_BUSY is thrown as is.
+ */
+export function inspectAppTables(conn: Connection): AppDbTables {
+  let tables: Set<string>;
+  try {
+    tables = new Set(
+      (conn.raw.prepare(`SELECT name FROM sqlite_master WHERE type = 'table'`).all() as { name: string }[]).map((r) => r.name),
+    );
+  } catch (error) {
+    if (isBusy(error)) throw error;
+    return { notSqlite: error as Error };
+  }
+  return { tables, missing: REQUIRED_TABLES.filter((t) => !tables.has(t)) };
+}
+
 /**
  * CWA's KOSyncProgress as SQLAlchemy create_all emits it (variant A in notes/cwa.md §1.2; the same DDL
  * as schema/app-db.sql). Older variants (AUTOINCREMENT with indexes; DATETIME without CASCADE) are used
@@ -267,19 +287,9 @@ function openFile(path: string, busyWaitMs: number): OpenFile {
 }
 
 function checkSchema(conn: Connection, path: string): void {
-  let tables: Set<string>;
-  try {
-    tables = new Set(
-      (conn.raw.prepare(`SELECT name FROM sqlite_master WHERE type = 'table'`).all() as { name: string }[]).map((r) => r.name),
-    );
-  } catch (error) {
-    if (isBusy(error)) throw error;
-    throw new StartupError(`app.db is not a SQLite database: ${path}: ${(error as Error).message}`);
-  }
-  const missing = REQUIRED_TABLES.filter((t) => !tables.has(t));
-  if (missing.length > 0) {
-    throw new StartupError(`not Calibre-Web's app.db: ${path} has no table ${missing.join(', ')}`);
-  }
+  const found = inspectAppTables(conn);
+  if ('notSqlite' in found) throw new StartupError(`app.db is not a SQLite database: ${path}: ${found.notSqlite.message}`);
+  if (found.missing.length > 0) throw new StartupError(`not Calibre-Web's app.db: ${path} has no table ${found.missing.join(', ')}`);
 }
 
 /** Creates kosync_progress if missing, as CWA's ub.init_db create_all does on every start. */

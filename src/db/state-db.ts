@@ -27,6 +27,20 @@ export function listMigrations(dir = STATE_MIGRATIONS_DIR): Migration[] {
     .sort((a, b) => a.version - b.version);
 }
 
+/**
+ * The start-up rule for the state DB's file (doctor applies the same): its folder is writable (SQLite
+ * puts the WAL and journal there, and creates the file) and the file, if there, readable and writable.
+ */
+export function canWriteStateDb(path: string): boolean {
+  try {
+    accessSync(dirname(path), constants.W_OK);
+    if (existsSync(path)) accessSync(path, constants.R_OK | constants.W_OK);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /** Where StateDb reports writes it had to defer, and those it dropped. */
 export interface StateDbLog {
   info(message: string): void;
@@ -92,11 +106,7 @@ export class StateDb {
   }
 
   static open(path: string, options: StateDbOptions = {}): StateDb {
-    const dir = dirname(path);
-    try {
-      accessSync(dir, constants.W_OK);
-      if (existsSync(path)) accessSync(path, constants.R_OK | constants.W_OK);
-    } catch {
+    if (!canWriteStateDb(path)) {
       throw new StartupError(`state database is not writable: ${path} (set KOSYNC_STATE_DB to a writable file)`);
     }
     let db: StateDb;

@@ -61,6 +61,20 @@ export function listLibraryFormats(conn: Connection): LibraryFormat[] {
   }));
 }
 
+/** Where the first `count` formats' files lie (by `data` id), relative to the library folder. */
+export function sampleFormatPaths(conn: Connection, count: number): string[] {
+  return conn
+    .all(
+      calibreQuery
+        .selectFrom('data as d')
+        .innerJoin('books as b', 'b.id', 'd.book')
+        .select(['b.path', 'd.name', 'd.format'])
+        .orderBy('d.id')
+        .limit(count),
+    )
+    .map((r) => bookFilePath(r.path, r.name, r.format));
+}
+
 const bookTitle = prepared((p: { id: number }) => calibreQuery.selectFrom('books').select('title').where('id', '=', p.id));
 
 /** A book's title, or undefined when metadata.db no longer has the book. */
