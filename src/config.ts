@@ -1,6 +1,6 @@
 import { availableParallelism } from 'node:os';
-import { isIP } from 'node:net';
 import { z } from 'zod';
+import { isAddressOrNetwork } from './util/addresses.js';
 
 const booleanText = z
   .string()
@@ -45,14 +45,7 @@ const basePath = z
 /** proxy-addr's names for address ranges, accepted by fastify's trustProxy. */
 const PROXY_RANGE_NAMES = ['loopback', 'linklocal', 'uniquelocal'];
 
-function isProxyAddress(entry: string): boolean {
-  if (PROXY_RANGE_NAMES.includes(entry)) return true;
-  const [address, prefix, ...rest] = entry.split('/');
-  const family = isIP(address ?? '');
-  if (family === 0 || rest.length > 0) return false;
-  if (prefix === undefined) return true;
-  return /^\d{1,3}$/.test(prefix) && Number(prefix) <= (family === 4 ? 32 : 128);
-}
+const isProxyAddress = (entry: string) => PROXY_RANGE_NAMES.includes(entry) || isAddressOrNetwork(entry);
 
 /**
  * KOSYNC_TRUST_PROXY: whether X-Forwarded-Proto/Host/For are believed. `true` trusts any peer,

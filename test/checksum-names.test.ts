@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { fileNamesOf, filenameDocumentIds, md5Hex, transliterate, validFilename } from '../src/checksums/file-names.js';
+import { fileNamesOf, filenameDocumentIds, transliterate, validFilename } from '../src/checksums/file-names.js';
+import { md5Hex } from '../src/util/md5.js';
 import { authorKey, authorsMatch, normaliseTitle } from '../src/matching/title-author.js';
 
 describe("Calibre-Web's get_valid_filename(value, replace_whitespace=False)", () => {

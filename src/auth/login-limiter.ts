@@ -1,4 +1,5 @@
 import { TooManyFailures } from '../domain-errors.js';
+import { LruCache } from '../util/lru-cache.js';
 import { clientAddressKey, clientNetworkKey } from './client-address.js';
 
 export interface LoginLimits {
@@ -69,8 +70,8 @@ export class LoginLimiter {
   private readonly byUserAndNetwork: FailureWindow;
   /** Recent failures per username from any address, counted up to where the wait is longest. */
   private readonly byUsername: FailureWindow;
-  /** `username \0 address key` → until when that address is known for that user. */
-  private readonly knownAddresses = new Map<string, number>();
+  /** `username \0 address key` of addresses that logged in as the user, for KNOWN_ADDRESS_MS. */
+  private readonly knownAddresses: LruCache<string, true>;
 
   constructor(
     private readonly limits: LoginLimits,
@@ -80,6 +81,7 @@ export class LoginLimiter {
     this.byAddress = new FailureWindow(limits.perAddress, limits.windowMs);
     this.byUserAndNetwork = new FailureWindow(limits.perUserAndNetwork, limits.windowMs);
     this.byUsername = new FailureWindow(saturation(limits.maxDelayMs), limits.windowMs);
+    this.knownAddresses = new LruCache({ maxEntries: MAX_KNOWN_ADDRESSES, ttlMs: KNOWN_ADDRESS_MS, now });
   }
 
   /** Starts an attempt, or throws TooManyFailures when the address, or the username from its network, is over its limit. */
@@ -88,7 +90,7 @@ export class LoginLimiter {
     const userKey = username.toLowerCase();
     const addressKey = address === undefined ? undefined : clientAddressKey(address);
     const userNetworkKey = address === undefined ? undefined : `${userKey}\0${clientNetworkKey(address)}`;
-    const known = addressKey !== undefined && this.isKnown(userKey, addressKey, now);
+    const known = addressKey !== undefined && this.knownAddresses.peek(`${userKey}\0${addressKey}`) !== undefined;
     const waitMs = Math.max(
       addressKey === undefined ? 0 : this.byAddress.waitMs(addressKey, now),
       known || userNetworkKey === undefined ? 0 : this.byUserAndNetwork.waitMs(userNetworkKey, now),
@@ -109,7 +111,7 @@ export class LoginLimiter {
       if (addressKey !== undefined) this.byAddress.release(addressKey, outcome === 'failed' || outcome === 'refused' ? at : undefined);
       if (userNetworkKey !== undefined) this.byUserAndNetwork.release(userNetworkKey, failedAt);
       if (failedAt !== undefined) this.byUsername.record(userKey, failedAt);
-      if (outcome === 'succeeded' && addressKey !== undefined) this.rememberAddress(userKey, addressKey);
+      if (outcome === 'succeeded' && addressKey !== undefined) this.knownAddresses.set(`${userKey}\0${addressKey}`, true);
     };
     return {
       delayMs,
@@ -118,22 +120,6 @@ export class LoginLimiter {
       refused: () => settle('refused'),
       abandoned: () => settle('abandoned'),
     };
-  }
-
-  private isKnown(userKey: string, addressKey: string, now: number): boolean {
-    const key = `${userKey}\0${addressKey}`;
-    const until = this.knownAddresses.get(key);
-    if (until === undefined) return false;
-    if (until > now) return true;
-    this.knownAddresses.delete(key);
-    return false;
-  }
-
-  private rememberAddress(userKey: string, addressKey: string): void {
-    const key = `${userKey}\0${addressKey}`;
-    this.knownAddresses.delete(key);
-    this.knownAddresses.set(key, this.now() + KNOWN_ADDRESS_MS);
-    if (this.knownAddresses.size > MAX_KNOWN_ADDRESSES) this.knownAddresses.delete(this.knownAddresses.keys().next().value!);
   }
 }
 
@@ -146,7 +132,7 @@ interface Failures {
 
 /** Failure times per key over a sliding window, with attempts in progress counted against the limit. */
 class FailureWindow {
-  private readonly entries = new Map<string, Failures>();
+  private readonly entries = new LruCache<string, Failures>({ maxEntries: MAX_KEYS });
 
   constructor(
     private readonly limit: number,
@@ -173,27 +159,27 @@ class FailureWindow {
 
   reserve(key: string): void {
     if (this.limit <= 0) return;
-    const entry = this.entries.get(key) ?? { times: [], pending: 0 };
+    const entry = this.entries.peek(key) ?? { times: [], pending: 0 };
     entry.pending++;
-    this.touch(key, entry);
+    this.entries.set(key, entry);
   }
 
   release(key: string, failedAt: number | undefined): void {
     if (this.limit <= 0) return;
-    const entry = this.entries.get(key);
+    const entry = this.entries.peek(key);
     if (!entry) return; // dropped by the bound on keys
     entry.pending = Math.max(0, entry.pending - 1);
     if (failedAt !== undefined) this.push(entry, failedAt);
     if (entry.times.length === 0 && entry.pending === 0) this.entries.delete(key);
-    else this.touch(key, entry);
+    else this.entries.set(key, entry);
   }
 
   /** A failure of an attempt that was not reserved. */
   record(key: string, failedAt: number): void {
     if (this.limit <= 0) return;
-    const entry = this.entries.get(key) ?? { times: [], pending: 0 };
+    const entry = this.entries.peek(key) ?? { times: [], pending: 0 };
     this.push(entry, failedAt);
-    this.touch(key, entry);
+    this.entries.set(key, entry);
   }
 
   private push(entry: Failures, failedAt: number): void {
@@ -203,7 +189,7 @@ class FailureWindow {
 
   /** The entry with failures older than the window dropped. */
   private current(key: string, now: number): Failures | undefined {
-    const entry = this.entries.get(key);
+    const entry = this.entries.peek(key);
     if (!entry) return undefined;
     const firstInWindow = entry.times.findIndex((t) => t > now - this.windowMs);
     entry.times.splice(0, firstInWindow < 0 ? entry.times.length : firstInWindow);
@@ -212,12 +198,5 @@ class FailureWindow {
       return undefined;
     }
     return entry;
-  }
-
-  /** Moves the key to the newest end and drops the oldest keys past the bound. */
-  private touch(key: string, entry: Failures): void {
-    this.entries.delete(key);
-    this.entries.set(key, entry);
-    while (this.entries.size > MAX_KEYS) this.entries.delete(this.entries.keys().next().value!);
   }
 }

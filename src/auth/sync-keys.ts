@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import type { FastifyBaseLogger } from 'fastify';
 import type { Clock } from '../clock.js';
 import { formatSqlDatetime, storedDatetimeToEpochSeconds } from '../db/datetime.js';
@@ -8,6 +7,7 @@ import { type OutdatedKeyReason, SyncKeyOutdated } from '../domain-errors.js';
 import { confirmSyncKey, findSyncKey, markSyncKeyUsed, saveSyncKey, type SyncKeyRow } from '../repos/sync-keys.js';
 import type { UserRow } from '../repos/users.js';
 import type { LdapPresence } from './ldap/directory.js';
+import { md5Hex } from '../util/md5.js';
 import { fingerprintOf } from './remembered-logins.js';
 
 /**
@@ -30,7 +30,7 @@ function bcrypt(): Promise<typeof import('@node-rs/bcrypt')> {
 
 /** KOReader's userkey: md5 of the password as lower-case hex (kosync.koplugin, notes/koreader.md §2.4). */
 export function userkeyOf(password: string): string {
-  return createHash('md5').update(password, 'utf8').digest('hex');
+  return md5Hex(password);
 }
 
 const DAY_SECONDS = 24 * 60 * 60;

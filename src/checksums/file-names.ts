@@ -1,4 +1,5 @@
-import { createHash } from 'node:crypto';
+import { foldLatin } from '../util/latin.js';
+import { md5Hex } from '../util/md5.js';
 
 /** Calibre-Web's get_valid_filename limit (cps/helper.py: `chars=128`, counted in UTF-8 bytes). */
 const MAX_NAME_BYTES = 128;
@@ -6,37 +7,13 @@ const MAX_NAME_BYTES = 128;
 /** Calibre-Web's strip_whitespaces (cps/string_helper.py): whitespace and zero-width characters. */
 const EDGE_WHITESPACE = /^[\s\u200B-\u200D\uFEFF]+|[\s\u200B-\u200D\uFEFF]+$/g;
 
-/** Letters NFKD does not decompose, spelled as unidecode spells them. */
-const LATIN_LETTERS: Record<string, string> = {
-  ß: 'ss',
-  Æ: 'AE',
-  æ: 'ae',
-  Œ: 'OE',
-  œ: 'oe',
-  Ø: 'O',
-  ø: 'o',
-  Ł: 'L',
-  ł: 'l',
-  Đ: 'D',
-  đ: 'd',
-  Þ: 'Th',
-  þ: 'th',
-  Ð: 'D',
-  ð: 'd',
-  ı: 'i',
-  '§': 'SS',
-};
-
 /**
  * ASCII spelling of Latin text, standing in for the unidecode that Calibre-Web applies when
  * "Convert non-English characters in title and author" (config_unicode_filename) is on. It covers
- * accented Latin letters; other scripts are left as they are.
+ * accented Latin letters (and unidecode's `SS` for §); other scripts are left as they are.
  */
 export function transliterate(text: string): string {
-  return text
-    .normalize('NFKD')
-    .replace(/\p{M}/gu, '')
-    .replace(/[ßÆæŒœØøŁłĐđÞþÐðı§]/g, (c) => LATIN_LETTERS[c] ?? c);
+  return foldLatin(text).replace(/§/g, 'SS');
 }
 
 /**
@@ -54,6 +31,19 @@ export function validFilename(value: string, unicodeFilename: boolean): string {
   while (end < bytes.length && end > 0 && (bytes[end]! & 0xc0) === 0x80) end--;
   const text = bytes.subarray(0, end).toString('utf8');
   return text.replace(EDGE_WHITESPACE, '');
+}
+
+/**
+ * The name Calibre-Web's get_download_link gives a download, without its extension:
+ * `<title> - <first author>` (the title alone without authors) through get_valid_filename.
+ */
+function downloadBaseName(file: Pick<NamedFormat, 'title' | 'author'>, unicodeFilename: boolean): string {
+  return validFilename(file.author ? `${file.title} - ${file.author}` : file.title, unicodeFilename);
+}
+
+/** The download's full name as Calibre-Web gives it with its default settings (no ASCII conversion). */
+export function downloadName(file: Omit<NamedFormat, 'dataName'>): string {
+  return `${downloadBaseName(file, false)}.${file.format.toLowerCase()}`;
 }
 
 export interface NamedFormat {
@@ -75,9 +65,8 @@ export interface NamedFormat {
 export function fileNamesOf(file: NamedFormat): string[] {
   const ext = file.format.toLowerCase();
   const names = [`${file.dataName}.${ext}`];
-  const display = file.author ? `${file.title} - ${file.author}` : file.title;
   for (const unicodeFilename of [false, true]) {
-    const base = validFilename(display, unicodeFilename);
+    const base = downloadBaseName(file, unicodeFilename);
     if (base === '') continue;
     names.push(`${base}.${ext}`);
     if (ext === 'kepub') names.push(`${base}.kepub.epub`);
@@ -93,8 +82,4 @@ export function fileNamesOf(file: NamedFormat): string[] {
 export function filenameDocumentIds(name: string): { document: string; name: string }[] {
   const forms = [...new Set([name.normalize('NFC'), name.normalize('NFD')])];
   return forms.map((form) => ({ document: md5Hex(form), name: form }));
-}
-
-export function md5Hex(text: string): string {
-  return createHash('md5').update(text, 'utf8').digest('hex');
 }

@@ -7,7 +7,7 @@ import { formatSqlDatetime } from '../db/datetime.js';
 import type { StateDb } from '../db/state-db.js';
 import { allLibraryFiles, deleteLibraryFile, type LibraryFileRow, recordDocument, saveLibraryFile } from '../repos/checksum-index.js';
 import { type LibraryFormat, listLibraryFormats } from '../repos/library.js';
-import { fileNamesOf, filenameDocumentIds, validFilename } from './file-names.js';
+import { downloadName, fileNamesOf, filenameDocumentIds } from './file-names.js';
 import { partialMd5 } from './partial-md5.js';
 
 export interface ScanProgress {
@@ -244,8 +244,7 @@ export class ChecksumScanner {
     writes: (() => void)[],
   ): Promise<Outcome> {
     const { conn } = this.options.state;
-    const display = format.author ? `${format.title} - ${format.author}` : format.title;
-    const downloadName = `${validFilename(display, false)}.${format.format.toLowerCase()}`;
+    const downloaded = downloadName(format);
     const sameFormat =
       previous !== undefined && previous.book_id === format.bookId && previous.format === format.format && previous.path === format.path;
     const row = (fields: Pick<LibraryFileRow, 'size' | 'mtime_ms' | 'checksum'>): LibraryFileRow => ({
@@ -253,7 +252,7 @@ export class ChecksumScanner {
       book_id: format.bookId,
       format: format.format,
       path: format.path,
-      download_name: downloadName,
+      download_name: downloaded,
       ...fields,
       scanned_at: this.now(),
     });
@@ -281,8 +280,8 @@ export class ChecksumScanner {
       return 'missing';
     }
     if (!full && sameFormat && previous.checksum !== null && previous.size === info.size && previous.mtime_ms === info.mtimeMs) {
-      if (previous.download_name !== downloadName) {
-        const current = { ...previous, download_name: downloadName };
+      if (previous.download_name !== downloaded) {
+        const current = { ...previous, download_name: downloaded };
         writes.push(() => {
           saveLibraryFile(conn, current);
           recordNames(this.now());

@@ -3,7 +3,7 @@ import Database from 'better-sqlite3';
 import { systemClock, type Clock } from '../clock.js';
 import { StorageUnavailable } from '../domain-errors.js';
 import { Connection, queryBuilder } from './query.js';
-import { isBusy, retryWhileBusy } from './busy.js';
+import { isBusy, retryWhileBusy, until } from './busy.js';
 import { GroupCommit } from './group-commit.js';
 import { StartupError } from './startup-error.js';
 import { storageFailure } from './storage-failure.js';
@@ -151,7 +151,7 @@ export class AppDb {
   /** A read on the read connection, waiting (off the event loop) while the file is locked. */
   async reading<T>(body: (conn: Connection) => T, lockWaitMs: number): Promise<T> {
     try {
-      return await retryWhileBusy(() => body(this.read), this.clock.monotonicMs() + lockWaitMs, this.clock);
+      return await retryWhileBusy(() => body(this.read), until(this.clock.monotonicMs() + lockWaitMs, this.clock));
     } catch (error) {
       throw storageFailure(error, `reading ${this.path}`) ?? error;
     }

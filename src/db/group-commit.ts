@@ -1,8 +1,11 @@
 import type { Clock } from '../clock.js';
 import { DatabaseBusy } from '../domain-errors.js';
-import { isBusy, sleep } from './busy.js';
+import { isBusy, retryWhileBusy } from './busy.js';
 import type { Connection } from './query.js';
 import { isStorageFailure } from './storage-failure.js';
+
+/** What one write came to: its value, or the error that rolled back its savepoint. */
+type Outcome = { value?: unknown; error?: unknown };
 
 interface Write {
   body: (conn: Connection) => unknown;
@@ -67,49 +70,57 @@ export class GroupCommit {
     this.running = false;
   }
 
-  private async commitGroup(group: Write[]): Promise<void> {
-    let delay = 1;
-    for (;;) {
-      let outcomes: { value?: unknown; error?: unknown }[];
-      try {
-        outcomes = this.attempt(this.connection(), group);
-      } catch (error) {
-        if (error instanceof TransactionLost) {
-          error.write.reject(error.cause);
-          group = group.filter((write) => write !== error.write);
-          if (group.length === 0) return;
-          continue;
-        }
-        if (!isBusy(error)) {
-          for (const write of group) write.reject(error);
-          return;
-        }
-        const now = this.clock.monotonicMs();
-        group = group.filter((write) => {
-          if (write.deadline > now) return true;
-          write.reject(new DatabaseBusy("the database stayed locked by another process past the write's wait budget"));
-          return false;
-        });
-        if (group.length === 0) return;
-        for (const write of group) write.onLockWait?.();
-        await sleep(Math.min(delay, Math.min(...group.map((w) => w.deadline)) - now));
-        delay = Math.min(delay * 2, 25);
-        continue;
-      }
-      group.forEach((write, i) => {
-        const outcome = outcomes[i]!;
-        if ('error' in outcome) write.reject(outcome.error);
-        else write.resolve(outcome.value);
-      });
+  private async commitGroup(writes: Write[]): Promise<void> {
+    let group = writes;
+    let outcomes: Outcome[];
+    try {
+      outcomes = await retryWhileBusy(
+        () => {
+          // A write SQLite rolled the whole transaction back for fails alone; the others run again at once.
+          for (;;) {
+            if (group.length === 0) return [];
+            try {
+              return this.attempt(this.connection(), group);
+            } catch (error) {
+              if (!(error instanceof TransactionLost)) throw error;
+              error.write.reject(error.cause);
+              group = group.filter((write) => write !== error.write);
+            }
+          }
+        },
+        {
+          // Each write gives up once its own budget has passed; the others wait on.
+          waitLeft: () => {
+            const now = this.clock.monotonicMs();
+            group = group.filter((write) => {
+              if (write.deadline > now) return true;
+              write.reject(new DatabaseBusy("the database stayed locked by another process past the write's wait budget"));
+              return false;
+            });
+            return group.length === 0 ? 0 : Math.min(...group.map((w) => w.deadline)) - now;
+          },
+          onWait: () => {
+            for (const write of group) write.onLockWait?.();
+          },
+        },
+      );
+    } catch (error) {
+      // When the lock outlasted every budget, each write has had its answer already.
+      if (!(error instanceof DatabaseBusy && group.length === 0)) for (const write of group) write.reject(error);
       return;
     }
+    group.forEach((write, i) => {
+      const outcome = outcomes[i]!;
+      if ('error' in outcome) write.reject(outcome.error);
+      else write.resolve(outcome.value);
+    });
   }
 
   /**
    * One BEGIN IMMEDIATE … COMMIT over the group; throws (after rolling back) on SQLITE_BUSY, a storage
    * failure, a failed COMMIT, or TransactionLost.
    */
-  private attempt(conn: Connection, group: Write[]): { value?: unknown; error?: unknown }[] {
+  private attempt(conn: Connection, group: Write[]): Outcome[] {
     conn.statement('BEGIN IMMEDIATE').run();
     try {
       const outcomes = group.map((write) => {

@@ -3,7 +3,7 @@ import { dirname, join } from 'node:path';
 import Database from 'better-sqlite3';
 import { systemClock, type Clock } from '../clock.js';
 import { SCHEMA_DIR } from '../paths.js';
-import { isBusy, retryWhileBusy } from './busy.js';
+import { Backoff, isBusy, retryWhileBusy, until } from './busy.js';
 import { Connection, queryBuilder } from './query.js';
 import { StartupError } from './startup-error.js';
 import type { StateDatabase } from './tables.js';
@@ -63,6 +63,7 @@ const STARTUP_BUSY_WAIT_MS = 5000;
 const DEFERRED_GIVE_UP_MS = 10 * 60_000;
 /** Deferred writes kept at most; past that new ones are dropped (and counted in the warning). */
 const MAX_DEFERRED = 1000;
+/** Deferred writes are tried again after 25 ms, doubling up to a second. */
 const FIRST_RETRY_MS = 25;
 const LAST_RETRY_MS = 1000;
 
@@ -89,7 +90,7 @@ export class StateDb {
   private readonly deferred = new Map<string, Deferred>();
   private droppedWhileFull = 0;
   private retryTimer: NodeJS.Timeout | undefined;
-  private retryDelay = FIRST_RETRY_MS;
+  private readonly retryWaits = new Backoff(FIRST_RETRY_MS, LAST_RETRY_MS);
   private log: StateDbLog = { info: () => {}, warn: () => {} };
 
   private constructor(
@@ -146,7 +147,7 @@ export class StateDb {
    */
   writing<T>(body: (conn: Connection) => T, waitMs: number, key?: string): Promise<T> {
     if (key !== undefined) this.deferred.delete(key);
-    return retryWhileBusy(() => this.inTransaction(body), this.clock.monotonicMs() + waitMs, this.clock);
+    return retryWhileBusy(() => this.inTransaction(body), until(this.clock.monotonicMs() + waitMs, this.clock));
   }
 
   /**
@@ -198,9 +199,8 @@ export class StateDb {
     this.retryTimer = setTimeout(() => {
       this.retryTimer = undefined;
       this.flushDeferred(false);
-    }, this.retryDelay);
+    }, this.retryWaits.next());
     this.retryTimer.unref();
-    this.retryDelay = Math.min(this.retryDelay * 2, LAST_RETRY_MS);
   }
 
   /** All deferred writes in one transaction; on a lock, those past their time are dropped and the rest wait. */
@@ -224,7 +224,7 @@ export class StateDb {
       return;
     }
     this.deferred.clear();
-    this.retryDelay = FIRST_RETRY_MS;
+    this.retryWaits.reset();
     if (this.droppedWhileFull > 0) this.reportDropped([], undefined);
     this.log.info(`state database free again: ${entries.length} deferred write(s) done`);
   }

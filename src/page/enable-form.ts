@@ -1,6 +1,5 @@
 import { z } from 'zod';
-
-const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
+import { decodeStrictUtf8 } from '../util/utf8.js';
 
 /**
  * The sign-in form's fields. The username is trimmed as Calibre-Web's login form does (web.py
@@ -34,12 +33,8 @@ export function parseEnableForm(contentType: string | undefined, body: unknown):
 
 function formFields(body: unknown): Record<string, string> | undefined {
   if (!Buffer.isBuffer(body)) return undefined;
-  let text: string;
-  try {
-    text = strictUtf8.decode(body);
-  } catch {
-    return undefined;
-  }
+  const text = decodeStrictUtf8(body);
+  if (text === undefined) return undefined;
   const params = new URLSearchParams(text);
   const fields: Record<string, string> = {};
   for (const name of ['username', 'password']) {

@@ -1,6 +1,5 @@
 import { timingSafeEqual } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
-import { isIP } from 'node:net';
 import type { AppDb } from '../../db/app-db.js';
 import { findUserByName, isGuest, type UserRow } from '../../repos/users.js';
 import { headerText } from '../credentials.js';
@@ -38,7 +37,7 @@ export function proxyHeaderLogin(deps: ProxyHeaderLoginDeps): HeaderLoginCheck {
     if (!login) return undefined;
     const value = headers[login.headerName];
     if (typeof value !== 'string' || value.trim() === '') return undefined;
-    if (!isTrustedPeer(login, peerAddress)) {
+    if (peerAddress === undefined || !login.trustedPeers.includes(peerAddress)) {
       deps.log.warn(`Discarded reverse proxy auth header '${login.headerName}' from untrusted source address ${peerAddress ?? 'unknown'}`);
       return undefined;
     }
@@ -49,11 +48,6 @@ export function proxyHeaderLogin(deps: ProxyHeaderLoginDeps): HeaderLoginCheck {
     const user = await deps.appDb.reading((conn) => findUserByName(conn, headerText(value)), Math.max(0, deadline - deps.now()));
     return user && !isGuest(user) ? user : undefined;
   };
-}
-
-function isTrustedPeer(login: HeaderLogin, peer: string | undefined): boolean {
-  const family = peer === undefined ? 0 : isIP(peer);
-  return family !== 0 && login.trustedPeers.check(peer!, family === 6 ? 'ipv6' : 'ipv4');
 }
 
 /** reverse_proxy_auth.is_shared_secret_valid: hmac.compare_digest of the header and the secret. */
