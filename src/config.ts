@@ -173,7 +173,7 @@ export class ConfigError extends Error {
   }
 }
 
-/** Parses the environment once; every problem is named by its variable. The result is frozen. */
+/** Parses the environment once; every problem is named by its variable. The result is frozen all the way down. */
 export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
   const present = Object.fromEntries(
     ENV_VARIABLES.flatMap((key) => {
@@ -190,5 +190,14 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       }),
     );
   }
-  return Object.freeze(parsed.data);
+  return deepFreeze(parsed.data);
+}
+
+/** `value` and every object and array in it frozen: a setting read at start cannot change while serving. */
+export function deepFreeze<T>(value: T): T {
+  if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
+    for (const child of Object.values(value)) deepFreeze(child);
+    Object.freeze(value);
+  }
+  return value;
 }

@@ -80,7 +80,7 @@ describe('library matches remembered between pulls', () => {
     expect(json(await get(t.app, BOOK2_EPUB))).toMatchObject({ progress: 'p0.5', calibre_book_id: 2 });
   });
 
-  it("never remembers a match made from KOReader's metadata: until its alias is recorded, a pull without metadata matches nothing", async () => {
+  it("never remembers a match made from KOReader's metadata: until its alias is recorded, a pull without it matches nothing", async () => {
     t = await testApp();
     await t.app.ready();
     await t.library!.scanner.idle();

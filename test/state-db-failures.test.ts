@@ -97,6 +97,8 @@ describe('the state database locked by another process (kosync.db, BEGIN EXCLUSI
       // Nothing of it is in the state DB yet.
       expect(stateRows(`SELECT user_id, last_used_at FROM sync_keys ORDER BY user_id`)).toEqual([{ user_id: 6, last_used_at: null }]);
       expect(stateRows(`SELECT document FROM document_ids WHERE method = 'metadata'`)).toEqual([]);
+      // The keys of erin's and admin's logins are made in the background (bcrypt); all wait for the lock.
+      await t.app.kosync.syncKeys.settled();
 
       await lock.release();
       lock = undefined;
