@@ -115,11 +115,11 @@ export const envSchema = z
     logLevel: e.KOSYNC_LOG_LEVEL,
     /** How long a PUT waits for a lock held by Calibre-Web before answering 503/1000. */
     lockWaitMs: e.KOSYNC_LOCK_WAIT_MS,
-    /** Successful logins answered from memory (PROTOCOL.md §3): for how long, and how many at most (LRU). */
+    /** Successful logins answered from memory (docs/PROTOCOL.md §3.6): for how long, and how many at most (LRU). */
     rememberedLogins: { ttlMs: e.KOSYNC_REMEMBER_SECONDS * 1000, maxEntries: e.KOSYNC_REMEMBER_MAX_LOGINS },
     /** fastify's trustProxy: which peers' X-Forwarded-* headers are believed. */
     trustProxy: e.KOSYNC_TRUST_PROXY,
-    /** Store the stock-KOReader key verifier whenever a Basic login succeeds (PROTOCOL.md §3.5). */
+    /** Store the stock-KOReader key verifier whenever a Basic login succeeds (docs/PROTOCOL.md §3.5). */
     recordKeysOnLogin: e.KOSYNC_RECORD_KEYS_ON_LOGIN,
     /**
      * Whether Calibre-Web's reverse-proxy header login is honoured at all. Off by default: a reader

@@ -7,15 +7,16 @@ export interface ErrorEntry {
   message: string;
 }
 
-/** 1000: a database cannot be used right now (the reference server's "cannot connect to redis"). */
+/** 1000: a database cannot be used right now (the reference server's "cannot connect to redis", answered 503 as the original does). */
 const unavailable = (message: string): ErrorEntry => ({ code: 1000, status: 503, message });
 /** 2003: the request is not one the protocol accepts (fields, body, or the HTTP request itself). */
 const badRequest = (status: number, message: string): ErrorEntry => ({ code: 2003, status, message });
 
 /**
  * The protocol's error table: every code, HTTP status and default message the sidecar answers with
- * (docs/PROTOCOL.md, "Errors"). Codes and statuses are the reference server's, messages keep the
- * Python original's wording where it has one. README's error list is checked against it.
+ * (docs/PROTOCOL.md §6). Codes and statuses are the reference server's
+ * (docs/UPSTREAM.md#the-reference-server-errors-and-fields), messages keep the Python original's wording
+ * where it has one. README's error list and docs/PROTOCOL.md's table are checked against it.
  */
 export const ERRORS = {
   storageUnavailable: unavailable('Database unavailable, try again later'),

@@ -88,7 +88,7 @@ const STEPS: Step[] = [
   push(['dave', 'wrong'], BOOK1_EPUB, 0.5),
 ];
 
-/** Our statuses for the original's 400s, per PROTOCOL.md §2's error table. */
+/** Our statuses for the original's 400s, per docs/PROTOCOL.md §6's error table. */
 const STATUS_FOR_CODE: Record<number, number> = { 2001: 401, 2003: 403, 2004: 403 };
 
 interface Outcome {

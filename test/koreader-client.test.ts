@@ -7,7 +7,7 @@ import { BOOK1, BOOK1_EPUB } from './support/requests.js';
 
 /**
  * Replays stock KOReader's kosync.koplugin over a real socket, request by request as lua-Spore sends
- * them (notes/koreader.md §2.2–2.3): lower-case header names, the vendor `accept`, `x-auth-user` as raw
+ * them (docs/UPSTREAM.md#koreader-what-the-client-makes-of-answers): lower-case header names, the vendor `accept`, `x-auth-user` as raw
  * UTF-8 bytes, `x-auth-key` = md5(password), `connection: close`, the base URL's path prefix joined to
  * the method path with no trailing slash, JSON bodies in whatever key order dkjson produced.
  */

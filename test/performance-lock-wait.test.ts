@@ -40,7 +40,7 @@ async function lockedApp(kind: LockKind, lockWaitMs: number) {
   return t;
 }
 
-describe('a lock held by another process (PROTOCOL.md §4: waited for without blocking other requests)', () => {
+describe('a lock held by another process (docs/PROTOCOL.md §4.1: waited for without blocking other requests)', () => {
   for (const kind of ['write', 'read'] as const) {
     const held = kind === 'write' ? 'its write lock (BEGIN IMMEDIATE)' : 'a read transaction (our COMMIT must wait)';
     it(`serves GETs and logins while a PUT waits for ${held}, then the PUT commits once`, async () => {

@@ -27,7 +27,7 @@ const commitsDuring = async (action: () => Promise<unknown>) => {
   return t.databases.appDb.commits - before;
 };
 
-describe('one durable commit per PUT (PROTOCOL.md §4)', () => {
+describe('one durable commit per PUT (docs/PROTOCOL.md §4.1)', () => {
   it('commits progress, read status and the Kobo rows of a library book once', async () => {
     expect(await commitsDuring(() => push(BOOK1_EPUB, 0.25))).toBe(1);
     expect(rows('kosync_progress')).toHaveLength(1);

@@ -43,7 +43,7 @@ async function start(options: TestAppOptions = {}) {
 const OK = { status: 200, body: { authorized: 'OK' } };
 const UNAUTHORIZED = { status: 401, body: { code: 2001, message: 'Unauthorized' } };
 
-describe('remembered logins (PROTOCOL.md §3)', () => {
+describe('remembered logins (docs/PROTOCOL.md §3.6)', () => {
   it('answers a repeated login from memory, whatever the case of the username', async () => {
     const { auth, calls } = await start();
     expect(await auth('dave', 'oldtimer')).toEqual(OK);

@@ -55,7 +55,7 @@ describe('authentication over HTTP Basic with Calibre-Web accounts', () => {
     expect(response.statusCode).toBe(401);
   });
 
-  it('answers 401 code 2001, not 400, on the progress routes (PROTOCOL.md §2)', async () => {
+  it('answers 401 code 2001, not 400, on the progress routes (docs/PROTOCOL.md §2.1)', async () => {
     const wrong = basic('dave', 'wrong');
     const pushed = await put(t.app, PUSH, wrong);
     expect(pushed.statusCode).toBe(401);

@@ -32,7 +32,7 @@ const rows = (table: string) => query(t.files.appDb, `SELECT * FROM ${table} ORD
 const push = (document: string, percentage: number, headers = DAVE, extra: Record<string, unknown> = {}) =>
   put(t.app, { document, progress: `p${percentage}`, percentage, device: 'KOReader', device_id: 'DEV1', ...extra }, headers);
 
-describe('what a PUT writes (PROTOCOL.md §4)', () => {
+describe('what a PUT writes (docs/PROTOCOL.md §4.1)', () => {
   it("creates kosync_progress with the DDL SQLAlchemy emits for CWA's model", () => {
     const [table] = query<{ sql: string }>(t.files.appDb, `SELECT sql FROM sqlite_master WHERE name = 'kosync_progress'`);
     expect(table?.sql).toBe(

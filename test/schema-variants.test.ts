@@ -3,7 +3,7 @@ import { testApp } from './support/app.js';
 import { execute, query } from './support/fixtures.js';
 import { BOOK1_EPUB, get, json, put } from './support/requests.js';
 
-/** The kosync_progress DDLs found in real app.db files (notes/cwa.md §1.2). */
+/** The kosync_progress DDLs found in real app.db files (docs/UPSTREAM.md#cwa-kosync_progress). */
 const VARIANTS = {
   'B: CWA raw DDL with AUTOINCREMENT, defaults and indexes':
     'CREATE TABLE kosync_progress (id INTEGER PRIMARY KEY AUTOINCREMENT, user_id INTEGER NOT NULL, document TEXT NOT NULL, ' +

@@ -29,7 +29,7 @@ export interface AuthenticatorDeps {
   now: () => number;
   remembered: RememberedLogins;
   verifyPassword: PasswordVerifier;
-  /** Stock-KOReader keys (PROTOCOL.md §3.5); without them an x-auth-key login always fails. */
+  /** Stock-KOReader keys (docs/PROTOCOL.md §3.5); without them an x-auth-key login always fails. */
   syncKeys?: Pick<SyncKeys, 'verify' | 'bindingOf' | 'recordLogin' | 'rememberMsOf'>;
   /** Failed-login limits, consulted before any verification (429); none when absent. */
   limiter?: LoginLimiter;
@@ -39,7 +39,7 @@ export interface AuthenticatorDeps {
   decoy?: DecoyPassword;
   /** Makes every failed password login last as long as one of the slowest hash format's; none when absent. */
   padding?: FailurePadding;
-  /** Calibre-Web's reverse-proxy header login (PROTOCOL.md §3.4), consulted before any credentials. */
+  /** Calibre-Web's reverse-proxy header login (docs/PROTOCOL.md §3.4), consulted before any credentials. */
   headerLogin?: HeaderLoginCheck;
 }
 
@@ -50,9 +50,9 @@ interface Checked {
 }
 
 /**
- * Who is asking: HTTP Basic with a Calibre-Web password (PROTOCOL.md §3.1–3.2), answered from memory
- * when the same credentials were verified before and the user's stored hash has not changed since.
- * Every failure is the same LoginFailed.
+ * Who is asking: HTTP Basic with a Calibre-Web password (docs/PROTOCOL.md §3.1–3.2), answered from
+ * memory when the same credentials were verified before and the user's stored hash has not changed
+ * since. Every failure is the same LoginFailed.
  */
 export class Authenticator {
   /** Verifications under way, so concurrent first requests with one set of credentials verify once. */

@@ -12,8 +12,8 @@ const MAX_USERNAME_LENGTH = 100;
 
 /**
  * The credentials of a request, or undefined when they are missing or malformed. Basic auth is read as
- * CWA kosync.py authenticate_user does: base64, UTF-8, split at the first `:`, a non-empty password and
- * a username of 1–100 characters without `:`.
+ * CWA kosync.py authenticate_user does (docs/UPSTREAM.md#cwa-the-original-kosyncpy): base64, UTF-8,
+ * split at the first `:`, a non-empty password and a username of 1–100 characters without `:`.
  */
 export function readCredentials(headers: IncomingHttpHeaders): Credentials | undefined {
   const authorization = headers.authorization;

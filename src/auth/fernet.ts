@@ -36,7 +36,7 @@ export function parseFernetKey(text: string | Buffer): FernetKey {
   return { signing: raw.subarray(0, 16), encryption: raw.subarray(16) };
 }
 
-/** Calibre-Web's Fernet key file: `.key` in the folder that holds app.db (config_sql.get_encryption_key). */
+/** Calibre-Web's Fernet key file: `.key` in the folder that holds app.db (docs/UPSTREAM.md#calibre-web-settings-and-the-key-file). */
 export function keyFileBeside(appDbPath: string): string {
   return join(dirname(appDbPath), '.key');
 }
@@ -58,8 +58,9 @@ export function readFernetKeyFile(path: string): FernetKey {
 
 /**
  * `Fernet(key).decrypt(token)` with no TTL, as Calibre-Web's ConfigSQL.load decrypts `*_e` columns
- * (stored as BLOBs of the ASCII token): version byte 0x80, HMAC-SHA256 over everything before the
- * tag checked in constant time, then AES-128-CBC with PKCS7 padding. Any defect is a FernetError.
+ * (docs/UPSTREAM.md#calibre-web-settings-and-the-key-file) (stored as BLOBs of the ASCII token): version
+ * byte 0x80, HMAC-SHA256 over everything before the tag checked in constant time, then AES-128-CBC with
+ * PKCS7 padding. Any defect is a FernetError.
  */
 export function decryptFernet(key: FernetKey, token: string | Buffer): string {
   const encoded = (typeof token === 'string' ? token : token.toString('latin1')).trim();

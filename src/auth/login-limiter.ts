@@ -51,19 +51,18 @@ const KNOWN_ADDRESS_MS = 30 * 24 * 60 * 60 * 1000;
 const MAX_KNOWN_ADDRESSES = 50_000;
 
 /**
- * Failed-login limits (PROTOCOL.md §3) over a sliding window: per client address, and per username
- * from one network. `begin` refuses (TooManyFailures, with when to retry) before any hash is verified.
- * Attempts being verified count as failures until they settle, so a burst of concurrent guesses
- * cannot outrun a limit.
+ * Failed-login limits (docs/PROTOCOL.md §3.7) over a sliding window: per client address, and per
+ * username from one network. `begin` refuses (TooManyFailures, with when to retry) before any hash is
+ * verified. Attempts being verified count as failures until they settle, so a burst of concurrent
+ * guesses cannot outrun a limit.
  *
  * No limit is per username alone: 20 wrong passwords from anywhere would otherwise lock the real user
  * out of every new device. A username under attack from many addresses is slowed instead: each attempt
- * waits (`delayMs`, a few seconds at most) before its check, whatever the address, and a right
- * password is never refused for it. The waits and limits depend on the name typed only, never on
- * whether such a user exists (no enumeration). An address that has logged in as the user before is
- * exempt from both (its own failures still count against its address), and remembered logins never
- * reach the limiter. A success does not reset any counter: otherwise one valid account would reset an
- * address's count.
+ * waits (`delayMs`, a few seconds at most) before its check, whatever the address, and a right password
+ * is never refused for it. The waits and limits depend on the name typed only, never on whether such a
+ * user exists (no enumeration). An address that has logged in as the user before is exempt from both
+ * (its own failures still count against its address), and remembered logins never reach the limiter. A
+ * success does not reset any counter: otherwise one valid account would reset an address's count.
  */
 export class LoginLimiter {
   private readonly byAddress: FailureWindow;

@@ -21,9 +21,10 @@ export function fingerprintOf(storedHash: string): string {
 
 /**
  * Successful verifications, so a repeated sync costs microseconds instead of 100–400 ms of key
- * derivation (PROTOCOL.md §3). Keyed by an HMAC with a per-process secret over scheme, lower-cased
- * username and secret: the plaintext is never kept. An entry counts only while the user's stored hash
- * is unchanged, so a password change in Calibre-Web takes effect on the next request. LRU-bounded.
+ * derivation (docs/PROTOCOL.md §3.6). Keyed by an HMAC with a per-process secret over scheme,
+ * lower-cased username and secret: the plaintext is never kept. An entry counts only while the user's
+ * stored hash is unchanged, so a password change in Calibre-Web takes effect on the next request.
+ * LRU-bounded.
  */
 export class RememberedLogins {
   private readonly key = randomBytes(32);

@@ -28,7 +28,7 @@ function bcrypt(): Promise<typeof import('@node-rs/bcrypt')> {
   return bcryptModule;
 }
 
-/** KOReader's userkey: md5 of the password as lower-case hex (kosync.koplugin, notes/koreader.md §2.4). */
+/** KOReader's userkey: md5 of the password as lower-case hex (docs/UPSTREAM.md#koreader-keys-and-document-ids). */
 export function userkeyOf(password: string): string {
   return md5Hex(password);
 }
@@ -68,9 +68,9 @@ export interface SyncKeysDeps {
 }
 
 /**
- * Stock-KOReader keys (PROTOCOL.md §3.5). KOReader authenticates with md5(password), which a Werkzeug
- * hash cannot check, so the sidecar keeps its own bcrypt verifier of that md5 in the state database,
- * bound to a fingerprint of the Calibre-Web password hash and the user name it was made for.
+ * Stock-KOReader keys (docs/PROTOCOL.md §3.5). KOReader authenticates with md5(password), which a
+ * Werkzeug hash cannot check, so the sidecar keeps its own bcrypt verifier of that md5 in the state
+ * database, bound to a fingerprint of the Calibre-Web password hash and the user name it was made for.
  */
 export class SyncKeys {
   /**

@@ -11,7 +11,7 @@ import type { AppDatabase } from './tables.js';
 
 export const appQuery = queryBuilder<AppDatabase>();
 
-/** The tables Calibre-Web's ub.py creates that the sidecar reads or writes. */
+/** The tables Calibre-Web's ub.py creates that the sidecar reads or writes (docs/UPSTREAM.md#calibre-web-read-status-and-kobo-state). */
 const REQUIRED_TABLES = ['user', 'book_read_link', 'kobo_reading_state', 'kobo_bookmark', 'kobo_statistics'];
 
 /** What app.db's tables say about it: which tables it has and which required ones it lacks, or that it is not SQLite. */
@@ -35,9 +35,10 @@ export function inspectAppTables(conn: Connection): AppDbTables {
 }
 
 /**
- * CWA's KOSyncProgress as SQLAlchemy create_all emits it (variant A in notes/cwa.md §1.2; the same DDL
- * as schema/app-db.sql). Older variants (AUTOINCREMENT with indexes; DATETIME without CASCADE) are used
- * as found: every write names its columns.
+ * CWA's KOSyncProgress as SQLAlchemy create_all emits it (variant A of
+ * docs/UPSTREAM.md#cwa-kosync_progress; the same DDL as schema/app-db.sql). Older variants
+ * (AUTOINCREMENT with indexes; DATETIME without CASCADE) are used as found: every write names its
+ * columns.
  */
 export const KOSYNC_PROGRESS_DDL = `CREATE TABLE kosync_progress (
 	id INTEGER NOT NULL, 

@@ -42,7 +42,7 @@ export class CalibreDb {
     }
   }
 
-  /** Whether CWA's `book_format_checksums` exists (notes/cwa.md §2.2: only once its KOReader flag was on). */
+  /** Whether CWA's `book_format_checksums` exists (only once its KOReader flag was on: docs/UPSTREAM.md#cwa-book_format_checksums). */
   hasChecksumTable(): boolean {
     const now = this.clock.monotonicMs();
     if (!this.checksumTable || now - this.checksumTable.checkedAt > TABLE_CHECK_TTL_MS) {

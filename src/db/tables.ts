@@ -1,6 +1,9 @@
 import type { ColumnType, Generated } from 'kysely';
 
-/** Calibre-Web app.db (Calibre-Web ub.py models; DDL in schema/app-db.sql). Datetimes are SQLAlchemy text. */
+/**
+ * Calibre-Web app.db (ub.py models, docs/UPSTREAM.md#calibre-web-users-and-roles; DDL in
+ * schema/app-db.sql). Datetimes are SQLAlchemy text.
+ */
 export interface UserTable {
   id: Generated<number>;
   name: string | null;
@@ -46,7 +49,7 @@ export interface KoboStatisticsTable {
   spent_reading_minutes: number | null;
 }
 
-/** CWA's progress table (progress_syncing/models.py KOSyncProgress); percentage on the 0–100 scale. */
+/** CWA's progress table (models.py KOSyncProgress, docs/UPSTREAM.md#cwa-kosync_progress); percentage on the 0–100 scale. */
 export interface KosyncProgressTable {
   id: Generated<number>;
   user_id: number;

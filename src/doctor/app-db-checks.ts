@@ -98,7 +98,7 @@ export function inspectAppDb(path: string | undefined): AppDbInspection {
   }
 }
 
-/** Which of CWA's kosync_progress DDLs this is (notes/cwa.md §1.2), or that the server will create it. */
+/** Which of CWA's kosync_progress DDLs this is (docs/UPSTREAM.md#cwa-kosync_progress), or that the server will create it. */
 function progressTableFinding(db: Database.Database, present: boolean): Finding {
   if (!present) return ok("kosync_progress: absent, will be created at the first start with CWA's DDL");
   const columns = (db.prepare(`SELECT name FROM pragma_table_info('kosync_progress')`).all() as { name: string }[]).map((c) => c.name);

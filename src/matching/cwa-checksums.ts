@@ -4,7 +4,8 @@ import type { BookMatch, BookSource } from './book-matcher.js';
 
 /**
  * CWA's `book_format_checksums` in metadata.db, looked up as CWA kosync.py get_book_by_checksum does
- * (src/repos/cwa-checksums.ts). Libraries without the table match nothing here.
+ * (src/repos/cwa-checksums.ts, docs/UPSTREAM.md#cwa-the-original-kosyncpy). Libraries without the table
+ * match nothing here.
  */
 export class CwaChecksumSource implements BookSource {
   constructor(private readonly calibre: CalibreDb) {}

@@ -3,7 +3,8 @@ import { decodeStrictUtf8 } from '../util/utf8.js';
 
 /**
  * The sign-in form's fields. The username is trimmed as Calibre-Web's login form does (web.py
- * login_post: `username.strip()`); the limits are those of Basic auth (PROTOCOL.md §3.1).
+ * login_post, docs/UPSTREAM.md#calibre-web-users-and-roles); the limits are those of Basic auth
+ * (docs/PROTOCOL.md §3.1).
  */
 const enableFormSchema = z.object({
   username: z

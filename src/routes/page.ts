@@ -7,7 +7,7 @@ import { isSameOriginPost } from '../page/same-origin.js';
 import { renderSetupPage, type Notice } from '../page/setup-page.js';
 import { PAGE_CSS_HASH } from '../page/style.js';
 
-/** CWA's plugin appends this to the server it is given (notes/cwa.md §4.2). */
+/** CWA's plugin appends this to the server it is given (docs/UPSTREAM.md#cwa-its-koreader-plugin). */
 const CWA_PLUGIN_SUFFIX = '/kosync';
 
 const PAGE_HEADERS = {
@@ -25,7 +25,7 @@ interface PageState {
 
 /**
  * `BASE`: the page people open in a browser to set up their reader, and `BASE/enable`, where its form
- * signs in with Calibre-Web credentials to enable stock KOReader's key (PROTOCOL.md §3.5).
+ * signs in with Calibre-Web credentials to enable stock KOReader's key (docs/PROTOCOL.md §3.5).
  */
 export const pageRoutes: FastifyPluginAsync = async (app) => {
   const { config, authenticator, syncKeys } = app.kosync;

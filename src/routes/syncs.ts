@@ -5,7 +5,7 @@ import { parseJsonBody } from '../http/request-body.js';
 import { signedInUser } from '../http/sign-in.js';
 import { isValidDocument, problemOf, progressBodySchema } from '../sync/progress-body.js';
 
-/** `BASE/syncs/progress`: push and pull of reading progress (docs/PROTOCOL.md §1–2, §4), for a signed-in user. */
+/** `BASE/syncs/progress`: push and pull of reading progress (docs/PROTOCOL.md §1, §2 and §4), for a signed-in user. */
 export const syncsRoutes: FastifyPluginAsync = async (app) => {
   app.addHook('preHandler', app.kosync.signIn);
 

@@ -5,7 +5,7 @@ import { publicBaseUrl } from '../http/public-url.js';
 
 /** `BASE/users/*`: the login check, and KOReader's "Register", which never creates users. */
 export const usersRoutes: FastifyPluginAsync = async (app) => {
-  // Accounts are Calibre-Web's. 402 is what KOReader shows the message of (docs/PROTOCOL.md §1).
+  // Accounts are Calibre-Web's. 402 is what KOReader shows the message of (docs/UPSTREAM.md#koreader-what-the-client-makes-of-answers).
   app.post('/users/create', async (request) => {
     throw new KosyncError('registrationDisabled', PAGE_MESSAGES.registration(publicBaseUrl(request, app.kosync.config.basePath)));
   });

@@ -13,10 +13,11 @@ export interface LdapThenLocalDeps {
 }
 
 /**
- * CWA kosync.py authenticate_user: when Calibre-Web's login type is LDAP, bind as the user's stored
- * `name` first; whenever that does not succeed — wrong password, not in the directory, server down,
- * service password unavailable — try the local password hash next. Empty passwords are refused before
- * any bind (an empty simple bind is an anonymous success on many servers).
+ * CWA kosync.py authenticate_user (docs/UPSTREAM.md#cwa-the-original-kosyncpy): when Calibre-Web's login
+ * type is LDAP, bind as the user's stored `name` first; whenever that does not succeed — wrong password,
+ * not in the directory, server down, service password unavailable — try the local password hash next.
+ * Empty passwords are refused before any bind (an empty simple bind is an anonymous success on many
+ * servers).
  */
 export function ldapThenLocalVerifier(deps: LdapThenLocalDeps): PasswordVerifier {
   return async (user, password, deadline) => {

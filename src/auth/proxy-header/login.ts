@@ -24,12 +24,13 @@ export interface ProxyHeaderLoginDeps {
 }
 
 /**
- * Calibre-Web's reverse-proxy header login (usermanagement.load_user_from_reverse_proxy_header with
- * 0.6.27's reverse_proxy_auth checks): only when config_allow_reverse_proxy_header_login is on, only
- * from a peer listed in config_reverse_proxy_trusted_ips (the connecting address, never a forwarded
- * one), with the shared-secret header when config_reverse_proxy_use_shared_secret is on; the header's
- * value names the user, matched case-insensitively. A header that names no user falls through to the
- * usual credentials, as in Calibre-Web. Unlike Calibre-Web, the Guest account is never logged in.
+ * Calibre-Web's reverse-proxy header login (usermanagement.py load_user_from_reverse_proxy_header with
+ * 0.6.27's reverse_proxy_auth.py checks, docs/UPSTREAM.md#calibre-web-reverse-proxy-header-login): only
+ * when config_allow_reverse_proxy_header_login is on, only from a peer listed in
+ * config_reverse_proxy_trusted_ips (the connecting address, never a forwarded one), with the
+ * shared-secret header when config_reverse_proxy_use_shared_secret is on; the header's value names the
+ * user, matched case-insensitively. A header that names no user falls through to the usual credentials,
+ * as in Calibre-Web. Unlike Calibre-Web, the Guest account is never logged in.
  */
 export function proxyHeaderLogin(deps: ProxyHeaderLoginDeps): HeaderLoginCheck {
   return async (headers, peerAddress, deadline) => {
@@ -50,7 +51,10 @@ export function proxyHeaderLogin(deps: ProxyHeaderLoginDeps): HeaderLoginCheck {
   };
 }
 
-/** reverse_proxy_auth.is_shared_secret_valid: hmac.compare_digest of the header and the secret. */
+/**
+ * reverse_proxy_auth.py is_shared_secret_valid: hmac.compare_digest of the header and the secret
+ * (docs/UPSTREAM.md#calibre-web-reverse-proxy-header-login).
+ */
 function sharedSecretMatches(login: HeaderLogin, provided: string | string[] | undefined): boolean {
   if (login.sharedSecretValue === undefined || typeof provided !== 'string') return false;
   const a = Buffer.from(headerText(provided), 'utf8');

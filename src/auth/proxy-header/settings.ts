@@ -13,7 +13,10 @@ export interface ProxyHeaderSettings {
   sharedSecret: { headerName: string; token: Buffer | string | undefined } | undefined;
 }
 
-/** Calibre-Web 0.6.27's default for config_reverse_proxy_trusted_ips (cps/config_sql.py). */
+/**
+ * Calibre-Web 0.6.27's default for config_reverse_proxy_trusted_ips (config_sql.py,
+ * docs/UPSTREAM.md#calibre-web-settings-and-the-key-file).
+ */
 export const DEFAULT_TRUSTED_PEERS = '127.0.0.1,::1';
 
 /**
@@ -43,10 +46,10 @@ export function proxyHeaderSettingsFrom(row: Record<string, unknown>): ProxyHead
 
 /**
  * A comma-separated list of addresses and networks, read as Calibre-Web's reverse_proxy_auth.py does
- * with `ipaddress.ip_network(entry, strict=False)`: blanks skipped, host bits allowed, bad entries
- * ignored. Unlike Python's ipaddress, an IPv4-mapped IPv6 address (`::ffff:10.0.0.5`) and its IPv4
- * form match each other (AddressList), so one list serves the sidecar whether it listens on IPv4 or
- * dual-stack.
+ * (docs/UPSTREAM.md#calibre-web-reverse-proxy-header-login) with `ipaddress.ip_network(entry,
+ * strict=False)`: blanks skipped, host bits allowed, bad entries ignored. Unlike Python's ipaddress, an
+ * IPv4-mapped IPv6 address (`::ffff:10.0.0.5`) and its IPv4 form match each other (AddressList), so one
+ * list serves the sidecar whether it listens on IPv4 or dual-stack.
  */
 export function parseTrustedPeers(list: string): { peers: AddressList; invalid: string[] } {
   const peers = new AddressList();
