@@ -24,7 +24,7 @@ import { Telemetry } from './telemetry/telemetry.js';
 /** Largest request body accepted; a kosync PUT is a few hundred bytes. */
 export const BODY_LIMIT = 16 * 1024;
 
-export interface AppDeps {
+interface AppDeps {
   databases: Databases;
   clock?: Clock;
   /** Where log lines go (tests capture them); stdout when absent. */
@@ -39,7 +39,7 @@ export interface AppDeps {
 }
 
 /** What route plugins share, decorated on the instance as `kosync`. */
-export interface KosyncServices {
+interface KosyncServices {
   config: Config;
   appDb: Databases['appDb'];
   /** Undefined without a Calibre library: progress then syncs unmatched. */
@@ -106,7 +106,8 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
   const telemetry = await Telemetry.create(config, databases.stateDb.conn);
   const { authenticator, syncKeys, loginSettings } = createLoginServices({
     config,
-    databases,
+    appDb: databases.appDb,
+    stateDb: databases.stateDb,
     clock,
     log: app.log,
     localVerifier: telemetry.timedVerifier(deps.verifyPassword ?? localPasswordVerifier),

@@ -16,7 +16,7 @@ export interface Databases {
   close(): void;
 }
 
-export interface StartupLog {
+interface StartupLog {
   warn(message: string): void;
 }
 
@@ -26,7 +26,7 @@ export interface StartupLog {
  * metadata.db in it, progress syncs unmatched (`serve` warns); a configured folder that is not there
  * stops the server (`remedy` says what to set).
  */
-export type LibraryLocation =
+type LibraryLocation =
   | { found: string }
   | { found: undefined; blocking: false; message: string }
   | { found: undefined; blocking: true; message: string; remedy: string };

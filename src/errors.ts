@@ -1,7 +1,7 @@
 import type { OutdatedKeyReason } from './domain-errors.js';
 
 /** An entry of the error table: the protocol code, the HTTP status and the default message. */
-export interface ErrorEntry {
+interface ErrorEntry {
   code: number;
   status: number;
   message: string;

@@ -7,7 +7,7 @@ import type { BookMatcher } from './matching/book-matcher.js';
 import { libraryMatcher } from './matching/library-matcher.js';
 
 /** Least time between two index refreshes asked for by documents that matched nothing. */
-export const UNKNOWN_REFRESH_GAP_MS = 60_000;
+const UNKNOWN_REFRESH_GAP_MS = 60_000;
 
 /** What the server and the CLI do with a Calibre library: match documents to its books, and index its files. */
 export interface Library {

@@ -5,9 +5,9 @@ import { openDatabases } from './databases.js';
 import { DEMO_USER, prepareDemo, type DemoData } from './demo.js';
 import { fileLimitWarning, openFileLimit } from './http/file-limit.js';
 
-export const DEMO_DIR = 'demo-data';
+const DEMO_DIR = 'demo-data';
 
-export interface ServeOptions {
+interface ServeOptions {
   demo: boolean;
 }
 

@@ -16,14 +16,14 @@ import type { VerificationQueue } from './verification-queue.js';
 
 export type AuthMethod = 'basic' | 'key' | 'ldap' | 'proxy' | 'remembered';
 
-export interface Authenticated {
+interface Authenticated {
   user: UserRow;
   method: AuthMethod;
   /** Absent for a reverse-proxy header login. */
   credentials?: Credentials;
 }
 
-export interface AuthenticatorDeps {
+interface AuthenticatorDeps {
   appDb: AppDb;
   /** Monotonic milliseconds (src/clock.ts), against which lock-wait deadlines are counted. */
   now: () => number;

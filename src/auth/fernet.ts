@@ -14,7 +14,7 @@ export class FernetError extends Error {
   }
 }
 
-export interface FernetKey {
+interface FernetKey {
   signing: Buffer;
   encryption: Buffer;
 }
@@ -85,7 +85,7 @@ export function decryptFernet(key: FernetKey, token: string | Buffer): string {
 }
 
 /** A `*_e` settings column decrypted with the key file, or why not (its FernetError's message says which). */
-export type KeyFileDecryption = { plaintext: string } | { problem: 'unreadable-key' | 'not-a-key' | 'does-not-decrypt'; message: string };
+type KeyFileDecryption = { plaintext: string } | { problem: 'unreadable-key' | 'not-a-key' | 'does-not-decrypt'; message: string };
 
 /**
  * Does the key fit: a `*_e` column of Calibre-Web's settings decrypted with the key file, as

@@ -2,7 +2,7 @@ import { TooManyFailures } from '../domain-errors.js';
 import { LruCache } from '../util/lru-cache.js';
 import { clientAddressKey, clientNetworkKey } from './client-address.js';
 
-export interface LoginLimits {
+interface LoginLimits {
   /** Failed logins allowed per client address (IPv6: /64) within the window; 0 turns the limit off. */
   perAddress: number;
   /** Failed logins allowed per username from one network (IPv4 /24, IPv6 /48) within the window; 0: off. */
@@ -13,7 +13,7 @@ export interface LoginLimits {
 }
 
 /** One login attempt that passed the limiter. Settle it exactly once. */
-export interface LoginAttempt {
+interface LoginAttempt {
   /** How long to wait before verifying: grows with the username's recent failures (from anywhere). */
   delayMs: number;
   succeeded(): void;

@@ -1,7 +1,8 @@
 import type { FastifyBaseLogger } from 'fastify';
 import type { Clock } from '../clock.js';
 import type { Config } from '../config.js';
-import type { Databases } from '../databases.js';
+import type { AppDb } from '../db/app-db.js';
+import type { StateDb } from '../db/state-db.js';
 import { isBusy } from '../db/busy.js';
 import { listPasswordFormats, listPasswordHashes } from '../repos/users.js';
 import { Authenticator } from './authenticator.js';
@@ -18,9 +19,10 @@ import { RememberedLogins } from './remembered-logins.js';
 import { SyncKeys } from './sync-keys.js';
 import { VerificationQueue } from './verification-queue.js';
 
-export interface LoginServicesOptions {
+interface LoginServicesOptions {
   config: Config;
-  databases: Databases;
+  appDb: AppDb;
+  stateDb: StateDb;
   clock: Clock;
   log: FastifyBaseLogger;
   /** The local Werkzeug-hash check (timed for metrics, or wrapped by tests). */
@@ -29,7 +31,7 @@ export interface LoginServicesOptions {
   padFailedLogins: boolean;
 }
 
-export interface LoginServices {
+interface LoginServices {
   authenticator: Authenticator;
   syncKeys: SyncKeys;
   /** Calibre-Web's LDAP and reverse-proxy settings, re-read from app.db while running. */
@@ -39,13 +41,13 @@ export interface LoginServices {
 /** Everything that decides who a request is, wired from the configuration. */
 export function createLoginServices({
   config,
-  databases,
+  appDb,
+  stateDb,
   clock,
   log,
   localVerifier,
   padFailedLogins,
 }: LoginServicesOptions): LoginServices {
-  const { appDb } = databases;
   const now = () => clock.monotonicMs();
   const loginSettings = new LoginSettingsSource({
     appDb,
@@ -56,8 +58,8 @@ export function createLoginServices({
     now,
   });
   const syncKeys = new SyncKeys({
-    stateDb: databases.stateDb.conn,
-    stateWrites: databases.stateDb,
+    stateDb: stateDb.conn,
+    stateWrites: stateDb,
     clock,
     log,
     recordOnLogin: config.recordKeysOnLogin,

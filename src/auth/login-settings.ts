@@ -6,7 +6,7 @@ import { ldapSettingsFrom } from './ldap/settings.js';
 import { proxyHeaderSettingsFrom, type ProxyHeaderSettings } from './proxy-header/settings.js';
 
 /** LDAP login as configured in Calibre-Web: usable, or switched on but unusable (local logins only). */
-export type LdapLogin = { usable: true; settings: ResolvedLdapSettings } | { usable: false; problem: string };
+type LdapLogin = { usable: true; settings: ResolvedLdapSettings } | { usable: false; problem: string };
 
 export interface HeaderLogin extends ProxyHeaderSettings {
   /** The decrypted shared secret when one is required; undefined when it cannot be had (login refused). */
@@ -14,19 +14,19 @@ export interface HeaderLogin extends ProxyHeaderSettings {
 }
 
 /** What Calibre-Web's settings say about logging in, beyond the user's own password hash. */
-export interface LoginSettings {
+interface LoginSettings {
   /** Undefined unless config_login_type is LDAP. */
   ldap: LdapLogin | undefined;
   /** Undefined unless config_allow_reverse_proxy_header_login is on and this server honours it. */
   headerLogin: HeaderLogin | undefined;
 }
 
-export interface LoginSettingsLog {
+interface LoginSettingsLog {
   warn(message: string): void;
   info(message: string): void;
 }
 
-export interface LoginSettingsSourceOptions {
+interface LoginSettingsSourceOptions {
   appDb: AppDb;
   /** Calibre-Web's Fernet key: `.key` in the folder that holds app.db. */
   keyFile: string;
@@ -40,7 +40,7 @@ export interface LoginSettingsSourceOptions {
   now: () => number;
 }
 
-export const SETTINGS_MAX_AGE_MS = 5000;
+const SETTINGS_MAX_AGE_MS = 5000;
 
 /**
  * Calibre-Web's `settings` row, kept current without a restart: read again whenever another

@@ -9,7 +9,7 @@ interface RememberedLogin {
   method: string;
 }
 
-export interface RememberedLoginsOptions {
+interface RememberedLoginsOptions {
   maxEntries: number;
   ttlMs: number;
 }

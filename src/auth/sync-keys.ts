@@ -17,7 +17,7 @@ import { fingerprintOf } from './remembered-logins.js';
 const ENABLE_WAIT_MS = 10_000;
 
 /** bcrypt work factor: about 50 ms of one core, paid once per fresh key login (then remembered). */
-export const BCRYPT_COST = 10;
+const BCRYPT_COST = 10;
 
 const MD5_HEX = /^[0-9a-f]{32}$/;
 
@@ -29,7 +29,7 @@ function bcrypt(): Promise<typeof import('@node-rs/bcrypt')> {
 }
 
 /** KOReader's userkey: md5 of the password as lower-case hex (docs/UPSTREAM.md#koreader-keys-and-document-ids). */
-export function userkeyOf(password: string): string {
+function userkeyOf(password: string): string {
   return md5Hex(password);
 }
 
@@ -51,7 +51,7 @@ export function outdatedReason(row: SyncKeyRow, user: UserRow): OutdatedKeyReaso
   return row.password_fingerprint === fingerprintOf(user.password) ? undefined : 'password';
 }
 
-export interface SyncKeysDeps {
+interface SyncKeysDeps {
   stateDb: Connection;
   /** Writes to the state DB without stalling the event loop while another process holds its lock. */
   stateWrites: Pick<StateDb, 'writing' | 'later'>;

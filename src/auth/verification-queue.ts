@@ -1,6 +1,6 @@
 import { VerificationsFull } from '../domain-errors.js';
 
-export interface VerificationQueueOptions {
+interface VerificationQueueOptions {
   /** Password checks running at once (each is 100–400 ms of key derivation on libuv's thread pool). */
   concurrency: number;
   /** Checks allowed to wait for a free slot; past that a new attempt is refused at once. */
@@ -46,11 +46,6 @@ export class VerificationQueue {
       if (next) next();
       else this.running--;
     }
-  }
-
-  /** Verifications running and waiting, for tests and metrics. */
-  get load(): { running: number; waiting: number } {
-    return { running: this.running, waiting: this.waiting.length };
   }
 
   private hold(share: string | undefined, change: 1 | -1): void {

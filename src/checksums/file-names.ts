@@ -52,7 +52,7 @@ export function downloadName(file: Omit<NamedFormat, 'dataName'>): string {
   return `${downloadBaseName(file, false)}.${file.format.toLowerCase()}`;
 }
 
-export interface NamedFormat {
+interface NamedFormat {
   title: string;
   /** The first author (Calibre-Web's `book.authors[0]`), absent for a book without authors. */
   author: string | undefined;

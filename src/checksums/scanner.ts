@@ -31,7 +31,7 @@ export interface ScanSummary {
   durationMs: number;
 }
 
-export interface ScannerStatus {
+interface ScannerStatus {
   running: boolean;
   /** The first scan since start: until `complete`, only part of the library is matched by the index. */
   firstScan: ScanProgress & { complete: boolean };
@@ -41,12 +41,12 @@ export interface ScannerStatus {
 }
 
 /** The part of a pino/fastify logger the scanner uses. */
-export interface ScanLog {
+interface ScanLog {
   info(obj: object, msg: string): void;
   warn(obj: object, msg: string): void;
 }
 
-export interface ScannerOptions {
+interface ScannerOptions {
   library: string;
   calibre: CalibreDb;
   state: StateDb;
@@ -59,7 +59,7 @@ export interface ScannerOptions {
   concurrency?: number;
 }
 
-export interface ScanRequest {
+interface ScanRequest {
   /** Rehash every file, not only new or changed ones. */
   full?: boolean;
   onProgress?: (progress: ScanProgress) => void;

@@ -7,7 +7,7 @@ import { COMMANDS } from './commands/index.js';
 
 const PROGRAM = 'calibre-web-kosync';
 
-export interface Io {
+interface Io {
   argv: readonly string[];
   /** The system clock unless a test pins it. */
   clock?: Clock;

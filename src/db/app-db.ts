@@ -53,14 +53,14 @@ export const KOSYNC_PROGRESS_DDL = `CREATE TABLE kosync_progress (
 	FOREIGN KEY(user_id) REFERENCES user (id) ON DELETE CASCADE
 )`;
 
-export interface WriteOptions {
+interface WriteOptions {
   /** Milliseconds to wait for Calibre-Web's lock before giving up with DatabaseBusy. */
   lockWaitMs: number;
   onLockWait?: () => void;
 }
 
 /** Where AppDb says that app.db went away, came back, or cannot be used. */
-export interface AppDbLog {
+interface AppDbLog {
   info(message: string): void;
   warn(message: string): void;
 }

@@ -32,7 +32,7 @@ export class Backoff {
 }
 
 /** How long retrying may go on, asked after each SQLITE_BUSY, and who hears of each wait. */
-export interface BusyRetry {
+interface BusyRetry {
   /** Milliseconds waiting may still go on; at 0 or less the retry gives up with DatabaseBusy. */
   waitLeft(): number;
   /** Told before each wait (lock waits are counted). */

@@ -19,7 +19,7 @@ interface Migration {
   sql: string;
 }
 
-export function listMigrations(dir = STATE_MIGRATIONS_DIR): Migration[] {
+function listMigrations(dir = STATE_MIGRATIONS_DIR): Migration[] {
   return readdirSync(dir)
     .map((file) => /^(\d{3})-([\w-]+)\.sql$/.exec(file))
     .filter((m): m is RegExpExecArray => m !== null)
@@ -42,12 +42,12 @@ export function canWriteStateDb(path: string): boolean {
 }
 
 /** Where StateDb reports writes it had to defer, and those it dropped. */
-export interface StateDbLog {
+interface StateDbLog {
   info(message: string): void;
   warn(obj: object, message: string): void;
 }
 
-export interface StateDbOptions {
+interface StateDbOptions {
   /** Times retries and deferred writes (its monotonic milliseconds). */
   clock?: Clock;
   /**

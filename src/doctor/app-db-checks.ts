@@ -8,7 +8,7 @@ import { fail, note, ok, type Finding } from './findings.js';
 
 const PROGRESS_COLUMNS = ['id', 'user_id', 'document', 'progress', 'percentage', 'device', 'device_id', 'timestamp'];
 
-export interface AppDbInspection {
+interface AppDbInspection {
   findings: Finding[];
   /** The `settings` row, when app.db could be read. */
   settings: Record<string, unknown> | undefined;

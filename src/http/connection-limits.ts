@@ -11,7 +11,7 @@ export interface ConnectionLimits {
   perAddress: number;
 }
 
-export interface ConnectionLimitDeps {
+interface ConnectionLimitDeps {
   /** Peers the per-address limit does not apply to: the reverse proxies of KOSYNC_TRUST_PROXY. */
   isProxy: (address: string) => boolean;
   /** Monotonic milliseconds (src/clock.ts): when a connection went idle. */

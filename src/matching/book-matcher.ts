@@ -36,7 +36,7 @@ export interface HintSource {
   match(document: string, hints: DocumentHints | undefined): BookMatch | undefined;
 }
 
-export interface BookMatcherOptions {
+interface BookMatcherOptions {
   /** Asked in order, first answer wins. */
   sources: readonly BookSource[];
   /** Asked in order after the sources, for a document none of them matched. */
@@ -65,10 +65,6 @@ export class BookMatcher {
 
   match(document: string, hints?: DocumentHints): BookMatch | undefined {
     return this.matchWith(this.cacheUsable(), document, hints);
-  }
-
-  documentsOf(bookId: number, format: string): string[] {
-    return this.documentsWith(this.cacheUsable(), bookId, format);
   }
 
   lookup(document: string): MatchLookup {

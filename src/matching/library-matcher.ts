@@ -8,9 +8,9 @@ import { MatchCache } from './match-cache.js';
 import { MetadataSource } from './metadata-source.js';
 
 /** Documents (and document lists) whose match is kept between requests. */
-export const MATCH_CACHE_ENTRIES = 2000;
+const MATCH_CACHE_ENTRIES = 2000;
 /** A bound on any staleness the version below would not show. */
-export const MATCH_CACHE_TTL_MS = 60_000;
+const MATCH_CACHE_TTL_MS = 60_000;
 
 /**
  * The matcher of a library, in lookup order: CWA's book_format_checksums when present, then the

@@ -1,7 +1,7 @@
 import { LruCache } from '../util/lru-cache.js';
 import type { BookMatch } from './book-matcher.js';
 
-export interface MatchCacheOptions {
+interface MatchCacheOptions {
   /** Entries kept per kind (matches, document lists); the least recently used go first. */
   maxEntries: number;
   /** Longest time an entry is trusted, whatever the version says. */

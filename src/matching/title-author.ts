@@ -26,7 +26,7 @@ export function authorKey(name: string): string {
  * The author keys of KOReader's `authors` text: one per author, split at new lines (KOReader joins
  * several authors with them), `;` and `&`. A comma stays inside a name ("Last, First").
  */
-export function authorKeysOf(authors: string): string[] {
+function authorKeysOf(authors: string): string[] {
   return authors
     .split(/\n|;|&/)
     .map(authorKey)

@@ -15,7 +15,7 @@ const enableFormSchema = z.object({
   password: z.string().min(1).max(1024),
 });
 
-export type EnableForm = z.output<typeof enableFormSchema>;
+type EnableForm = z.output<typeof enableFormSchema>;
 
 /** The username the visitor typed, to fill in again; empty when the body is unreadable. */
 export function typedUsername(body: unknown): string {

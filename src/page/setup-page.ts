@@ -3,7 +3,7 @@ import { PAGE_CSS } from './style.js';
 
 export type Notice = { kind: 'ok'; user: string } | { kind: 'error'; text: string };
 
-export interface SetupPageView {
+interface SetupPageView {
   /** The URL stock KOReader and Readest take: the scheme, host and BASE this page was reached at. */
   serverUrl: string;
   /** What CWA's plugin takes (it appends `/kosync` itself); undefined when BASE does not end in /kosync. */

@@ -27,7 +27,7 @@ export interface LibraryBook {
 }
 
 /** calibre's layout: a format's file is `<books.path>/<data.name>.<lower(data.format)>` in the library folder. */
-export function bookFilePath(bookPath: string, dataName: string, format: string): string {
+function bookFilePath(bookPath: string, dataName: string, format: string): string {
   return `${bookPath}/${dataName}.${format.toLowerCase()}`;
 }
 

@@ -5,7 +5,7 @@ import type { KosyncProgressTable } from '../db/tables.js';
 
 export type ProgressRow = Omit<Selectable<KosyncProgressTable>, 'user_id'>;
 
-export interface ProgressWrite {
+interface ProgressWrite {
   userId: number;
   document: string;
   progress: string;

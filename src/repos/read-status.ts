@@ -2,19 +2,19 @@ import { appQuery } from '../db/app-db.js';
 import { prepared, type Connection } from '../db/query.js';
 
 /** Calibre-Web's ReadBook constants (ub.py, docs/UPSTREAM.md#calibre-web-read-status-and-kobo-state). */
-export const READ_STATUS = { unread: 0, finished: 1, inProgress: 2 } as const;
+const READ_STATUS = { unread: 0, finished: 1, inProgress: 2 } as const;
 
 /**
  * CWA kosync.py update_book_read_status thresholds (docs/UPSTREAM.md#cwa-the-original-kosyncpy):
  * finished at ≥ 99 %, in progress above 0.
  */
-export function readStatusFor(percentage: number): number {
+function readStatusFor(percentage: number): number {
   if (percentage >= 99) return READ_STATUS.finished;
   if (percentage > 0) return READ_STATUS.inProgress;
   return READ_STATUS.unread;
 }
 
-export interface ReadStatusWrite {
+interface ReadStatusWrite {
   userId: number;
   bookId: number;
   /** 0–100. */

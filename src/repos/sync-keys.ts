@@ -13,7 +13,7 @@ export function listSyncKeys(conn: Connection): SyncKeyRow[] {
   return conn.all(stateQuery.selectFrom('sync_keys').selectAll().orderBy('user_id'));
 }
 
-export interface SyncKeyWrite {
+interface SyncKeyWrite {
   userId: number;
   userName: string;
   verifier: string;

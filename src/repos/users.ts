@@ -13,7 +13,7 @@ export interface UserRow {
  * Calibre-Web's ROLE_ANONYMOUS (constants.py, docs/UPSTREAM.md#calibre-web-users-and-roles): the Guest
  * account, which never logs in by password.
  */
-export const ROLE_ANONYMOUS = 32;
+const ROLE_ANONYMOUS = 32;
 
 const userByName = prepared((p: { name: string }) =>
   appQuery

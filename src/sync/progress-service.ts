@@ -9,7 +9,7 @@ import { updateReadStatus } from '../repos/read-status.js';
 import type { UserRow } from '../repos/users.js';
 import type { ProgressUpdate } from './progress-body.js';
 
-export interface ProgressServiceDeps {
+interface ProgressServiceDeps {
   appDb: AppDb;
   /** Undefined when no Calibre library is available: sync still works, unmatched. */
   matcher: BookMatcher | undefined;
@@ -27,8 +27,8 @@ type CalibreFields = {
   calibre_checksum_version: string;
 };
 
-export type PutAnswer = { document: string; timestamp: number } & Partial<CalibreFields>;
-export type GetAnswer =
+type PutAnswer = { document: string; timestamp: number } & Partial<CalibreFields>;
+type GetAnswer =
   | Record<string, never>
   | ({
       document: string;

@@ -7,7 +7,7 @@ type Address = ipaddr.IPv4 | ipaddr.IPv6;
  * forms (with a zone, or an embedded dotted IPv4 tail). Anything else is not an address: ipaddr.js
  * alone would also read `127.1` or `0x7f.0.0.1`, which neither node nor Python's ipaddress do.
  */
-export function parseAddress(text: string): Address | undefined {
+function parseAddress(text: string): Address | undefined {
   if (ipaddr.IPv4.isValidFourPartDecimal(text)) return ipaddr.IPv4.parse(text);
   const tail = text.split('%', 1)[0]!.split(':').at(-1)!;
   if (tail.includes('.') && !ipaddr.IPv4.isValidFourPartDecimal(tail)) return undefined;

@@ -1,4 +1,4 @@
-export interface LruCacheOptions {
+interface LruCacheOptions {
   /** Entries kept at most; the least recently used go first. 0 or less keeps nothing. */
   maxEntries: number;
   /** How long an entry counts when `set` is given none; unbounded when absent. */
@@ -50,10 +50,6 @@ export class LruCache<K, V> {
 
   clear(): void {
     this.entries.clear();
-  }
-
-  get size(): number {
-    return this.entries.size;
   }
 
   private now(): number {

@@ -23,7 +23,7 @@ export interface Doc {
 }
 
 /** GitHub's anchor of a heading: lower case, punctuation other than `-` and `_` dropped, spaces as `-`. */
-export function anchorOf(heading: string): string {
+function anchorOf(heading: string): string {
   return heading
     .trim()
     .toLowerCase()
@@ -50,7 +50,7 @@ export function parseDoc(text: string): Doc {
 }
 
 /** The comment blocks of a source file: runs of lines that are comments, with the line each starts on. */
-export function commentBlocks(source: string): { line: number; text: string }[] {
+function commentBlocks(source: string): { line: number; text: string }[] {
   const blocks: { line: number; text: string }[] = [];
   let open: { line: number; lines: string[] } | undefined;
   source.split('\n').forEach((raw, i) => {

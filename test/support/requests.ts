@@ -21,7 +21,7 @@ export const BOOK1 = {
 export const DAVE = basic('dave', 'oldtimer');
 export const ERIN = basic('erin', 'legacy');
 
-export interface Push {
+interface Push {
   document?: unknown;
   progress?: unknown;
   percentage?: unknown;

@@ -25,7 +25,7 @@ export function slapdMissing(): string | undefined {
   return missing.length > 0 ? `slapd is not installed (missing ${missing.join(', ')}); .ci/run installs slapd and ldap-utils` : undefined;
 }
 
-export interface SlapdOptions {
+interface SlapdOptions {
   /** Also listen with TLS: STARTTLS on the plain port and LDAPS on a second one, with a fresh self-signed certificate. */
   tls?: boolean;
   /** Accept unauthenticated binds (a DN with an empty password), which slapd refuses by default. */

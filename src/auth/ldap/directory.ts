@@ -15,7 +15,7 @@ export interface ResolvedLdapSettings extends LdapSettings {
  * on to the local password, as CWA's kosync.py authenticate_user does
  * (docs/UPSTREAM.md#cwa-the-original-kosyncpy).
  */
-export type LdapOutcome =
+type LdapOutcome =
   | { result: 'bound' }
   /** The user's own bind was refused (wrong password, or any error on that bind). */
   | { result: 'rejected'; reason: string }

@@ -8,7 +8,7 @@ export function escapeFilterValue(value: string): string {
   return value.replace(/[\\*()\0]/g, (c) => `\\${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
 }
 
-export class UserObjectError extends Error {
+class UserObjectError extends Error {
   constructor(message: string) {
     super(message);
     this.name = 'UserObjectError';

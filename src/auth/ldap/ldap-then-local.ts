@@ -2,7 +2,7 @@ import type { LoginSettingsSource } from '../login-settings.js';
 import type { PasswordVerifier } from '../password-verifier.js';
 import { bindLdapUser, DEFAULT_LDAP_TIMEOUTS, type LdapTimeouts } from './directory.js';
 
-export interface LdapThenLocalDeps {
+interface LdapThenLocalDeps {
   settings: LoginSettingsSource;
   /** The local Werkzeug-hash check tried whenever the LDAP bind does not succeed. */
   local: PasswordVerifier;

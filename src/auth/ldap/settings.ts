@@ -23,7 +23,7 @@ export interface LdapSettings {
 }
 
 /** config_login_type value for LDAP (constants.LOGIN_LDAP). */
-export const LOGIN_LDAP = 1;
+const LOGIN_LDAP = 1;
 
 /**
  * The LDAP settings from Calibre-Web's `settings` row, or undefined when the login type is not LDAP. A

@@ -15,7 +15,7 @@ export type HeaderLoginCheck = (
   deadline: number,
 ) => Promise<UserRow | undefined>;
 
-export interface ProxyHeaderLoginDeps {
+interface ProxyHeaderLoginDeps {
   settings: LoginSettingsSource;
   appDb: AppDb;
   /** Monotonic milliseconds (src/clock.ts). */

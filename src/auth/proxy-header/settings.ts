@@ -17,7 +17,7 @@ export interface ProxyHeaderSettings {
  * Calibre-Web 0.6.27's default for config_reverse_proxy_trusted_ips (config_sql.py,
  * docs/UPSTREAM.md#calibre-web-settings-and-the-key-file).
  */
-export const DEFAULT_TRUSTED_PEERS = '127.0.0.1,::1';
+const DEFAULT_TRUSTED_PEERS = '127.0.0.1,::1';
 
 /**
  * The header-login settings from the `settings` row, or undefined when

@@ -58,7 +58,7 @@ async function scan({ stdout, switches }: CommandContext, db: Opened): Promise<n
   return summary.failed > 0 ? 1 : 0;
 }
 
-export function describeScan(s: ScanSummary): string {
+function describeScan(s: ScanSummary): string {
   return (
     `Checksum index: ${s.files} library files in ${(s.durationMs / 1000).toFixed(1)} s: ${s.hashed} hashed, ` +
     `${s.unchanged} unchanged, ${s.missing} missing on disk, ${s.removed} no longer in the library, ${s.failed} unreadable.`
