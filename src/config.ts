@@ -13,6 +13,12 @@ const booleanText = z
 
 const optionalPath = z.string().trim().min(1, 'must not be empty').optional();
 
+/**
+ * For a setting without one fixed default: what its default is, as README's Configuration table says
+ * it (test/docs-drift.test.ts compares the table with this schema: a fixed default, or this text).
+ */
+const documentedDefault = (readmeDefault: string) => ({ readmeDefault });
+
 const integer = (min: number, max: number) =>
   z
     .string()
@@ -71,9 +77,9 @@ const trustProxy = z.string().transform((text, ctx): boolean | string[] => {
 /** Every environment variable the sidecar reads, with its default, mapped to the config object. */
 export const envSchema = z
   .object({
-    KOSYNC_APP_DB: optionalPath,
-    KOSYNC_LIBRARY: optionalPath,
-    KOSYNC_STATE_DB: optionalPath,
+    KOSYNC_APP_DB: optionalPath.meta(documentedDefault('*(unset: demo)*')),
+    KOSYNC_LIBRARY: optionalPath.meta(documentedDefault("`config_calibre_dir` from app.db's `settings`")),
+    KOSYNC_STATE_DB: optionalPath.meta(documentedDefault('`kosync.db` beside app.db')),
     KOSYNC_HOST: z.string().trim().min(1).default('0.0.0.0'),
     KOSYNC_PORT: integer(0, 65535).default(8084),
     KOSYNC_BASE_PATH: basePath.default('/kosync'),
@@ -93,7 +99,9 @@ export const envSchema = z
     KOSYNC_LOGIN_FAILURE_WINDOW: integer(1, 24 * 3600).default(60),
     // Below KOReader's 5 s request timeout, with room for the check itself.
     KOSYNC_LOGIN_DELAY_MAX_MS: integer(0, 3000).default(2000),
-    KOSYNC_VERIFY_CONCURRENCY: integer(1, 64).default(Math.min(4, availableParallelism())),
+    KOSYNC_VERIFY_CONCURRENCY: integer(1, 64)
+      .default(() => Math.min(4, availableParallelism()))
+      .meta(documentedDefault('CPU cores, at most 4')),
     KOSYNC_VERIFY_QUEUE: integer(0, 10_000).default(16),
     KOSYNC_VERIFY_PER_ADDRESS: integer(1, 10_000).default(2),
     KOSYNC_SHUTDOWN_GRACE: integer(0, 300).default(8),

@@ -6,7 +6,8 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { KOSYNC_PROGRESS_DDL } from '../src/db/app-db.js';
 import { cli } from './support/cli.js';
 import { copyFixtures, execute, type FixtureCopy, type FixtureOptions } from './support/fixtures.js';
-import { slapdMissing, startSlapd, type Slapd } from './support/slapd.js';
+import { type Slapd, slapdMissing, startSlapd } from './support/slapd.js';
+import { skipWithout } from './support/system.js';
 
 /** A port where nothing listens, so "is a server running" always reads the same. */
 let closedPort: number;
@@ -189,13 +190,16 @@ describe('calibre-web-kosync doctor on a broken setup exits 1 and says why', () 
     );
   });
 
-  it.skipIf(process.getuid?.() === 0)('when app.db is not writable by this user', async () => {
-    const files = fixture({ library: null });
-    chmodSync(files.appDb, 0o444);
-    const run = await doctor(files);
-    expect(run.code).toBe(1);
-    expect(run.stdout).toContain(`  FAIL  app.db ${files.appDb} is not writable by uid ${process.getuid!()}, gid ${process.getgid!()}`);
-  });
+  it.skipIf(process.getuid?.() === 0)(
+    'when app.db is not writable by this user (skipped as root, whom no permission bit stops)',
+    async () => {
+      const files = fixture({ library: null });
+      chmodSync(files.appDb, 0o444);
+      const run = await doctor(files);
+      expect(run.code).toBe(1);
+      expect(run.stdout).toContain(`  FAIL  app.db ${files.appDb} is not writable by uid ${process.getuid!()}, gid ${process.getgid!()}`);
+    },
+  );
 
   it('when LDAP is configured and its server does not answer', async () => {
     const files = fixture({ app: 'app-ldap.db', library: null });
@@ -232,8 +236,7 @@ describe('calibre-web-kosync doctor on a broken setup exits 1 and says why', () 
   });
 });
 
-const missingSlapd = slapdMissing();
-describe.skipIf(missingSlapd)('calibre-web-kosync doctor with a real LDAP server', () => {
+describe.skipIf(skipWithout(slapdMissing(), "doctor's LDAP tests"))('calibre-web-kosync doctor with a real LDAP server', () => {
   let slapd: Slapd;
   beforeAll(async () => {
     slapd = await startSlapd();

@@ -8,6 +8,7 @@ import { startChildServer, type ChildServer } from './support/child-server.js';
 import { copyFixtures, type FixtureCopy } from './support/fixtures.js';
 import { testApp, type TestApp } from './support/app.js';
 import { DAVE } from './support/requests.js';
+import { missingCommand, skipWithout } from './support/system.js';
 
 const REFUSED = { code: 1000, message: 'Too many connections, try again later' };
 
@@ -245,16 +246,7 @@ describe('which peers count as the reverse proxy (KOSYNC_TRUST_PROXY) for the pe
 });
 
 describe('a real process under a small open-file limit', () => {
-  const prlimit = (() => {
-    try {
-      execFileSync('prlimit', ['--version'], { stdio: 'pipe' });
-      return undefined;
-    } catch (error) {
-      return `prlimit is not available: ${(error as Error).message}`;
-    }
-  })();
-  if (prlimit) console.info(`connection-limits.test.ts: some tests skipped: ${prlimit}`);
-  const skipNote = prlimit ? ` (skipped: ${prlimit})` : '';
+  const noPrlimit = skipWithout(missingCommand('prlimit', ['--version'], 'apt-get install util-linux'), 'the open-file limit tests');
 
   let files: FixtureCopy | undefined;
   let server: ChildServer | undefined;
@@ -267,32 +259,29 @@ describe('a real process under a small open-file limit', () => {
     server = files = undefined;
   });
 
-  it.skipIf(prlimit)(
-    `serves a new client after 150 idle connections at ulimit -n 128, with KOSYNC_MAX_CONNECTIONS=64${skipNote}`,
-    async () => {
-      files = copyFixtures({ library: null });
-      const env = {
-        KOSYNC_APP_DB: files.appDb,
-        KOSYNC_STATE_DB: files.stateDb,
-        KOSYNC_MAX_CONNECTIONS: '64',
-        KOSYNC_MAX_CONNECTIONS_PER_ADDRESS: '0',
-      };
-      server = await startChildServer(builtCli(), env);
-      // Lowered once it runs: node opens hundreds of module files at once while it starts.
-      execFileSync('prlimit', ['--pid', String(server.process.pid), '--nofile=128:128']);
-      expect(openFileLimit(`/proc/${server.process.pid}/limits`)).toBe(128);
-      const port = Number(new URL(server.origin).port);
-      // More idle connections than the process has descriptors: without a cap, accept() fails from
-      // about the hundredth on and nobody new gets in.
-      for (let i = 0; i < 150; i++) clients.push(await idle(port));
+  it.skipIf(noPrlimit)('serves a new client after 150 idle connections at ulimit -n 128, with KOSYNC_MAX_CONNECTIONS=64', async () => {
+    files = copyFixtures({ library: null });
+    const env = {
+      KOSYNC_APP_DB: files.appDb,
+      KOSYNC_STATE_DB: files.stateDb,
+      KOSYNC_MAX_CONNECTIONS: '64',
+      KOSYNC_MAX_CONNECTIONS_PER_ADDRESS: '0',
+    };
+    server = await startChildServer(builtCli(), env);
+    // Lowered once it runs: node opens hundreds of module files at once while it starts.
+    execFileSync('prlimit', ['--pid', String(server.process.pid), '--nofile=128:128']);
+    expect(openFileLimit(`/proc/${server.process.pid}/limits`)).toBe(128);
+    const port = Number(new URL(server.origin).port);
+    // More idle connections than the process has descriptors: without a cap, accept() fails from
+    // about the hundredth on and nobody new gets in.
+    for (let i = 0; i < 150; i++) clients.push(await idle(port));
 
-      expect(await served(port)).toEqual({ status: 'HTTP/1.1 200 OK', body: '{"state":"OK"}' });
-      expect(clients.filter((c) => !c.isClosed).length).toBeLessThanOrEqual(64);
-      expect(server.output()).not.toContain('EMFILE');
-    },
-  );
+    expect(await served(port)).toEqual({ status: 'HTTP/1.1 200 OK', body: '{"state":"OK"}' });
+    expect(clients.filter((c) => !c.isClosed).length).toBeLessThanOrEqual(64);
+    expect(server.output()).not.toContain('EMFILE');
+  });
 
-  it.skipIf(prlimit)(`warns at start when KOSYNC_MAX_CONNECTIONS does not fit the open-file limit${skipNote}`, async () => {
+  it.skipIf(noPrlimit)('warns at start when KOSYNC_MAX_CONNECTIONS does not fit the open-file limit', async () => {
     files = copyFixtures({ library: null });
     const env = { KOSYNC_APP_DB: files.appDb, KOSYNC_STATE_DB: files.stateDb, KOSYNC_MAX_CONNECTIONS: '1000' };
     server = await startChildServer(builtCli(), env, ['serve'], ['prlimit', '--nofile=1024']);

@@ -1,5 +1,4 @@
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../src/app.js';
@@ -13,18 +12,22 @@ import { copyFixtures, query, type FixtureCopy } from './support/fixtures.js';
 import { BOOK1_EPUB, BOOK1_OLD_EPUB, BOOK2_PDF, BOOK3_EPUB, UNKNOWN_DOC } from './support/requests.js';
 import type { FastifyInstance } from 'fastify';
 import { freePort } from './support/ports.js';
+import { missingCommand, missingFile, skipWithout } from './support/system.js';
 
 /**
  * The same requests against this server and the Python original (shared/oracle: CWA's kosync.py run by
  * Flask), on identical copies of the fixtures; then the rows of all five tables compared.
  */
 const ORACLE = join(PROJECT_ROOT, '..', 'shared', 'oracle', 'run.sh');
-const missing = !existsSync(ORACLE)
-  ? `${ORACLE} not found`
-  : spawnSync('/usr/bin/python3', ['-c', 'import flask, flask_babel, sqlalchemy, werkzeug'], { stdio: 'ignore' }).status !== 0
-    ? 'Debian python3-flask, python3-flask-babel, python3-sqlalchemy and python3-werkzeug are not installed'
-    : undefined;
-if (missing) console.warn(`differential test against the Python original skipped: ${missing}`);
+const noOracle = skipWithout(
+  missingFile(ORACLE, 'the Python original is ../shared/oracle beside the checkout') ??
+    missingCommand(
+      '/usr/bin/python3',
+      ['-c', 'import flask, flask_babel, sqlalchemy, werkzeug'],
+      'apt-get install ' + 'python3-flask python3-flask-babel python3-sqlalchemy python3-werkzeug; .ci/run does',
+    ),
+  'the differential test against the Python original',
+);
 
 const TABLES = ['kosync_progress', 'book_read_link', 'kobo_reading_state', 'kobo_bookmark', 'kobo_statistics'];
 const DATETIME_COLUMNS = new Set(['timestamp', 'last_modified', 'last_time_started_reading', 'priority_timestamp']);
@@ -100,7 +103,7 @@ interface Outcome {
 
 const now = () => formatSqlDatetime(systemClock.nowMicros());
 
-describe.skipIf(missing !== undefined)('the same requests against this server and the Python original', () => {
+describe.skipIf(noOracle)('the same requests against this server and the Python original', () => {
   let oracleFiles: FixtureCopy;
   let ourFiles: FixtureCopy;
   let oracle: ChildProcess;

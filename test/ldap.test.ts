@@ -9,7 +9,8 @@ import { Client } from 'ldapts';
 import { basic, testApp, type TestApp, type TestAppOptions } from './support/app.js';
 import { execute, query } from './support/fixtures.js';
 import { keyHeaders, md5 } from './support/keys.js';
-import { slapdMissing, startSlapd, SUFFIX, type Slapd } from './support/slapd.js';
+import { type Slapd, SUFFIX, slapdMissing, startSlapd } from './support/slapd.js';
+import { skipWithout } from './support/system.js';
 
 const OK = { authorized: 'OK' };
 const UNAUTHORIZED = { code: 2001, message: 'Unauthorized' };
@@ -17,10 +18,7 @@ const UNAUTHORIZED = { code: 2001, message: 'Unauthorized' };
 /** app-ldap.db users added for these tests: no local password, so only an LDAP bind can log them in. */
 const LDAP_ONLY_USERS = ["o'brien(test)", '*', 'al*', 'alice)(uid=*', '\\61lice'];
 
-const missing = slapdMissing();
-if (missing) console.warn(`skipping LDAP tests: ${missing}`);
-
-describe.skipIf(missing)('LDAP login against a real slapd', () => {
+describe.skipIf(skipWithout(slapdMissing(), 'the LDAP tests'))('LDAP login against a real slapd', () => {
   let slapd: Slapd;
   const apps: TestApp[] = [];
 

@@ -3,18 +3,17 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { testApp, type TestApp } from './support/app.js';
 import { query } from './support/fixtures.js';
-import { bindReadOnly, cannotMakeImmutable, cannotMount, fillDisk, mountTmpfs, setImmutable, unmount } from './support/mounts.js';
+import { bindReadOnly, cannotMakeImmutable, cannotMount, fillDisk, mountTmpfs, NOT_ROOT, setImmutable, unmount } from './support/mounts.js';
 import { BOOK1_EPUB, get, json, put, UNKNOWN_DOC } from './support/requests.js';
+import { skipWithout } from './support/system.js';
 
 const UNAVAILABLE = { code: 1000, message: 'Database unavailable, try again later' };
 const SECOND = 1_000_000;
 
-const mountProblem = cannotMount();
-const chattrProblem = cannotMakeImmutable();
-for (const problem of [mountProblem, chattrProblem]) {
-  if (problem) console.info(`storage-failures.test.ts: some tests skipped: ${problem}`);
-}
-const skipped = (problem: string | undefined) => (problem ? ` (skipped: ${problem})` : '');
+// Mounts and chattr +i need root: as another user those tests are skipped, and their names say so.
+const skippedAsUser = NOT_ROOT ? ` (skipped: ${NOT_ROOT})` : '';
+const noMount = NOT_ROOT !== undefined || skipWithout(cannotMount(), 'the disk-full and read-only tests');
+const noChattr = NOT_ROOT !== undefined || skipWithout(cannotMakeImmutable(), 'the I/O error test');
 
 interface LogLine {
   level: number;
@@ -83,8 +82,8 @@ const errorLines = (s: Setup) => s.logs.filter((l) => l.level === 50).map((l) =>
 const progressRows = (s: Setup) => query(s.appDb, 'SELECT document, progress FROM kosync_progress ORDER BY id');
 
 describe('app.db cannot be written: 503/1000 with the cause logged, and the healthcheck says so', () => {
-  it.skipIf(mountProblem)(
-    `answers 503/1000 on a full disk, logs SQLITE_FULL, and is healthy again once space is freed${skipped(mountProblem)}`,
+  it.skipIf(noMount)(
+    `answers 503/1000 on a full disk, logs SQLITE_FULL, and is healthy again once space is freed${skippedAsUser}`,
     async () => {
       const s = await appInOwnFolder((folder, mounts) => {
         mountTmpfs(folder, '1m');
@@ -119,33 +118,30 @@ describe('app.db cannot be written: 503/1000 with the cause logged, and the heal
     },
   );
 
-  it.skipIf(mountProblem)(
-    `answers 503/1000 while the folder is read-only (no journal can be made), and recovers${skipped(mountProblem)}`,
-    async () => {
-      const s = await appInOwnFolder();
-      bindReadOnly(s.folder);
-      s.mounts.push(s.folder);
+  it.skipIf(noMount)(`answers 503/1000 while the folder is read-only (no journal can be made), and recovers${skippedAsUser}`, async () => {
+    const s = await appInOwnFolder();
+    bindReadOnly(s.folder);
+    s.mounts.push(s.folder);
 
-      const refused = await put(s.t.app, PUSH(BOOK1_EPUB, 0.5));
-      expect([refused.statusCode, json(refused)]).toEqual([503, UNAVAILABLE]);
-      expect(errorLines(s)).toEqual([
-        `writing ${s.appDb} failed: a file cannot be opened or created (the journal beside it: is the folder read-only?) ` +
-          '(SQLITE_CANTOPEN: unable to open database file)',
-      ]);
-      expect(await statusOf(get(s.t.app, BOOK1_EPUB))).toBe(200);
-      expect((await health(s)).statusCode).toBe(503);
+    const refused = await put(s.t.app, PUSH(BOOK1_EPUB, 0.5));
+    expect([refused.statusCode, json(refused)]).toEqual([503, UNAVAILABLE]);
+    expect(errorLines(s)).toEqual([
+      `writing ${s.appDb} failed: a file cannot be opened or created (the journal beside it: is the folder read-only?) ` +
+        '(SQLITE_CANTOPEN: unable to open database file)',
+    ]);
+    expect(await statusOf(get(s.t.app, BOOK1_EPUB))).toBe(200);
+    expect((await health(s)).statusCode).toBe(503);
 
-      unmount(s.folder);
-      s.mounts.pop();
-      s.t.clock.advance(SECOND);
-      expect((await health(s)).statusCode).toBe(200);
-      expect(await statusOf(put(s.t.app, PUSH(BOOK1_EPUB, 0.5)))).toBe(200);
-      expect(progressRows(s)).toEqual([{ document: BOOK1_EPUB, progress: 'p0.5' }]);
-    },
-  );
+    unmount(s.folder);
+    s.mounts.pop();
+    s.t.clock.advance(SECOND);
+    expect((await health(s)).statusCode).toBe(200);
+    expect(await statusOf(put(s.t.app, PUSH(BOOK1_EPUB, 0.5)))).toBe(200);
+    expect(progressRows(s)).toEqual([{ document: BOOK1_EPUB, progress: 'p0.5' }]);
+  });
 
-  it.skipIf(mountProblem)(
-    `answers 503/1000 when app.db is replaced by a read-only file, naming it once, and recovers${skipped(mountProblem)}`,
+  it.skipIf(noMount)(
+    `answers 503/1000 when app.db is replaced by a read-only file, naming it once, and recovers${skippedAsUser}`,
     async () => {
       const s = await appInOwnFolder();
       const copy = join(s.folder, 'restored.db');
@@ -170,8 +166,8 @@ describe('app.db cannot be written: 503/1000 with the cause logged, and the heal
     },
   );
 
-  it.skipIf(chattrProblem)(
-    `answers 503/1000 on an I/O error, logs SQLITE_IOERR, and recovers without losing an acknowledged write${skipped(chattrProblem)}`,
+  it.skipIf(noChattr)(
+    `answers 503/1000 on an I/O error, logs SQLITE_IOERR, and recovers without losing an acknowledged write${skippedAsUser}`,
     async () => {
       const s = await appInOwnFolder();
       expect(await statusOf(put(s.t.app, PUSH(BOOK1_EPUB, 0.25)))).toBe(200);

@@ -4,6 +4,7 @@ import { Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort } from './ports.js';
+import { missingCommand } from './system.js';
 
 /**
  * A throwaway OpenLDAP server for tests (Debian slapd + ldap-utils, installed by .ci/run): its own
@@ -23,6 +24,11 @@ export const SUFFIX = 'dc=example,dc=org';
 export function slapdMissing(): string | undefined {
   const missing = [SLAPD, SLAPADD, join(SCHEMA_DIR, 'inetorgperson.schema')].filter((p) => !existsSync(p));
   return missing.length > 0 ? `slapd is not installed (missing ${missing.join(', ')}); .ci/run installs slapd and ldap-utils` : undefined;
+}
+
+/** Why certificates cannot be made here (the openssl command), or undefined. */
+export function opensslMissing(): string | undefined {
+  return missingCommand('openssl', ['version'], 'apt-get install openssl; .ci/run does');
 }
 
 interface SlapdOptions {
