@@ -5,9 +5,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { KOSYNC_PROGRESS_DDL } from '../src/db/app-db.js';
 import { testApp, type TestApp } from './support/app.js';
 import { execute, FIXTURES, query } from './support/fixtures.js';
-import { DAVE, ERIN, get, json, put, UNKNOWN_DOC } from './support/requests.js';
+import { DAVE, ERIN, get, json, put, UNAVAILABLE, UNKNOWN_DOC } from './support/requests.js';
 
-const UNAVAILABLE = { code: 1000, message: 'Database unavailable, try again later' };
 const PUSH = { document: UNKNOWN_DOC, progress: 'p0.5', percentage: 0.5, device: 'KOReader' };
 
 let t: TestApp | undefined;

@@ -3,15 +3,12 @@ import { copyFileSync, mkdirSync, rmSync, utimesSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
-import { basic, T0, testApp, type TestApp, type TestAppOptions } from './support/app.js';
-import { FIXTURES, query } from './support/fixtures.js';
+import { basic, epochAt as epoch, SECOND, storedAt, testApp, type TestApp, type TestAppOptions } from './support/app.js';
+import { DAVE_ID, FIXTURES, query, tableRows } from './support/fixtures.js';
 import { BOOK1, BOOK1_EPUB, BOOK1_OLD_EPUB, BOOK2_EPUB, BOOK2_PDF, BOOK3_EPUB, get, json, put } from './support/requests.js';
 
 const DAVE = basic('dave', 'oldtimer');
-const DAVE_ID = 6;
-const SECOND = 1_000_000;
-const NOW = '2026-11-28 15:21:55.781869';
-const epoch = (seconds: number) => Math.floor(T0 / SECOND) + seconds;
+const NOW = storedAt(0);
 const md5 = (text: string) => createHash('md5').update(text, 'utf8').digest('hex');
 
 const BOOK1_PATH = 'Mara Ellison/The Quiet Lighthouse (1)/The Quiet Lighthouse - Mara Ellison.epub';
@@ -32,7 +29,7 @@ async function scanned(options: TestAppOptions = {}): Promise<TestApp> {
 }
 
 const app = () => t!.app;
-const appRows = (table: string) => query(t!.files.appDb, `SELECT * FROM ${table} ORDER BY id`);
+const appRows = (table: string) => tableRows(t!.files.appDb, table);
 const stateRows = (sql: string) => query(t!.files.stateDb, sql);
 const push = (document: string, percentage: number, extra: Record<string, unknown> = {}) =>
   put(app(), { document, progress: `p${percentage}`, percentage, device: 'KOReader', device_id: 'DEV1', ...extra }, DAVE);

@@ -1,23 +1,18 @@
 import { createHash } from 'node:crypto';
 import { chmodSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { KOSYNC_PROGRESS_DDL } from '../src/db/app-db.js';
 import { cli } from './support/cli.js';
 import { copyFixtures, execute, type FixtureCopy, type FixtureOptions } from './support/fixtures.js';
 import { type Slapd, slapdMissing, startSlapd } from './support/slapd.js';
+import { freePort } from './support/ports.js';
 import { skipWithout } from './support/system.js';
 
 /** A port where nothing listens, so "is a server running" always reads the same. */
 let closedPort: number;
 beforeAll(async () => {
-  closedPort = await new Promise<number>((resolve) => {
-    const server = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
+  closedPort = await freePort();
 });
 
 const copies: FixtureCopy[] = [];

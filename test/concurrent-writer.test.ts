@@ -32,13 +32,17 @@ describe('Calibre-Web writing app.db from another process during a sync load', (
     let writerOutput = '';
     writer.stdout.on('data', (chunk: Buffer) => (writerOutput += chunk.toString('utf8')));
     const writerDone = once(writer, 'close');
+    let writing = true;
+    void writerDone.then(() => {
+      writing = false;
+    });
 
     const acknowledged = new Map<string, string>();
     const statuses = new Map<number, number>();
     let bookPercent: number | undefined;
-    const end = Date.now() + DURATION_MS;
+    // The syncers go on for as long as Calibre-Web's side writes: until its process exits.
     const syncer = async (w: number) => {
-      for (let i = 0; Date.now() < end; i++) {
+      for (let i = 0; writing; i++) {
         const matched = w === 0 && i % 3 === 0;
         const document = matched ? BOOK1_EPUB : `writer-w${w}-${i}`;
         const progress = `/body/DocFragment[${w}.${i}]`;

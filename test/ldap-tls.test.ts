@@ -4,9 +4,9 @@ import { basic, testApp, type TestApp } from './support/app.js';
 import { execute } from './support/fixtures.js';
 import { opensslMissing, type Slapd, selfSignedCertificate, slapdMissing, startSlapd } from './support/slapd.js';
 import { skipWithout } from './support/system.js';
+import { UNAUTHORIZED } from './support/requests.js';
 
 const OK = { authorized: 'OK' };
-const UNAUTHORIZED = { code: 2001, message: 'Unauthorized' };
 
 describe.skipIf(skipWithout(slapdMissing() ?? opensslMissing(), 'the LDAP TLS tests'))(
   'LDAP over TLS with a self-signed certificate made for the test',

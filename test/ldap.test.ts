@@ -11,9 +11,9 @@ import { execute, query } from './support/fixtures.js';
 import { keyHeaders, md5 } from './support/keys.js';
 import { type Slapd, SUFFIX, slapdMissing, startSlapd } from './support/slapd.js';
 import { skipWithout } from './support/system.js';
+import { UNAUTHORIZED } from './support/requests.js';
 
 const OK = { authorized: 'OK' };
-const UNAUTHORIZED = { code: 2001, message: 'Unauthorized' };
 
 /** app-ldap.db users added for these tests: no local password, so only an LDAP bind can log them in. */
 const LDAP_ONLY_USERS = ["o'brien(test)", '*', 'al*', 'alice)(uid=*', '\\61lice'];

@@ -3,6 +3,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { basic, testApp, type TestApp } from './support/app.js';
 import { query } from './support/fixtures.js';
 import { BOOK1_EPUB, DAVE, get, put, UNKNOWN_DOC } from './support/requests.js';
+import { lockWaits, metricValue, scrapeMetrics } from './support/metrics.js';
 import { freePort } from './support/ports.js';
 
 let current: TestApp | undefined;
@@ -16,18 +17,8 @@ async function start(env: Record<string, string>, logStream?: { write(line: stri
   return current;
 }
 
-async function scrape(t: TestApp): Promise<string> {
-  const response = await t.app.inject({ method: 'GET', url: '/kosync/metrics' });
-  expect(response.statusCode).toBe(200);
-  expect(response.headers['content-type']).toBe('text/plain; version=0.0.4; charset=utf-8');
-  return response.body;
-}
-
-/** The value of one series, e.g. `kosync_auth_total{method="basic",outcome="success"}`. */
-function value(text: string, series: string): number | undefined {
-  const line = text.split('\n').find((l) => l.startsWith(`${series} `));
-  return line === undefined ? undefined : Number(line.slice(series.length + 1));
-}
+const scrape = (t: TestApp) => scrapeMetrics(t.app);
+const value = metricValue;
 
 const PUSH = { progress: '/body/DocFragment[3]/body/p[1]/text().0', percentage: 0.25, device: 'Kobo' };
 
@@ -76,7 +67,7 @@ describe('metrics', () => {
     try {
       calibreWeb.exec('BEGIN IMMEDIATE');
       const pending = put(t.app, { document: UNKNOWN_DOC, ...PUSH });
-      await new Promise((resolve) => setTimeout(resolve, 100));
+      await vi.waitFor(async () => expect(await lockWaits(t.app)).toBeGreaterThan(0), { timeout: 10_000 });
       calibreWeb.exec('COMMIT');
       expect((await pending).statusCode).toBe(200);
     } finally {

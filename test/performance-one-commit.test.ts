@@ -1,12 +1,9 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { T0, testApp, type TestApp } from './support/app.js';
-import { execute, query } from './support/fixtures.js';
+import { epochAt as epoch, SECOND, storedAt as at, testApp, type TestApp } from './support/app.js';
+import { DAVE_ID, execute, tableRows } from './support/fixtures.js';
 import { BOOK1, BOOK1_EPUB, get, json, put, UNKNOWN_DOC } from './support/requests.js';
+import { pushedProgressRow, startedBook1Rows } from './support/rows.js';
 
-const DAVE_ID = 6;
-const SECOND = 1_000_000;
-const at = (seconds: number) => `2026-11-28 15:21:${55 + seconds}.781869`;
-const epoch = (seconds: number) => Math.floor(T0 / SECOND) + seconds;
 let t: TestApp;
 let logLines: Record<string, unknown>[];
 beforeEach(async () => {
@@ -18,7 +15,7 @@ beforeEach(async () => {
 });
 afterEach(() => t.close());
 
-const rows = (table: string) => query(t.files.appDb, `SELECT * FROM ${table} ORDER BY id`);
+const rows = (table: string) => tableRows(t.files.appDb, table);
 const push = (document: string, percentage: number) =>
   put(t.app, { document, progress: `p${percentage}`, percentage, device: 'KOReader', device_id: 'DEV1' });
 const commitsDuring = async (action: () => Promise<unknown>) => {
@@ -57,18 +54,7 @@ describe('the savepoint around the read-status step', () => {
 
     expect(response!.statusCode).toBe(200);
     expect(json(response!)).toEqual({ document: BOOK1_EPUB, timestamp: epoch(0), ...BOOK1 });
-    expect(rows('kosync_progress')).toEqual([
-      {
-        id: 1,
-        user_id: DAVE_ID,
-        document: BOOK1_EPUB,
-        progress: 'p0.25',
-        percentage: 25,
-        device: 'KOReader',
-        device_id: 'DEV1',
-        timestamp: at(0),
-      },
-    ]);
+    expect(rows('kosync_progress')).toEqual([pushedProgressRow({ percent: 25, timestamp: at(0) })]);
     expect(rows('book_read_link')).toEqual([]);
     expect(rows('kobo_reading_state')).toEqual([]);
     expect(rows('kobo_bookmark')).toEqual([]);
@@ -86,43 +72,12 @@ describe('the savepoint around the read-status step', () => {
 
     expect(response.statusCode).toBe(200);
     expect(json(response)).toEqual({ document: BOOK1_EPUB, timestamp: epoch(1), ...BOOK1 });
-    expect(rows('kosync_progress')).toEqual([
-      {
-        id: 1,
-        user_id: DAVE_ID,
-        document: BOOK1_EPUB,
-        progress: 'p0.995',
-        percentage: 99.5,
-        device: 'KOReader',
-        device_id: 'DEV1',
-        timestamp: at(1),
-      },
-    ]);
+    expect(rows('kosync_progress')).toEqual([pushedProgressRow({ percent: 99.5, timestamp: at(1) })]);
     // book_read_link was updated to FINISHED before the bookmark update failed: rolled back with it.
-    expect(rows('book_read_link')).toEqual([
-      {
-        id: 1,
-        book_id: 1,
-        user_id: DAVE_ID,
-        read_status: 2,
-        last_modified: at(0),
-        last_time_started_reading: at(0),
-        times_started_reading: 1,
-      },
-    ]);
-    expect(rows('kobo_reading_state')).toEqual([{ id: 1, user_id: DAVE_ID, book_id: 1, last_modified: at(0), priority_timestamp: at(0) }]);
-    expect(rows('kobo_bookmark')).toEqual([
-      {
-        id: 1,
-        kobo_reading_state_id: 1,
-        last_modified: at(0),
-        location_source: null,
-        location_type: null,
-        location_value: null,
-        progress_percent: 25,
-        content_source_progress_percent: null,
-      },
-    ]);
+    const started = startedBook1Rows(at(0));
+    expect(rows('book_read_link')).toEqual(started.book_read_link);
+    expect(rows('kobo_reading_state')).toEqual(started.kobo_reading_state);
+    expect(rows('kobo_bookmark')).toEqual(started.kobo_bookmark);
   });
 
   it('leaves no savepoint or transaction open after a failed step: the next PUT writes normally', async () => {

@@ -1,16 +1,9 @@
-import { pbkdf2Sync } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
 import { localPasswordVerifier, type PasswordVerifier } from '../src/auth/password-verifier.js';
-import { basic, testApp, type TestApp, type TestAppOptions } from './support/app.js';
+import { basic, SECOND, testApp, type TestApp, type TestAppOptions } from './support/app.js';
 import { execute } from './support/fixtures.js';
+import { werkzeugHash } from './support/hashes.js';
 import { json } from './support/requests.js';
-
-const SECOND = 1_000_000;
-
-/** A Werkzeug `pbkdf2:sha1:1000` hash (cheap, like dave's) so tests can set any password. */
-function werkzeugHash(password: string, salt = 'TestSalt'): string {
-  return `pbkdf2:sha1:1000$${salt}$${pbkdf2Sync(password, salt, 1000, 20, 'sha1').toString('hex')}`;
-}
 
 /** The real verifier, counted: every call is one key derivation the remembered logins did not save. */
 function countedVerifier(): { verify: PasswordVerifier; calls: string[] } {

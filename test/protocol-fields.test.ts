@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BODY_LIMIT } from '../src/app.js';
-import { testApp, type TestApp } from './support/app.js';
-import { query } from './support/fixtures.js';
+import { storedAt, testApp, type TestApp } from './support/app.js';
+import { DAVE_ID, query } from './support/fixtures.js';
 import { DAVE, get, json, put, UNKNOWN_DOC } from './support/requests.js';
 
 const VALID = {
@@ -108,6 +108,21 @@ describe("PUT field rules (the original's, with the reference server's statuses)
   it("accepts and ignores unknown fields such as KOReader's metadata", async () => {
     const response = await put(t.app, { ...VALID, document: 'with-metadata', metadata: { title: 'T', authors: 'A' }, extra: [1] });
     expect(response.statusCode).toBe(200);
+    expect(query(t.files.appDb, "SELECT * FROM kosync_progress WHERE document = 'with-metadata'")).toEqual([
+      {
+        id: expect.any(Number),
+        user_id: DAVE_ID,
+        document: 'with-metadata',
+        progress: VALID.progress,
+        percentage: 45.67,
+        device: 'KOReader',
+        device_id: 'A1B2C3',
+        timestamp: storedAt(0),
+      },
+    ]);
+    // Hints that match no book leave nothing behind: no read status, no learnt document id.
+    expect(query(t.files.appDb, 'SELECT * FROM book_read_link')).toEqual([]);
+    expect(query(t.files.stateDb, "SELECT * FROM document_ids WHERE document = 'with-metadata'")).toEqual([]);
   });
 
   it('answers a body over the limit with 413 JSON', async () => {

@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { basic, T0, testApp, type TestApp } from './support/app.js';
-import { execute, query } from './support/fixtures.js';
+import { basic, epochAt as epoch, SECOND, storedAt as at, testApp, type TestApp } from './support/app.js';
+import { DAVE_ID, ERIN_ID, execute, query, tableRows } from './support/fixtures.js';
 import {
   BOOK1,
   BOOK1_EPUB,
@@ -15,12 +15,7 @@ import {
   put,
   UNKNOWN_DOC,
 } from './support/requests.js';
-
-const DAVE_ID = 6;
-const ERIN_ID = 7;
-const SECOND = 1_000_000;
-const at = (seconds: number) => `2026-11-28 15:21:${55 + seconds}.781869`;
-const epoch = (seconds: number) => Math.floor(T0 / SECOND) + seconds;
+import { pushedProgressRow, startedBook1Rows } from './support/rows.js';
 
 let t: TestApp;
 beforeEach(async () => {
@@ -28,7 +23,7 @@ beforeEach(async () => {
 });
 afterEach(() => t.close());
 
-const rows = (table: string) => query(t.files.appDb, `SELECT * FROM ${table} ORDER BY id`);
+const rows = (table: string) => tableRows(t.files.appDb, table);
 const push = (document: string, percentage: number, headers = DAVE, extra: Record<string, unknown> = {}) =>
   put(t.app, { document, progress: `p${percentage}`, percentage, device: 'KOReader', device_id: 'DEV1', ...extra }, headers);
 
@@ -46,42 +41,11 @@ describe('what a PUT writes (docs/PROTOCOL.md §4.1)', () => {
     const response = await push(BOOK1_EPUB, 0.25);
     expect(response.statusCode).toBe(200);
     expect(json(response)).toEqual({ document: BOOK1_EPUB, timestamp: epoch(0), ...BOOK1 });
-    expect(rows('kosync_progress')).toEqual([
-      {
-        id: 1,
-        user_id: DAVE_ID,
-        document: BOOK1_EPUB,
-        progress: 'p0.25',
-        percentage: 25,
-        device: 'KOReader',
-        device_id: 'DEV1',
-        timestamp: at(0),
-      },
-    ]);
-    expect(rows('book_read_link')).toEqual([
-      {
-        id: 1,
-        book_id: 1,
-        user_id: DAVE_ID,
-        read_status: 2,
-        last_modified: at(0),
-        last_time_started_reading: at(0),
-        times_started_reading: 1,
-      },
-    ]);
-    expect(rows('kobo_reading_state')).toEqual([{ id: 1, user_id: DAVE_ID, book_id: 1, last_modified: at(0), priority_timestamp: at(0) }]);
-    expect(rows('kobo_bookmark')).toEqual([
-      {
-        id: 1,
-        kobo_reading_state_id: 1,
-        last_modified: at(0),
-        location_source: null,
-        location_type: null,
-        location_value: null,
-        progress_percent: 25,
-        content_source_progress_percent: null,
-      },
-    ]);
+    expect(rows('kosync_progress')).toEqual([pushedProgressRow({ percent: 25, timestamp: at(0) })]);
+    const started = startedBook1Rows(at(0));
+    expect(rows('book_read_link')).toEqual(started.book_read_link);
+    expect(rows('kobo_reading_state')).toEqual(started.kobo_reading_state);
+    expect(rows('kobo_bookmark')).toEqual(started.kobo_bookmark);
     expect(rows('kobo_statistics')).toEqual([
       { id: 1, kobo_reading_state_id: 1, last_modified: at(0), remaining_time_minutes: null, spent_reading_minutes: null },
     ]);

@@ -4,9 +4,9 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { basic, T0, testApp, type TestApp, type TestAppOptions } from './support/app.js';
 import { execute } from './support/fixtures.js';
+import { UNAUTHORIZED } from './support/requests.js';
 
 const OK = { authorized: 'OK' };
-const UNAUTHORIZED = { code: 2001, message: 'Unauthorized' };
 const HEADER_ON = "config_allow_reverse_proxy_header_login = 1, config_reverse_proxy_login_header_name = 'X-Remote-User'";
 
 let current: TestApp | undefined;

@@ -1,17 +1,16 @@
-import { pbkdf2Sync } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
 import { clientAddressKey, clientNetworkKey, verificationShareKey } from '../src/auth/client-address.js';
 import { loginDelayMs } from '../src/auth/login-limiter.js';
 import { localPasswordVerifier, type PasswordVerifier } from '../src/auth/password-verifier.js';
 import { loadConfig } from '../src/config.js';
-import { basic, testApp, type TestApp, type TestAppOptions } from './support/app.js';
+import { basic, SECOND, testApp, type TestApp, type TestAppOptions } from './support/app.js';
 import { execute } from './support/fixtures.js';
+import { werkzeugHash } from './support/hashes.js';
 import { enable } from './support/keys.js';
 import { DAVE } from './support/requests.js';
 
 const UNAUTHORIZED = '{"code":2001,"message":"Unauthorized"}';
 const TOO_MANY = '{"code":2001,"message":"Too many failed logins, try again later"}';
-const SECOND = 1_000_000;
 
 /** The real password check, counted: every call is one hash verification. */
 function countingVerifier(): PasswordVerifier & { calls: number } {
@@ -130,7 +129,7 @@ describe('failed-login limits', () => {
     expect((await login(DAVE, '192.0.2.20')).statusCode).toBe(200);
     for (let i = 0; i < 20; i++) await login(basic('dave', 'wrong'), `192.0.2.${i + 100}`);
     // The password changes in Calibre-Web, so nothing remembered applies: the new one is verified.
-    execute(t.files.appDb, `UPDATE user SET password = '${sha1Hash('newpass')}' WHERE name = 'dave'`);
+    execute(t.files.appDb, `UPDATE user SET password = '${werkzeugHash('newpass', 'NewSalt1')}' WHERE name = 'dave'`);
 
     expect((await login(basic('dave', 'newpass'), '192.0.2.99')).statusCode).toBe(429);
     expect((await login(basic('dave', 'newpass'), '192.0.2.20')).statusCode).toBe(200);
@@ -290,9 +289,3 @@ describe('client address keys', () => {
     expect(verificationShareKey(address)).toBe(share);
   });
 });
-
-/** A werkzeug `pbkdf2:sha1:1000` hash, the cheap format dave's row has. */
-function sha1Hash(password: string): string {
-  const salt = 'NewSalt1';
-  return `pbkdf2:sha1:1000$${salt}$${pbkdf2Sync(password, salt, 1000, 20, 'sha1').toString('hex')}`;
-}

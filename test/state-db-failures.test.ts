@@ -2,7 +2,7 @@ import { closeSync, openSync, writeSync } from 'node:fs';
 import { PassThrough } from 'node:stream';
 import Database from 'better-sqlite3';
 import type { LightMyRequestResponse } from 'fastify';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { holdLock, type HeldLock } from '../bench/lock-holder.js';
 import { main } from '../src/cli/main.js';
 import { loadConfig } from '../src/config.js';
@@ -27,6 +27,7 @@ afterEach(async () => {
   logLines = [];
 });
 
+/** The waits below prove a duration: that a write outlasts the 2 s SQLite itself used to wait, and still succeeds. */
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const stateRows = (sql: string) => query(t!.files.stateDb, sql);
 
@@ -34,8 +35,7 @@ const stateRows = (sql: string) => query(t!.files.stateDb, sql);
 async function deferredWritesDone(): Promise<void> {
   // Keys recorded after a login are deferred only once their verifier is made (bcrypt, in the background).
   await t!.app.kosync.syncKeys.settled();
-  for (let i = 0; i < 100 && t!.databases.stateDb.deferredWrites > 0; i++) await sleep(50);
-  expect(t!.databases.stateDb.deferredWrites).toBe(0);
+  await vi.waitFor(() => expect(t!.databases.stateDb.deferredWrites).toBe(0), { timeout: 5_000 });
 }
 
 describe('the state database locked by another process (kosync.db, BEGIN EXCLUSIVE)', () => {

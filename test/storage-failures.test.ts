@@ -1,14 +1,11 @@
 import { copyFileSync, mkdirSync, renameSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { testApp, type TestApp } from './support/app.js';
+import { SECOND, testApp, type TestApp } from './support/app.js';
 import { query } from './support/fixtures.js';
 import { bindReadOnly, cannotMakeImmutable, cannotMount, fillDisk, mountTmpfs, NOT_ROOT, setImmutable, unmount } from './support/mounts.js';
-import { BOOK1_EPUB, get, json, put, UNKNOWN_DOC } from './support/requests.js';
+import { BOOK1_EPUB, get, json, put, UNAVAILABLE, UNKNOWN_DOC } from './support/requests.js';
 import { skipWithout } from './support/system.js';
-
-const UNAVAILABLE = { code: 1000, message: 'Database unavailable, try again later' };
-const SECOND = 1_000_000;
 
 // Mounts and chattr +i need root: as another user those tests are skipped, and their names say so.
 const skippedAsUser = NOT_ROOT ? ` (skipped: ${NOT_ROOT})` : '';

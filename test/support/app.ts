@@ -9,6 +9,18 @@ import { copyFixtures, type FixtureCopy, type FixtureOptions } from './fixtures.
 
 /** 2026-11-28 15:21:55.781869 UTC, the moment of the oracle transcript in shared/oracle/README.md. */
 export const T0 = 1795879315781869;
+/** One second on the microsecond clock. */
+export const SECOND = 1_000_000;
+
+/** T0 plus `seconds` as Calibre-Web stores a moment (SQLAlchemy's text form, UTC); `seconds` stays below 5. */
+export function storedAt(seconds: number): string {
+  return `2026-11-28 15:21:${55 + seconds}.781869`;
+}
+
+/** T0 plus `seconds` in whole epoch seconds, as the protocol answers a push. */
+export function epochAt(seconds: number): number {
+  return Math.floor(T0 / SECOND) + seconds;
+}
 
 export interface TestApp {
   app: FastifyInstance;

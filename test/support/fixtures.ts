@@ -6,6 +6,10 @@ import { fileHash } from './metadata-guard.js';
 
 export const FIXTURES = new URL('../fixtures/', import.meta.url).pathname;
 
+/** The fixture app.db's ids for dave and erin. */
+export const DAVE_ID = 6;
+export const ERIN_ID = 7;
+
 export interface FixtureCopy {
   dir: string;
   appDb: string;
@@ -61,6 +65,11 @@ export function query<T = Record<string, unknown>>(path: string, sql: string, ..
   } finally {
     db.close();
   }
+}
+
+/** Every row of `table`, in id order. */
+export function tableRows(path: string, table: string): Record<string, unknown>[] {
+  return query(path, `SELECT * FROM ${table} ORDER BY id`);
 }
 
 export function execute(path: string, sql: string): void {

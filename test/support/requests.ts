@@ -17,6 +17,10 @@ export const BOOK1 = {
   calibre_checksum_version: 'koreader',
 } as const;
 
+/** Answers written out as the wire carries them, not taken from src/errors.ts, so a changed message fails. */
+export const UNAUTHORIZED = { code: 2001, message: 'Unauthorized' } as const;
+export const UNAVAILABLE = { code: 1000, message: 'Database unavailable, try again later' } as const;
+
 /** dave's hash is pbkdf2:sha1:1000: the cheapest fixture user, for tests not about hashing. */
 export const DAVE = basic('dave', 'oldtimer');
 export const ERIN = basic('erin', 'legacy');
