@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { testApp, type TestApp } from './support/app.js';
-import { BOOK1_EPUB, DAVE, get } from './support/requests.js';
+import { BOOK1_EPUB, DAVE, get, signIn } from './support/requests.js';
 
 describe('the access log', () => {
   let t: TestApp;
@@ -10,7 +10,7 @@ describe('the access log', () => {
     await t.app.ready();
     lines.length = 0;
     await get(t.app, `${BOOK1_EPUB}?secret=x`);
-    await t.app.inject({ method: 'GET', url: '/kosync/users/auth' });
+    await signIn(t.app);
   });
   afterAll(() => t.close());
 

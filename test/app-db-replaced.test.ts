@@ -5,7 +5,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { KOSYNC_PROGRESS_DDL } from '../src/db/app-db.js';
 import { testApp, type TestApp } from './support/app.js';
 import { execute, FIXTURES, query } from './support/fixtures.js';
-import { DAVE, ERIN, get, json, put, UNAVAILABLE, UNKNOWN_DOC } from './support/requests.js';
+import { DAVE, ERIN, get, healthcheck, json, put, signIn, UNAVAILABLE, UNKNOWN_DOC } from './support/requests.js';
 
 const PUSH = { document: UNKNOWN_DOC, progress: 'p0.5', percentage: 0.5, device: 'KOReader' };
 
@@ -37,18 +37,15 @@ function replaceAppDb(appDb: string, change: (copy: string) => void): void {
   renameSync(copy, appDb);
 }
 
-const auth = (app: TestApp['app'], headers: Record<string, string>) => app.inject({ method: 'GET', url: '/kosync/users/auth', headers });
-const health = (app: TestApp['app']) => app.inject({ method: 'GET', url: '/kosync/healthcheck' });
-
 describe('app.db replaced while the server runs (a restored backup)', () => {
   it('refuses at once a user the new file no longer has, though their login was remembered, and serves the others from it', async () => {
     const t = await start();
-    expect((await auth(t.app, DAVE)).statusCode).toBe(200);
-    expect((await auth(t.app, ERIN)).statusCode).toBe(200);
+    expect((await signIn(t.app, DAVE)).statusCode).toBe(200);
+    expect((await signIn(t.app, ERIN)).statusCode).toBe(200);
 
     replaceAppDb(t.files.appDb, (copy) => execute(copy, `DELETE FROM user WHERE name = 'dave'`));
 
-    const dave = await auth(t.app, DAVE);
+    const dave = await signIn(t.app, DAVE);
     expect([dave.statusCode, json(dave)]).toEqual([401, { code: 2001, message: 'Unauthorized' }]);
     expect((await put(t.app, PUSH, DAVE)).statusCode).toBe(401);
     const erin = await put(t.app, PUSH, ERIN);
@@ -72,7 +69,7 @@ describe('app.db replaced while the server runs (a restored backup)', () => {
       prepare: (files) => execute(files.appDb, KOSYNC_PROGRESS_DDL),
     });
     const asAlice = { 'x-remote-user': 'alice' };
-    expect((await auth(t.app, asAlice)).statusCode).toBe(401);
+    expect((await signIn(t.app, asAlice)).statusCode).toBe(401);
 
     replaceAppDb(t.files.appDb, (copy) =>
       execute(
@@ -81,7 +78,7 @@ describe('app.db replaced while the server runs (a restored backup)', () => {
       ),
     );
 
-    const alice = await auth(t.app, asAlice);
+    const alice = await signIn(t.app, asAlice);
     expect([alice.statusCode, json(alice)]).toEqual([200, { authorized: 'OK' }]);
   });
 
@@ -109,7 +106,7 @@ describe('app.db replaced while the server runs (a restored backup)', () => {
       db.close();
     });
 
-    for (const response of [await put(t.app, PUSH), await get(t.app, UNKNOWN_DOC), await auth(t.app, DAVE), await health(t.app)]) {
+    for (const response of [await put(t.app, PUSH), await get(t.app, UNKNOWN_DOC), await signIn(t.app, DAVE), await healthcheck(t.app)]) {
       expect([response.statusCode, json(response)]).toEqual([503, UNAVAILABLE]);
     }
     const problem =
@@ -123,7 +120,7 @@ describe('app.db replaced while the server runs (a restored backup)', () => {
     expect(fileMessages().filter(([level]) => level === 50)).toEqual(Array.from({ length: 4 }, () => [50, problem]));
 
     renameSync(good, t.files.appDb);
-    expect([(await health(t.app)).statusCode, (await put(t.app, PUSH)).statusCode]).toEqual([200, 200]);
+    expect([(await healthcheck(t.app)).statusCode, (await put(t.app, PUSH)).statusCode]).toEqual([200, 200]);
   });
 });
 
@@ -135,7 +132,7 @@ describe('app.db removed while the server runs', () => {
     copyFileSync(t.files.appDb, saved);
     unlinkSync(t.files.appDb);
 
-    for (const response of [await put(t.app, PUSH), await get(t.app, UNKNOWN_DOC), await auth(t.app, ERIN), await health(t.app)]) {
+    for (const response of [await put(t.app, PUSH), await get(t.app, UNKNOWN_DOC), await signIn(t.app, ERIN), await healthcheck(t.app)]) {
       expect([response.statusCode, response.headers['content-type'], json(response)]).toEqual([503, 'application/json', UNAVAILABLE]);
     }
     // What needs no app.db still answers.
@@ -147,7 +144,7 @@ describe('app.db removed while the server runs', () => {
     ]);
 
     copyFileSync(saved, t.files.appDb);
-    const back = await health(t.app);
+    const back = await healthcheck(t.app);
     expect([back.statusCode, json(back)]).toEqual([200, { state: 'OK' }]);
     const pushed = await put(t.app, { ...PUSH, progress: 'p0.9', percentage: 0.9 }, DAVE);
     expect(pushed.statusCode).toBe(200);

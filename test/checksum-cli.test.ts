@@ -1,8 +1,8 @@
-import { createHash } from 'node:crypto';
 import { Writable } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
 import { main } from '../src/cli/main.js';
 import { copyFixtures, query, type FixtureCopy } from './support/fixtures.js';
+import { md5 } from './support/keys.js';
 import { BOOK1_EPUB, BOOK1_OLD_EPUB, UNKNOWN_DOC } from './support/requests.js';
 
 class Capture extends Writable {
@@ -76,7 +76,7 @@ describe('calibre-web-kosync checksums find', () => {
 
   it('reports a filename-method id as such', async () => {
     await cli(['checksums', 'scan']);
-    const name = createHash('md5').update('The Quiet Lighthouse - Mara Ellison.epub').digest('hex');
+    const name = md5('The Quiet Lighthouse - Mara Ellison.epub');
     const { code, out } = await cli(['checksums', 'find', name, '--json']);
     expect(code).toBe(0);
     expect(JSON.parse(out)).toMatchObject({

@@ -1,15 +1,15 @@
-import { createHash, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { copyFileSync, mkdirSync, rmSync, utimesSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
 import { basic, epochAt as epoch, SECOND, storedAt, testApp, type TestApp, type TestAppOptions } from './support/app.js';
 import { DAVE_ID, FIXTURES, query, tableRows } from './support/fixtures.js';
+import { md5 } from './support/keys.js';
 import { BOOK1, BOOK1_EPUB, BOOK1_OLD_EPUB, BOOK2_EPUB, BOOK2_PDF, BOOK3_EPUB, get, json, put } from './support/requests.js';
 
 const DAVE = basic('dave', 'oldtimer');
 const NOW = storedAt(0);
-const md5 = (text: string) => createHash('md5').update(text, 'utf8').digest('hex');
 
 const BOOK1_PATH = 'Mara Ellison/The Quiet Lighthouse (1)/The Quiet Lighthouse - Mara Ellison.epub';
 const REV1_EPUB = join(FIXTURES, 'books', 'the-quiet-lighthouse.rev1.epub');

@@ -2,11 +2,11 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { localPasswordVerifier } from '../src/auth/password-verifier.js';
+import { T0, testApp, type TestApp } from './support/app.js';
 import { builtCli } from './support/built-cli.js';
 import { startChildServer } from './support/child-server.js';
 import { copyFixtures, query, type FixtureCopy } from './support/fixtures.js';
-import { T0, testApp, type TestApp } from './support/app.js';
-import { DAVE, json, put } from './support/requests.js';
+import { DAVE, json, put, signIn } from './support/requests.js';
 import { missingFile, skipWithout } from './support/system.js';
 
 /** 2027-03-01 08:00:00 UTC: where an NTP step moves a clock that started at T0 (2026-11-28). */
@@ -48,7 +48,7 @@ describe('time from the wall clock', () => {
         return localPasswordVerifier(user, password);
       },
     });
-    const auth = async () => (await t!.app.inject({ method: 'GET', url: '/kosync/users/auth', headers: DAVE })).statusCode;
+    const auth = async () => (await signIn(t!.app, DAVE)).statusCode;
 
     expect(await auth()).toBe(200);
     t.clock.setWall(T0 + 365 * 24 * 3600 * 1e6); // a year ahead: past the 12 h remember time if it were wall time

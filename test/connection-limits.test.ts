@@ -3,10 +3,11 @@ import { connect, type Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { proxyPeers } from '../src/http/connection-limits.js';
 import { fileLimitWarning, openFileLimit } from '../src/http/file-limit.js';
+import { testApp, type TestApp } from './support/app.js';
 import { builtCli } from './support/built-cli.js';
 import { startChildServer, type ChildServer } from './support/child-server.js';
 import { copyFixtures, type FixtureCopy } from './support/fixtures.js';
-import { testApp, type TestApp } from './support/app.js';
+import { listenOnLoopback } from './support/ports.js';
 import { DAVE } from './support/requests.js';
 import { missingCommand, skipWithout } from './support/system.js';
 
@@ -124,8 +125,7 @@ async function listening(env: Record<string, string>): Promise<number> {
     env: { KOSYNC_LOG_LEVEL: 'warn', ...env },
     logStream: { write: (line) => void logLines.push(JSON.parse(line) as { level: number; msg: string }) },
   });
-  await t.app.listen({ host: '127.0.0.1', port: 0 });
-  return (t.app.server.address() as { port: number }).port;
+  return listenOnLoopback(t.app);
 }
 
 describe('KOSYNC_MAX_CONNECTIONS: idle connections cannot shut new clients out', () => {

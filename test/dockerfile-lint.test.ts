@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { testApp } from './support/app.js';
-import { freePort } from './support/ports.js';
+import { freePort, listenOnLoopback } from './support/ports.js';
 
 const run = promisify(execFile);
 const root = new URL('../', import.meta.url).pathname;
@@ -156,8 +156,7 @@ describe('docker/healthcheck.mjs, the HEALTHCHECK command', () => {
     const lines: string[] = [];
     const server = await testApp({ env: { KOSYNC_LOG_LEVEL: 'info' }, logStream: { write: (line: string) => void lines.push(line) } });
     try {
-      await server.app.listen({ host: '127.0.0.1', port: 0 });
-      const port = (server.app.server.address() as { port: number }).port;
+      const port = await listenOnLoopback(server.app);
       expect(await probe({ KOSYNC_PORT: String(port) })).toBe(0);
       expect((await fetch(`http://127.0.0.1:${port}/kosync/healthcheck`)).status).toBe(200);
       const access = lines.map((l) => JSON.parse(l) as { msg: string; path: string }).filter((l) => l.msg === 'request');

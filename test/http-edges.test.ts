@@ -1,8 +1,9 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { basic, testApp, type TestApp } from './support/app.js';
 import { query } from './support/fixtures.js';
+import { listenOnLoopback } from './support/ports.js';
 import { rawExchange, statusAndBody } from './support/raw-http.js';
-import { BOOK1, BOOK1_EPUB, DAVE, get, json, put } from './support/requests.js';
+import { BOOK1, BOOK1_EPUB, DAVE, get, healthcheck, json, put, signIn } from './support/requests.js';
 
 const PUSH = { document: BOOK1_EPUB, progress: 'p0.5', percentage: 0.5, device: 'KOReader' };
 const REGISTRATION_TEXT = (page: string) =>
@@ -16,20 +17,19 @@ afterEach(async () => {
 
 async function listening(env: Record<string, string> = {}): Promise<number> {
   t = await testApp({ library: null, env });
-  await t.app.listen({ host: '127.0.0.1', port: 0 });
-  return (t.app.server.address() as { port: number }).port;
+  return listenOnLoopback(t.app);
 }
 
 describe('Cache-Control on JSON answers', () => {
   it('answers the authenticated routes with Cache-Control: no-store, successes and errors alike', async () => {
     t = await testApp();
     const answers = [
-      await t.app.inject({ method: 'GET', url: '/kosync/users/auth', headers: DAVE }),
+      await signIn(t.app, DAVE),
       await put(t.app, PUSH),
       await get(t.app, BOOK1_EPUB),
       await get(t.app, 'never-pushed'),
-      await t.app.inject({ method: 'GET', url: '/kosync/users/auth', headers: basic('dave', 'wrong') }),
-      await t.app.inject({ method: 'GET', url: '/kosync/users/auth' }),
+      await signIn(t.app, basic('dave', 'wrong')),
+      await signIn(t.app),
       await put(t.app, { ...PUSH, document: 'a:b' }),
       await put(t.app, { ...PUSH, progress: '' }),
       await get(t.app, 'x'.repeat(256)),
@@ -51,7 +51,7 @@ describe('Cache-Control on JSON answers', () => {
   it('sends no-store with the healthcheck, registration and unknown-route answers too', async () => {
     t = await testApp();
     const answers = [
-      await t.app.inject({ method: 'GET', url: '/kosync/healthcheck' }),
+      await healthcheck(t.app),
       await t.app.inject({ method: 'POST', url: '/kosync/users/create' }),
       await t.app.inject({ method: 'GET', url: '/kosync/nothing-here' }),
     ];
@@ -180,7 +180,7 @@ describe('BASE given twice (CWA’s plugin given the full URL appends /kosync ag
     t = await testApp({ env: { KOSYNC_BASE_PATH: '/' } });
     const root = await t.app.inject({ method: 'GET', url: '/users/auth', headers: DAVE });
     expect([root.statusCode, json(root)]).toEqual([200, { authorized: 'OK' }]);
-    const prefixed = await t.app.inject({ method: 'GET', url: '/kosync/users/auth', headers: DAVE });
+    const prefixed = await signIn(t.app, DAVE);
     expect(prefixed.statusCode).toBe(404);
   });
 });

@@ -8,7 +8,7 @@ import { deleteSyncKey } from '../src/repos/sync-keys.js';
 import { basic, testApp, type TestApp } from './support/app.js';
 import { copyFixtures, execute, query } from './support/fixtures.js';
 import { enable, keyHeaders, md5 } from './support/keys.js';
-import { BOOK1_EPUB, DAVE, get, json, put } from './support/requests.js';
+import { BOOK1_EPUB, DAVE, get, json, put, signIn } from './support/requests.js';
 
 /** erin's hash (password `legacy`): another real Werkzeug hash to give dave as a "new password". */
 const ERIN_HASH = 'pbkdf2:sha256:150000$LEqQ4dDh$b0c4e8136cbed8c62e842e2614166971e1c4c4b5b012ea5fd4b74b041ee55265';
@@ -39,7 +39,7 @@ afterEach(async () => {
 });
 
 function auth(app: TestApp['app'], headers: Record<string, string>) {
-  return app.inject({ method: 'GET', url: '/kosync/users/auth', headers: { accept: 'application/vnd.koreader.v1+json', ...headers } });
+  return signIn(app, { accept: 'application/vnd.koreader.v1+json', ...headers });
 }
 
 function keyRows(t: TestApp) {

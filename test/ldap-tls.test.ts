@@ -2,9 +2,9 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { basic, testApp, type TestApp } from './support/app.js';
 import { execute } from './support/fixtures.js';
+import { signIn, UNAUTHORIZED } from './support/requests.js';
 import { opensslMissing, type Slapd, selfSignedCertificate, slapdMissing, startSlapd } from './support/slapd.js';
 import { skipWithout } from './support/system.js';
-import { UNAUTHORIZED } from './support/requests.js';
 
 const OK = { authorized: 'OK' };
 
@@ -47,7 +47,7 @@ describe.skipIf(skipWithout(slapdMissing() ?? opensslMissing(), 'the LDAP TLS te
     }
 
     async function auth(app: TestApp, user: string, password: string) {
-      const response = await app.app.inject({ method: 'GET', url: '/kosync/users/auth', headers: basic(user, password) });
+      const response = await signIn(app.app, basic(user, password));
       return { status: response.statusCode, body: response.json() as unknown };
     }
 

@@ -9,9 +9,9 @@ import { Client } from 'ldapts';
 import { basic, testApp, type TestApp, type TestAppOptions } from './support/app.js';
 import { execute, query } from './support/fixtures.js';
 import { keyHeaders, md5 } from './support/keys.js';
+import { signIn, UNAUTHORIZED } from './support/requests.js';
 import { type Slapd, SUFFIX, slapdMissing, startSlapd } from './support/slapd.js';
 import { skipWithout } from './support/system.js';
-import { UNAUTHORIZED } from './support/requests.js';
 
 const OK = { authorized: 'OK' };
 
@@ -51,7 +51,7 @@ describe.skipIf(skipWithout(slapdMissing(), 'the LDAP tests'))('LDAP login again
   }
 
   async function auth(app: TestApp, user: string, password: string) {
-    const response = await app.app.inject({ method: 'GET', url: '/kosync/users/auth', headers: basic(user, password) });
+    const response = await signIn(app.app, basic(user, password));
     return { status: response.statusCode, body: response.json() as unknown };
   }
 
@@ -241,7 +241,7 @@ describe.skipIf(skipWithout(slapdMissing(), 'the LDAP tests'))('LDAP login again
       'Open http://localhost:80/kosync in a browser and sign in to renew it.';
 
     async function keyAuth(app: TestApp, user: string, password: string) {
-      const response = await app.app.inject({ method: 'GET', url: '/kosync/users/auth', headers: keyHeaders(user, md5(password)) });
+      const response = await signIn(app.app, keyHeaders(user, md5(password)));
       return { status: response.statusCode, body: response.json() as unknown };
     }
 

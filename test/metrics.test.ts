@@ -2,9 +2,9 @@ import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { basic, testApp, type TestApp } from './support/app.js';
 import { query } from './support/fixtures.js';
-import { BOOK1_EPUB, DAVE, get, put, UNKNOWN_DOC } from './support/requests.js';
 import { lockWaits, metricValue, scrapeMetrics } from './support/metrics.js';
 import { freePort } from './support/ports.js';
+import { BOOK1_EPUB, DAVE, get, put, signIn, UNKNOWN_DOC } from './support/requests.js';
 
 let current: TestApp | undefined;
 afterEach(async () => {
@@ -32,10 +32,10 @@ describe('metrics', () => {
 
   it('count requests by route and status, logins by method and outcome, and syncs matched or not', async () => {
     const t = await start({ KOSYNC_METRICS: 'on' });
-    expect((await t.app.inject({ method: 'GET', url: '/kosync/users/auth', headers: DAVE })).statusCode).toBe(200);
-    expect((await t.app.inject({ method: 'GET', url: '/kosync/users/auth', headers: DAVE })).statusCode).toBe(200);
-    expect((await t.app.inject({ method: 'GET', url: '/kosync/users/auth', headers: basic('dave', 'wrong') })).statusCode).toBe(401);
-    expect((await t.app.inject({ method: 'GET', url: '/kosync/users/auth' })).statusCode).toBe(401);
+    expect((await signIn(t.app, DAVE)).statusCode).toBe(200);
+    expect((await signIn(t.app, DAVE)).statusCode).toBe(200);
+    expect((await signIn(t.app, basic('dave', 'wrong'))).statusCode).toBe(401);
+    expect((await signIn(t.app)).statusCode).toBe(401);
     expect((await put(t.app, { document: BOOK1_EPUB, ...PUSH })).statusCode).toBe(200);
     expect((await put(t.app, { document: UNKNOWN_DOC, ...PUSH })).statusCode).toBe(200);
     expect((await get(t.app, BOOK1_EPUB)).statusCode).toBe(200);
@@ -62,7 +62,7 @@ describe('metrics', () => {
 
   it('count the waits of a sync that finds app.db locked by another process', async () => {
     const t = await start({ KOSYNC_METRICS: 'on' });
-    expect((await t.app.inject({ method: 'GET', url: '/kosync/users/auth', headers: DAVE })).statusCode).toBe(200);
+    expect((await signIn(t.app, DAVE)).statusCode).toBe(200);
     const calibreWeb = new Database(t.files.appDb);
     try {
       calibreWeb.exec('BEGIN IMMEDIATE');

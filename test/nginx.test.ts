@@ -7,8 +7,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { testApp, T0, type TestApp } from './support/app.js';
 import { execute } from './support/fixtures.js';
+import { freePort, listenOnLoopback } from './support/ports.js';
 import { BOOK1_EPUB, DAVE } from './support/requests.js';
-import { freePort } from './support/ports.js';
 import { missingFile, skipWithout } from './support/system.js';
 
 /** Debian's nginx-light (installed by .ci/run). */
@@ -86,8 +86,7 @@ describe.skipIf(skipWithout(missingFile(NGINX, 'apt-get install nginx-light; .ci
       sidecar.app.addHook('onRequest', async (request) => {
         received.push({ ...request.headers });
       });
-      await sidecar.app.listen({ host: '127.0.0.1', port: 0 });
-      sidecarPort = (sidecar.app.server.address() as { port: number }).port;
+      sidecarPort = await listenOnLoopback(sidecar.app);
 
       // Stands in for Calibre-Web: answers every path with what it received.
       calibreWeb = createServer((request, response) => {

@@ -4,7 +4,7 @@ import { holdLock, type HeldLock, type LockKind } from '../bench/lock-holder.js'
 import { epochAt, SECOND, storedAt, testApp, type TestApp } from './support/app.js';
 import { execute, tableRows } from './support/fixtures.js';
 import { lockWaits, metricValue, scrapeMetrics } from './support/metrics.js';
-import { BOOK1, BOOK1_EPUB, DAVE, get, json, put } from './support/requests.js';
+import { BOOK1, BOOK1_EPUB, DAVE, get, json, put, signIn } from './support/requests.js';
 import { pushedProgressRow } from './support/rows.js';
 
 const PUSH = { document: BOOK1_EPUB, progress: 'p0.25', percentage: 0.25, device: 'KOReader', device_id: 'DEV1' };
@@ -38,7 +38,7 @@ function pending(request: Promise<LightMyRequestResponse>) {
  */
 async function lockedApp(kind: LockKind, lockWaitMs: number) {
   t = await testApp({ env: { KOSYNC_LOCK_WAIT_MS: String(lockWaitMs), KOSYNC_METRICS: 'on' } });
-  expect((await t.app.inject({ method: 'GET', url: '/kosync/users/auth', headers: DAVE })).statusCode).toBe(200);
+  expect((await signIn(t.app, DAVE)).statusCode).toBe(200);
   lock = await holdLock(t.files.appDb, kind);
   return t;
 }
@@ -56,7 +56,7 @@ describe('a lock held by another process (docs/PROTOCOL.md §4.1: waited for wit
         const pull = await get(t.app, BOOK1_EPUB);
         expect(pull.statusCode).toBe(200);
         expect(json(pull)).toEqual({});
-        const login = await t.app.inject({ method: 'GET', url: '/kosync/users/auth', headers: DAVE });
+        const login = await signIn(t.app, DAVE);
         expect(login.statusCode).toBe(200);
       }
       expect(push.settled).toBe(false);
@@ -112,8 +112,7 @@ describe('one lock-wait budget per request (KOSYNC_LOCK_WAIT_MS for everything a
   const BUDGET_SECONDS = 60;
   const HEADER_ON =
     "UPDATE settings SET config_allow_reverse_proxy_header_login = 1, config_reverse_proxy_login_header_name = 'X-Remote-User'";
-  const login = (headers: Record<string, string>) =>
-    t!.app.inject({ method: 'GET', url: '/kosync/users/auth', headers, remoteAddress: '127.0.0.1' });
+  const login = (headers: Record<string, string>) => signIn(t!.app, headers, '127.0.0.1');
 
   it('keeps the last Calibre-Web settings while app.db is locked, so the login answers 503 within one budget, not two', async () => {
     t = await testApp({

@@ -3,7 +3,7 @@ import { localPasswordVerifier, type PasswordVerifier } from '../src/auth/passwo
 import { basic, SECOND, testApp, type TestApp, type TestAppOptions } from './support/app.js';
 import { execute } from './support/fixtures.js';
 import { werkzeugHash } from './support/hashes.js';
-import { json } from './support/requests.js';
+import { json, signIn } from './support/requests.js';
 
 /** The real verifier, counted: every call is one key derivation the remembered logins did not save. */
 function countedVerifier(): { verify: PasswordVerifier; calls: string[] } {
@@ -27,7 +27,7 @@ async function start(options: TestAppOptions = {}) {
   const counted = countedVerifier();
   t = await testApp({ ...options, verifyPassword: counted.verify });
   const auth = async (user: string, password: string) => {
-    const response = await t!.app.inject({ method: 'GET', url: '/kosync/users/auth', headers: basic(user, password) });
+    const response = await signIn(t!.app, basic(user, password));
     return { status: response.statusCode, body: json(response) };
   };
   return { t, calls: counted.calls, auth };

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { basic, testApp, type TestApp } from './support/app.js';
 import { execute } from './support/fixtures.js';
 import { werkzeugHash } from './support/hashes.js';
-import { BOOK1_EPUB, DAVE, get, json, put, UNAUTHORIZED, UNKNOWN_DOC } from './support/requests.js';
+import { BOOK1_EPUB, DAVE, get, healthcheck, json, put, signIn, UNAUTHORIZED, UNKNOWN_DOC } from './support/requests.js';
 
 const PUSH = { document: UNKNOWN_DOC, progress: '12', percentage: 0.5, device: 'KOReader', device_id: 'DEV1' };
 
@@ -13,7 +13,7 @@ describe('authentication over HTTP Basic with Calibre-Web accounts', () => {
   });
   afterAll(() => t.close());
 
-  const auth = (headers: Record<string, string> = {}) => t.app.inject({ method: 'GET', url: '/kosync/users/auth', headers });
+  const auth = (headers: Record<string, string> = {}) => signIn(t.app, headers);
 
   it.each([
     ['admin', 'admin123', 'pbkdf2:sha256:260000'],
@@ -95,7 +95,7 @@ describe('routes and paths', () => {
   );
 
   it('answers the healthcheck without credentials', async () => {
-    const response = await t.app.inject({ method: 'GET', url: '/kosync/healthcheck' });
+    const response = await healthcheck(t.app);
     expect(response.statusCode).toBe(200);
     expect(json(response)).toEqual({ state: 'OK' });
   });
@@ -150,7 +150,7 @@ describe('base path and root aliases', () => {
       expect(auth.statusCode).toBe(200);
       const health = await t.app.inject({ method: 'GET', url: '/sync/ko/healthcheck' });
       expect(health.statusCode).toBe(200);
-      const old = await t.app.inject({ method: 'GET', url: '/kosync/users/auth', headers: DAVE });
+      const old = await signIn(t.app, DAVE);
       expect(old.statusCode).toBe(404);
     } finally {
       await t.close();

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { basic, T0, testApp, type TestApp, type TestAppOptions } from './support/app.js';
 import { execute } from './support/fixtures.js';
-import { UNAUTHORIZED } from './support/requests.js';
+import { signIn, UNAUTHORIZED } from './support/requests.js';
 
 const OK = { authorized: 'OK' };
 const HEADER_ON = "config_allow_reverse_proxy_header_login = 1, config_reverse_proxy_login_header_name = 'X-Remote-User'";
@@ -30,7 +30,7 @@ async function appWith(settings: string | undefined, options: TestAppOptions = {
 }
 
 async function auth(app: TestApp, headers: Record<string, string>, remoteAddress = '127.0.0.1') {
-  const response = await app.app.inject({ method: 'GET', url: '/kosync/users/auth', headers, remoteAddress });
+  const response = await signIn(app.app, headers, remoteAddress);
   return { status: response.statusCode, body: response.json() as unknown };
 }
 

@@ -6,7 +6,7 @@ import { verifyWerkzeugHash } from '../src/auth/werkzeug.js';
 import { listPasswordFormats } from '../src/repos/users.js';
 import { basic, testApp, type TestApp } from './support/app.js';
 import { execute } from './support/fixtures.js';
-import { DAVE, ERIN, put } from './support/requests.js';
+import { DAVE, ERIN, put, signIn } from './support/requests.js';
 
 const ADMIN_HASH = 'pbkdf2:sha256:260000$kB9xXTXcgP1oNtYL$e1732cc5a9b5cbf6e8a97494f7ee0458d5fb4de1b3917597849600f73045a9f0';
 
@@ -33,7 +33,7 @@ describe('no username enumeration', () => {
   it('answers an unknown user, Guest, an empty-hash user and a wrong password byte for byte the same', async () => {
     const answers = [];
     for (const [, headers, remoteAddress] of attempts) {
-      const response = await t.app.inject({ method: 'GET', url: '/kosync/users/auth', headers, remoteAddress });
+      const response = await signIn(t.app, headers, remoteAddress);
       const { date: _date, ...headersWithoutDate } = response.headers;
       answers.push({ status: response.statusCode, headers: headersWithoutDate, body: response.rawPayload.toString('hex') });
     }
@@ -166,13 +166,10 @@ describe('failed logins padded to the slowest hash format in app.db', () => {
   it('makes a wrong password for a cheap hash last as long as the slowest, while a right one is not held back', async () => {
     t = await testApp({ library: null, padFailedLogins: true });
     // The first failure measures the formats; the next is padded to carol's pbkdf2:sha256:1000000 (~0.4 s).
-    expect(
-      (await t.app.inject({ method: 'GET', url: '/kosync/users/auth', headers: basic('dave', 'warm-up'), remoteAddress: '198.51.100.1' }))
-        .statusCode,
-    ).toBe(401);
+    expect((await signIn(t.app, basic('dave', 'warm-up'), '198.51.100.1')).statusCode).toBe(401);
     const order: string[] = [];
     const login = (name: string, headers: Record<string, string>, remoteAddress: string) =>
-      t!.app.inject({ method: 'GET', url: '/kosync/users/auth', headers, remoteAddress }).then((r) => {
+      signIn(t!.app, headers, remoteAddress).then((r) => {
         order.push(name);
         return r.statusCode;
       });
@@ -184,8 +181,6 @@ describe('failed logins padded to the slowest hash format in app.db', () => {
     ]);
     expect(statuses).toEqual([401, 200]);
     expect(order).toEqual(['erin right', 'dave wrong']);
-    expect(
-      (await t.app.inject({ method: 'GET', url: '/kosync/users/auth', headers: DAVE, remoteAddress: '198.51.100.4' })).statusCode,
-    ).toBe(200);
+    expect((await signIn(t.app, DAVE, '198.51.100.4')).statusCode).toBe(200);
   });
 });

@@ -1,6 +1,7 @@
 import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { testApp, type TestApp } from './support/app.js';
+import { listenOnLoopback } from './support/ports.js';
 import { rawExchange, statusAndBody } from './support/raw-http.js';
 import { DAVE, get, put } from './support/requests.js';
 
@@ -9,8 +10,7 @@ describe('limits on what a client controls', () => {
   let port: number;
   beforeAll(async () => {
     t = await testApp({ library: null });
-    await t.app.listen({ host: '127.0.0.1', port: 0 });
-    port = (t.app.server.address() as { port: number }).port;
+    port = await listenOnLoopback(t.app);
   });
   afterAll(() => t.close());
 

@@ -1,10 +1,10 @@
-import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { basic, testApp, type TestApp } from './support/app.js';
-import { DAVE, put } from './support/requests.js';
+import { md5 } from './support/keys.js';
+import { DAVE, put, signIn } from './support/requests.js';
 
 const SECRETS = ['oldtimer', 'hunter2-wrong', 'wonderland', 'admin123'];
-const KEY = createHash('md5').update('oldtimer').digest('hex');
+const KEY = md5('oldtimer');
 
 describe('what the logs contain', () => {
   let t: TestApp;
@@ -18,10 +18,10 @@ describe('what the logs contain', () => {
     });
     await t.app.ready();
     lines.length = 0;
-    await t.app.inject({ method: 'GET', url: '/kosync/users/auth', headers: DAVE });
-    await t.app.inject({ method: 'GET', url: '/kosync/users/auth', headers: basic('dave', 'hunter2-wrong') });
-    await t.app.inject({ method: 'GET', url: '/kosync/users/auth', headers: basic('alice', 'wonderland') });
-    await t.app.inject({ method: 'GET', url: '/kosync/users/auth', headers: { 'x-auth-user': 'dave', 'x-auth-key': KEY } });
+    await signIn(t.app, DAVE);
+    await signIn(t.app, basic('dave', 'hunter2-wrong'));
+    await signIn(t.app, basic('alice', 'wonderland'));
+    await signIn(t.app, { 'x-auth-user': 'dave', 'x-auth-key': KEY });
     await put(t.app, { document: 'log-doc', progress: '1', percentage: 0.1, device: 'log-test' }, basic('admin', 'admin123'));
     await put(t.app, 'x'.repeat(20_000));
     await t.app.inject({ method: 'GET', url: '/kosync/nowhere', headers: DAVE });

@@ -1,6 +1,7 @@
 import { request as httpRequest } from 'node:http';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { basic, testApp, type TestApp } from './support/app.js';
+import { listenOnLoopback } from './support/ports.js';
 import { DAVE } from './support/requests.js';
 
 /** Linux routes all of 127.0.0.0/8 to the loopback interface: each flooder gets an address of its own. */
@@ -38,8 +39,7 @@ describe.skipIf(!onLinux)(
       // A small queue (one check running, four waiting) that 24 addresses could keep full forever if
       // refused attempts cost them nothing.
       t = await testApp({ library: null, env: { KOSYNC_VERIFY_CONCURRENCY: '1', KOSYNC_VERIFY_QUEUE: '4' } });
-      await t.app.listen({ host: '127.0.0.1', port: 0 });
-      const port = (t.app.server.address() as { port: number }).port;
+      const port = await listenOnLoopback(t.app);
 
       let stopped = false;
       const until = Date.now() + FLOOD_LIMIT_MS;

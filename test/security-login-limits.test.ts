@@ -7,7 +7,7 @@ import { basic, SECOND, testApp, type TestApp, type TestAppOptions } from './sup
 import { execute } from './support/fixtures.js';
 import { werkzeugHash } from './support/hashes.js';
 import { enable } from './support/keys.js';
-import { DAVE } from './support/requests.js';
+import { DAVE, signIn } from './support/requests.js';
 
 const UNAUTHORIZED = '{"code":2001,"message":"Unauthorized"}';
 const TOO_MANY = '{"code":2001,"message":"Too many failed logins, try again later"}';
@@ -36,8 +36,7 @@ describe('failed-login limits', () => {
     t = undefined;
   });
 
-  const login = (headers: Record<string, string>, remoteAddress: string) =>
-    t!.app.inject({ method: 'GET', url: '/kosync/users/auth', headers, remoteAddress });
+  const login = (headers: Record<string, string>, remoteAddress: string) => signIn(t!.app, headers, remoteAddress);
 
   it('answers 429 with Retry-After after 10 failures from one address, without verifying any more hashes', async () => {
     const verifier = countingVerifier();
@@ -198,8 +197,7 @@ describe('a username under attack from many addresses', () => {
     t = undefined;
   });
 
-  const login = (headers: Record<string, string>, remoteAddress: string) =>
-    t!.app.inject({ method: 'GET', url: '/kosync/users/auth', headers, remoteAddress });
+  const login = (headers: Record<string, string>, remoteAddress: string) => signIn(t!.app, headers, remoteAddress);
   /** The app with defaults, except that the verification queue takes every guess: each one is checked. */
   const attackedApp = () => testApp({ library: null, env: { KOSYNC_VERIFY_PER_ADDRESS: '100', KOSYNC_VERIFY_QUEUE: '100' } });
   /** `count` wrong passwords for `user` at once, from two addresses of different networks. */

@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { localPasswordVerifier, type PasswordVerifier } from '../src/auth/password-verifier.js';
 import { basic, testApp, type TestApp } from './support/app.js';
-import { DAVE } from './support/requests.js';
+import { DAVE, signIn } from './support/requests.js';
 
 /** The real check, held back until `open()`: verifications pile up deterministically, no timing involved. */
 function gatedVerifier(): PasswordVerifier & { calls: number; close(): void; open(): void } {
@@ -36,8 +36,7 @@ describe('the cap on concurrent password checks', () => {
   it('answers 503/1000 at once when the running and waiting slots are full, and lets remembered logins through', async () => {
     const verifier = gatedVerifier();
     t = await testApp({ library: null, verifyPassword: verifier, env: { KOSYNC_VERIFY_CONCURRENCY: '1', KOSYNC_VERIFY_QUEUE: '1' } });
-    const login = (headers: Record<string, string>, remoteAddress: string) =>
-      t!.app.inject({ method: 'GET', url: '/kosync/users/auth', headers, remoteAddress });
+    const login = (headers: Record<string, string>, remoteAddress: string) => signIn(t!.app, headers, remoteAddress);
     expect((await login(DAVE, '198.51.100.1')).statusCode).toBe(200);
     expect(verifier.calls).toBe(1);
 
@@ -85,8 +84,7 @@ describe('the cap on concurrent password checks', () => {
         KOSYNC_LOGIN_DELAY_MAX_MS: '0',
       },
     });
-    const login = (password: string, remoteAddress = '192.0.2.9') =>
-      t!.app.inject({ method: 'GET', url: '/kosync/users/auth', headers: basic('dave', password), remoteAddress });
+    const login = (password: string, remoteAddress = '192.0.2.9') => signIn(t!.app, basic('dave', password), remoteAddress);
     verifier.close();
     const settled: number[] = [];
     const both = [login('wrong-1'), login('wrong-2')].map((pending) =>
@@ -111,8 +109,7 @@ describe('the cap on concurrent password checks', () => {
       verifyPassword: verifier,
       env: { KOSYNC_VERIFY_CONCURRENCY: '1', KOSYNC_VERIFY_QUEUE: '2', KOSYNC_LOGIN_DELAY_MAX_MS: '0' },
     });
-    const login = (headers: Record<string, string>, remoteAddress: string) =>
-      t!.app.inject({ method: 'GET', url: '/kosync/users/auth', headers, remoteAddress });
+    const login = (headers: Record<string, string>, remoteAddress: string) => signIn(t!.app, headers, remoteAddress);
     verifier.close();
     const settled: string[] = [];
     const track = (name: string, response: ReturnType<typeof login>) =>
@@ -141,8 +138,7 @@ describe('the cap on concurrent password checks', () => {
       verifyPassword: verifier,
       env: { KOSYNC_VERIFY_CONCURRENCY: '1', KOSYNC_VERIFY_QUEUE: '16', KOSYNC_LOGIN_DELAY_MAX_MS: '0' },
     });
-    const login = (headers: Record<string, string>, remoteAddress: string) =>
-      t!.app.inject({ method: 'GET', url: '/kosync/users/auth', headers, remoteAddress });
+    const login = (headers: Record<string, string>, remoteAddress: string) => signIn(t!.app, headers, remoteAddress);
     verifier.close();
     const settled: string[] = [];
     const sent = ['2001:db8:1:a::1', '2001:db8:1:b::1', '2001:db8:1:c::1', '2001:db8:2::1'].map((address, i) =>

@@ -11,7 +11,7 @@ import { StartupError } from '../src/db/startup-error.js';
 import { basic, testApp, type TestApp } from './support/app.js';
 import { copyFixtures, query } from './support/fixtures.js';
 import { enable, keyHeaders, md5 } from './support/keys.js';
-import { BOOK1, DAVE, ERIN, get, json, put, UNKNOWN_DOC } from './support/requests.js';
+import { BOOK1, DAVE, ERIN, get, healthcheck, json, put, signIn, UNKNOWN_DOC } from './support/requests.js';
 
 const NOW = '2026-11-28 15:21:55.781869';
 const ADMIN = basic('admin', 'admin123');
@@ -57,13 +57,10 @@ describe('the state database locked by another process (kosync.db, BEGIN EXCLUSI
       lock = await holdLock(t.files.stateDb, 'exclusive', { touch: 'UPDATE sync_keys SET user_name = user_name', releaseAfterMs: 10_000 });
       const requests: [string, Promise<LightMyRequestResponse>][] = [
         // First logins record the stock-KOReader key of the user.
-        ['erin logs in', t.app.inject({ method: 'GET', url: '/kosync/users/auth', headers: ERIN })],
-        ['admin logs in', t.app.inject({ method: 'GET', url: '/kosync/users/auth', headers: ADMIN })],
+        ['erin logs in', signIn(t.app, ERIN)],
+        ['admin logs in', signIn(t.app, ADMIN)],
         // A key login records when the key was last used.
-        [
-          'dave logs in with his key',
-          t.app.inject({ method: 'GET', url: '/kosync/users/auth', headers: keyHeaders('dave', md5('oldtimer')) }),
-        ],
+        ['dave logs in with his key', signIn(t.app, keyHeaders('dave', md5('oldtimer')))],
         // Matched by KOReader's metadata: recorded as an alias.
         [
           'dave pushes a document known by its metadata',
@@ -112,7 +109,7 @@ describe('the state database locked by another process (kosync.db, BEGIN EXCLUSI
         { document: ALIAS, book_id: 1, format: 'EPUB' },
       ]);
       // The key recorded after erin's login while the state DB was locked works.
-      const erinKey = await t.app.inject({ method: 'GET', url: '/kosync/users/auth', headers: keyHeaders('erin', md5('legacy')) });
+      const erinKey = await signIn(t.app, keyHeaders('erin', md5('legacy')));
       expect(erinKey.statusCode).toBe(200);
       const said = logLines.map((l) => l.msg);
       expect(said).toContain(`state database locked by another process: ${t.files.stateDb}; writes are deferred until it is free`);
@@ -130,7 +127,7 @@ describe('the state database locked by another process (kosync.db, BEGIN EXCLUSI
     const enabling = enable(t.app, 'dave', 'oldtimer');
     // Past twice SQLite's own 2 s wait of old: the write waits for the lock, within its 10 s.
     await sleep(5000);
-    const meanwhile = await t.app.inject({ method: 'GET', url: '/kosync/users/auth', headers: DAVE });
+    const meanwhile = await signIn(t.app, DAVE);
     expect(meanwhile.statusCode).toBe(200);
     expect(lock.released).toBe(false);
     expect(stateRows('SELECT user_id FROM sync_keys')).toEqual([{ user_id: 7 }]);
@@ -146,7 +143,7 @@ describe('the state database locked by another process (kosync.db, BEGIN EXCLUSI
     const scanning = t.library!.scanner.scan();
     // Past SQLite's own 2 s wait of old: the scan's batch waits for the lock, within its 5 s.
     await sleep(2500);
-    expect((await t.app.inject({ method: 'GET', url: '/kosync/healthcheck' })).statusCode).toBe(200);
+    expect((await healthcheck(t.app)).statusCode).toBe(200);
     expect(lock.released).toBe(false);
     expect(stateRows('SELECT count(*) AS n FROM library_files')).toEqual([{ n: 0 }]);
     await lock.release();
@@ -162,7 +159,7 @@ describe('the state database locked by another process (kosync.db, BEGIN EXCLUSI
       logStream: { write: (line) => void logLines.push(JSON.parse(line) as { level: number; msg: string }) },
     });
     lock = await holdLock(t.files.stateDb, 'exclusive', { touch: 'UPDATE sync_keys SET user_name = user_name', releaseAfterMs: 10_000 });
-    expect((await t.app.inject({ method: 'GET', url: '/kosync/users/auth', headers: ERIN })).statusCode).toBe(200);
+    expect((await signIn(t.app, ERIN)).statusCode).toBe(200);
     await t.app.close();
     t.databases.close();
     expect(lock.released).toBe(false);

@@ -4,7 +4,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { SECOND, testApp, type TestApp } from './support/app.js';
 import { query } from './support/fixtures.js';
 import { bindReadOnly, cannotMakeImmutable, cannotMount, fillDisk, mountTmpfs, NOT_ROOT, setImmutable, unmount } from './support/mounts.js';
-import { BOOK1_EPUB, get, json, put, UNAVAILABLE, UNKNOWN_DOC } from './support/requests.js';
+import { BOOK1_EPUB, get, healthcheck, json, put, UNAVAILABLE, UNKNOWN_DOC } from './support/requests.js';
 import { skipWithout } from './support/system.js';
 
 // Mounts and chattr +i need root: as another user those tests are skipped, and their names say so.
@@ -73,7 +73,7 @@ async function appInOwnFolder(prepareFolder: (folder: string, mounts: string[]) 
 }
 
 const PUSH = (document: string, percentage: number) => ({ document, progress: `p${percentage}`, percentage, device: 'KOReader' });
-const health = (s: Setup) => s.t.app.inject({ method: 'GET', url: '/kosync/healthcheck' });
+const health = (s: Setup) => healthcheck(s.t.app);
 const statusOf = async (response: Promise<{ statusCode: number }>) => (await response).statusCode;
 const errorLines = (s: Setup) => s.logs.filter((l) => l.level === 50).map((l) => l.msg);
 const progressRows = (s: Setup) => query(s.appDb, 'SELECT document, progress FROM kosync_progress ORDER BY id');

@@ -47,6 +47,16 @@ export function get(app: FastifyInstance, document: string, headers: Record<stri
   return app.inject({ method: 'GET', url: `/kosync/syncs/progress/${document}`, headers });
 }
 
+/** GET BASE/users/auth with `headers`, as a client at `remoteAddress` (light-my-request's 127.0.0.1 when not given). */
+export function signIn(app: FastifyInstance, headers: Record<string, string> = {}, remoteAddress?: string) {
+  return app.inject({ method: 'GET', url: '/kosync/users/auth', headers, ...(remoteAddress === undefined ? {} : { remoteAddress }) });
+}
+
+/** GET BASE/healthcheck. */
+export function healthcheck(app: FastifyInstance) {
+  return app.inject({ method: 'GET', url: '/kosync/healthcheck' });
+}
+
 export function json(response: LightMyRequestResponse): unknown {
   expect(response.headers['content-type']).toBe('application/json');
   return JSON.parse(response.body);
