@@ -1,8 +1,5 @@
 import { dirname, join, normalize } from 'node:path';
 
-/** Which parts of src/ a folder's (or a top-level file's) files may import: folders end in `/`. */
-export type ImportRules = ReadonlyMap<string, readonly string[]>;
-
 /** The entries of a README's `May import:` line (`nothing` is none), or undefined without one. */
 export function mayImport(readme: string): string[] | undefined {
   const line = /^May import: (.*)$/m.exec(readme)?.[1];
