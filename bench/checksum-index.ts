@@ -95,7 +95,11 @@ function readSamplesSync(path: string, buffer: Buffer): number {
   return total;
 }
 
-async function timed(label: string, files: string[], each: (path: string) => Promise<unknown> | unknown): Promise<{ label: string; ms: number; perSecond: number }> {
+async function timed(
+  label: string,
+  files: string[],
+  each: (path: string) => Promise<unknown> | unknown,
+): Promise<{ label: string; ms: number; perSecond: number }> {
   const start = performance.now();
   for (const path of files) await each(path);
   const ms = performance.now() - start;
@@ -123,15 +127,23 @@ async function main(): Promise<void> {
     start = performance.now();
     const refresh = await scanner.scan();
     const refreshMs = performance.now() - start;
-    const indexRows = state.conn.raw.prepare('SELECT (SELECT count(*) FROM library_files) AS files, (SELECT count(*) FROM document_ids) AS ids').get() as { files: number; ids: number };
+    const indexRows = state.conn.raw
+      .prepare('SELECT (SELECT count(*) FROM library_files) AS files, (SELECT count(*) FROM document_ids) AS ids')
+      .get() as { files: number; ids: number };
     calibre.close();
     state.close();
 
     console.log('\nIndex');
-    console.log(`  first build      ${(buildMs / 1000).toFixed(2)} s for ${build.files} files (${build.hashed} hashed), ${Math.round((build.files / buildMs) * 1000)} files/s`);
+    console.log(
+      `  first build      ${(buildMs / 1000).toFixed(2)} s for ${build.files} files (${build.hashed} hashed), ` +
+        `${Math.round((build.files / buildMs) * 1000)} files/s`,
+    );
     console.log(`  unchanged refresh ${(refreshMs / 1000).toFixed(2)} s (${refresh.unchanged} unchanged, ${refresh.hashed} hashed)`);
     console.log(`  rows             ${indexRows.files} library_files, ${indexRows.ids} document_ids`);
-    console.log(`  memory           heap +${mib(after.heapUsed - before.heapUsed)}, rss ${mib(after.rss)}, peak rss ${mib(process.resourceUsage().maxRSS * 1024)}`);
+    console.log(
+      `  memory           heap +${mib(after.heapUsed - before.heapUsed)}, rss ${mib(after.rss)}, ` +
+        `peak rss ${mib(process.resourceUsage().maxRSS * 1024)}`,
+    );
 
     // Throughput, sequential, one file at a time. The variants take turns for ROUNDS rounds after a
     // warm-up pass, and the best round of each is reported, so page cache and JIT favour none of them.
@@ -152,7 +164,10 @@ async function main(): Promise<void> {
     const baseline = best.get('baseline: fs/promises reads')!;
     console.log(`\nPartial MD5 throughput (12 samples per file, best of ${ROUNDS} rounds over ${files.length} files)`);
     for (const r of best.values()) {
-      console.log(`  ${r.label.padEnd(34)} ${Math.round(r.perSecond).toString().padStart(7)} files/s  ${(r.ms / 1000).toFixed(2)} s  ratio to fs/promises baseline ${(r.ms / baseline.ms).toFixed(2)}`);
+      console.log(
+        `  ${r.label.padEnd(34)} ${Math.round(r.perSecond).toString().padStart(7)} files/s  ${(r.ms / 1000).toFixed(2)} s  ` +
+          `ratio to fs/promises baseline ${(r.ms / baseline.ms).toFixed(2)}`,
+      );
     }
   } finally {
     rmSync(dir, { recursive: true, force: true });

@@ -1,5 +1,5 @@
 // How long a failed login takes for an unknown user, the Guest account, a user without a local hash and
-// wrong passwords for users of every hash format in the fixtures' app.db (PROTOCOL.md §3: none may tell
+// wrong passwords for users of every hash format in the fixtures' app.db (docs/PROTOCOL.md §3.7: none may tell
 // usernames or hash formats apart). Runs the app in-process on a temp copy of the fixtures. Beside each
 // answer's time it shows the password check alone, which is what a failed login took before failures
 // were padded to the slowest format: the decoy (the commonest format, admin's pbkdf2:sha256:260000) for
@@ -101,5 +101,9 @@ for (const name of Object.keys(CASES)) {
   console.log(`  ${name.padEnd(32)} ${cell(paddedMedians).padStart(16)} ${cell(aloneMedians).padStart(22)}`);
 }
 const paddedSpread = spread(paddedMedians);
-console.log(`Spread of the medians: padded ${(paddedSpread * 100).toFixed(1)} % (${paddedSpread <= TOLERANCE ? 'within' : 'OUTSIDE'} ${TOLERANCE * 100} %), check alone ${(spread(aloneMedians) * 100).toFixed(1)} %`);
+console.log(
+  `Spread of the medians: padded ${(paddedSpread * 100).toFixed(1)} % ` +
+    `(${paddedSpread <= TOLERANCE ? 'within' : 'OUTSIDE'} ${TOLERANCE * 100} %), ` +
+    `check alone ${(spread(aloneMedians) * 100).toFixed(1)} %`,
+);
 process.exitCode = paddedSpread <= TOLERANCE ? 0 : 1;

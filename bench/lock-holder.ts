@@ -17,7 +17,7 @@ export interface HeldLock {
   readonly released: boolean;
 }
 
-export interface HoldOptions {
+interface HoldOptions {
   /** What the writer changes once it holds the lock (rolled back); app.db's user table by default. */
   touch?: string;
   /** The other process lets go by itself after this long, as a bound when the test itself is stalled. */

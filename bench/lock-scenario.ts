@@ -14,7 +14,13 @@ export interface LockScenarioResult {
  * mid-write) for `holdSeconds` while `connections` clients pull with a remembered login and `pushes`
  * PUTs arrive; then it lets go. The PUTs must all complete once it has (the wait budget is 4 s).
  */
-export async function lockScenario(server: Server, files: Files, holdSeconds: number, connections: number, pushes: number): Promise<LockScenarioResult> {
+export async function lockScenario(
+  server: Server,
+  files: Files,
+  holdSeconds: number,
+  connections: number,
+  pushes: number,
+): Promise<LockScenarioResult> {
   const lock = await holdLock(files.appDb, 'write');
   const heldAt = performance.now();
   const putRequests = Array.from({ length: pushes }, async (_, i) => {

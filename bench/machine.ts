@@ -10,7 +10,9 @@ export function describeMachine(): string[] {
     `memory: ${(totalmem() / 2 ** 30).toFixed(1)} GiB`,
     `node: ${process.version}, linux ${release()}`,
     `temp files: ${tmpdir()} on ${filesystemOf(tmpdir())}`,
-    `load average at start: ${loadavg().map((l) => l.toFixed(2)).join(' ')}`,
+    `load average at start: ${loadavg()
+      .map((l) => l.toFixed(2))
+      .join(' ')}`,
   ];
 }
 

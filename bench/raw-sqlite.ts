@@ -34,7 +34,15 @@ export function rawPutRate(files: Files, durationMs: number, perCommit: number):
         const match = books.match(document)!;
         const now = formatSqlDatetime(Math.floor((performance.timeOrigin + performance.now()) * 1000));
         exec('SAVEPOINT write');
-        saveProgress(conn, { userId: user.id, document, progress: String(count), percentage, device: 'KOReader', deviceId: null, timestamp: now });
+        saveProgress(conn, {
+          userId: user.id,
+          document,
+          progress: String(count),
+          percentage,
+          device: 'KOReader',
+          deviceId: null,
+          timestamp: now,
+        });
         exec('SAVEPOINT read_status');
         updateReadStatus(conn, { userId: user.id, bookId: match.bookId, percentage, now });
         exec('RELEASE read_status');

@@ -73,7 +73,13 @@ async function drive(server: Server, seconds: number, timeoutSeconds: number): P
   const rss = {} as ServerRun['rss'];
   for (const phase of PHASES) {
     log(`  ${phase}: ${CONNECTIONS} clients, ${seconds} s`);
-    load[phase] = await runLoad({ origin: server.origin, requests: WORKLOADS[phase], connections: CONNECTIONS, durationSeconds: seconds, timeoutSeconds });
+    load[phase] = await runLoad({
+      origin: server.origin,
+      requests: WORKLOADS[phase],
+      connections: CONNECTIONS,
+      durationSeconds: seconds,
+      timeoutSeconds,
+    });
     rss[phase] = memoryOf(server.pid).rss;
     await sleep(500);
   }
@@ -131,21 +137,76 @@ function loadTable(sidecar: ServerRun, oracle: ServerRun | undefined, raw: Physi
     const p99Target = phase === 'get' ? 5 : phase === 'put' ? 20 : undefined;
     const name = { get: 'GET (warm pull)', put: 'PUT (progress + read status)', mix: 'mix: 4 GET : 1 PUT' }[phase];
     lines.push(
-      row([name, 'requests/s', fmt(ours.rate), theirs ? fmt(theirs.rate) : 'not run', times(r),
-        rateTarget ? `≥ ${rateTarget}× original` : '', rateTarget ? mark(r === undefined ? undefined : r >= rateTarget) : '']),
+      row([
+        name,
+        'requests/s',
+        fmt(ours.rate),
+        theirs ? fmt(theirs.rate) : 'not run',
+        times(r),
+        rateTarget ? `≥ ${rateTarget}× original` : '',
+        rateTarget ? mark(r === undefined ? undefined : r >= rateTarget) : '',
+      ]),
       row(['', 'p50 latency', ms(ours.p50), theirs ? ms(theirs.p50) : '', times(ratio(ours.p50, theirs?.p50)), '', '']),
-      row(['', 'p99 latency', ms(ours.p99), theirs ? ms(theirs.p99) : '', times(ratio(ours.p99, theirs?.p99)), p99Target ? `≤ ${p99Target} ms` : '', p99Target ? mark(ours.p99 <= p99Target) : '']),
-      row(['', 'errors (non-2xx, failed, timed out)', String(ours.errors), theirs ? `${theirs.errors}${statusNote(theirs)}` : '', '', '', '']),
-      row(['', 'server RSS after phase', `${fmt(sidecar.rss[phase])} MiB`, oracle ? `${fmt(oracle.rss[phase])} MiB` : '', times(ratio(sidecar.rss[phase], oracle?.rss[phase])), '', '']),
+      row([
+        '',
+        'p99 latency',
+        ms(ours.p99),
+        theirs ? ms(theirs.p99) : '',
+        times(ratio(ours.p99, theirs?.p99)),
+        p99Target ? `≤ ${p99Target} ms` : '',
+        p99Target ? mark(ours.p99 <= p99Target) : '',
+      ]),
+      row([
+        '',
+        'errors (non-2xx, failed, timed out)',
+        String(ours.errors),
+        theirs ? `${theirs.errors}${statusNote(theirs)}` : '',
+        '',
+        '',
+        '',
+      ]),
+      row([
+        '',
+        'server RSS after phase',
+        `${fmt(sidecar.rss[phase])} MiB`,
+        oracle ? `${fmt(oracle.rss[phase])} MiB` : '',
+        times(ratio(sidecar.rss[phase], oracle?.rss[phase])),
+        '',
+        '',
+      ]),
     );
   }
   lines.push(
-    row(['whole run', 'peak RSS (VmHWM)', `${fmt(sidecar.peakRss)} MiB`, oracle ? `${fmt(oracle.peakRss)} MiB` : '', times(ratio(sidecar.peakRss, oracle?.peakRss)), '≤ 80 MB', mark(sidecar.peakRss * 1.048576 <= 80)]),
-    row(['', 'private memory at end (RssAnon)', `${fmt(sidecar.anonRss)} MiB`, oracle ? `${fmt(oracle.anonRss)} MiB` : '', times(ratio(sidecar.anonRss, oracle?.anonRss)), '', '']),
+    row([
+      'whole run',
+      'peak RSS (VmHWM)',
+      `${fmt(sidecar.peakRss)} MiB`,
+      oracle ? `${fmt(oracle.peakRss)} MiB` : '',
+      times(ratio(sidecar.peakRss, oracle?.peakRss)),
+      '≤ 80 MB',
+      mark(sidecar.peakRss * 1.048576 <= 80),
+    ]),
+    row([
+      '',
+      'private memory at end (RssAnon)',
+      `${fmt(sidecar.anonRss)} MiB`,
+      oracle ? `${fmt(oracle.anonRss)} MiB` : '',
+      times(ratio(sidecar.anonRss, oracle?.anonRss)),
+      '',
+      '',
+    ]),
     row(['physical limit', 'same PUTs in a tight SQLite loop, no HTTP: a commit per PUT', `${fmt(raw.single)} /s`, '', '', '', '']),
     row(['', 'sidecar PUT rate ÷ that loop', `${fmt((100 * sidecar.load.put.rate) / raw.single, 0)} %`, '', '', '', '']),
     row(['', 'same loop, 50 PUTs per commit (the server groups at most 50 here)', `${fmt(raw.grouped)} /s`, '', '', '', '']),
-    row(['', 'sidecar PUT rate ÷ grouped loop', `${fmt((100 * sidecar.load.put.rate) / raw.grouped, 0)} %`, '', '', '≥ 50 %', mark(sidecar.load.put.rate / raw.grouped >= 0.5)]),
+    row([
+      '',
+      'sidecar PUT rate ÷ grouped loop',
+      `${fmt((100 * sidecar.load.put.rate) / raw.grouped, 0)} %`,
+      '',
+      '',
+      '≥ 50 %',
+      mark(sidecar.load.put.rate / raw.grouped >= 0.5),
+    ]),
   );
   return lines;
 }
@@ -165,7 +226,13 @@ function variantTable(sidecar: ServerRun, variants: VariantRun[]): string[] {
   return [
     row(['Sidecar, warm GETs (50 clients)', 'requests/s', 'p50', 'p99', 'peak RSS']),
     row(['---', '---:', '---:', '---:', '---:']),
-    row(['defaults (as above)', fmt(sidecar.load.get.rate), ms(sidecar.load.get.p50), ms(sidecar.load.get.p99), `${fmt(sidecar.peakRss)} MiB (whole run)`]),
+    row([
+      'defaults (as above)',
+      fmt(sidecar.load.get.rate),
+      ms(sidecar.load.get.p50),
+      ms(sidecar.load.get.p99),
+      `${fmt(sidecar.peakRss)} MiB (whole run)`,
+    ]),
     ...variants.map((v) => row([v.name, fmt(v.get.rate), ms(v.get.p50), ms(v.get.p99), `${fmt(v.peakRss)} MiB`])),
   ];
 }
@@ -174,8 +241,13 @@ function startTable(sidecarTimes: number[], oracleReadyMs: number | undefined): 
   return [
     row(['Start', 'Sidecar', 'Python original', 'Target', 'Met']),
     row(['---', '---:', '---:', '---', '---']),
-    row([`process start → healthy (median of ${sidecarTimes.length}; all: ${sidecarTimes.map((t) => fmt(t, 0)).join(', ')} ms)`, ms(median(sidecarTimes)),
-      oracleReadyMs === undefined ? 'not run' : `${ms(oracleReadyMs)} (to READY)`, '≤ 500 ms', mark(median(sidecarTimes) <= 500)]),
+    row([
+      `process start → healthy (median of ${sidecarTimes.length}; all: ${sidecarTimes.map((t) => fmt(t, 0)).join(', ')} ms)`,
+      ms(median(sidecarTimes)),
+      oracleReadyMs === undefined ? 'not run' : `${ms(oracleReadyMs)} (to READY)`,
+      '≤ 500 ms',
+      mark(median(sidecarTimes) <= 500),
+    ]),
   ];
 }
 
@@ -188,7 +260,12 @@ function lockTable(result: LockScenarioResult): string[] {
     row([`GETs during it (${CONNECTIONS} clients, remembered login): requests/s`, fmt(gets.rate), '', '']),
     row(['GET p50 / p99', `${ms(gets.p50)} / ${ms(gets.p99)}`, 'p99 ≤ 50 ms', mark(gets.p99 <= 50)]),
     row(['GET errors', String(gets.errors), '', '']),
-    row([`PUTs sent while locked`, `${puts.ok} of ${puts.sent} answered 200 (statuses: ${puts.statuses.join(', ')})`, 'every PUT completes after release', mark(puts.ok === puts.sent)]),
+    row([
+      `PUTs sent while locked`,
+      `${puts.ok} of ${puts.sent} answered 200 (statuses: ${puts.statuses.join(', ')})`,
+      'every PUT completes after release',
+      mark(puts.ok === puts.sent),
+    ]),
     row(['last PUT answered after the release', ms(puts.lastAfterReleaseMs), '', '']),
     row(['slowest PUT', ms(puts.slowestMs), '', '']),
   ];
@@ -197,13 +274,17 @@ function lockTable(result: LockScenarioResult): string[] {
 async function main(): Promise<void> {
   const withOracle = !process.argv.includes('--no-oracle') && oracleAvailable();
   const machine = describeMachine();
-  machine.forEach((line) => log(line));
+  for (const line of machine) log(line);
 
   log(`sidecar: ${STARTS} starts to healthy`);
   const startTimes = await sidecarStartTimes();
 
   log('sidecar: load phases');
-  const sidecar = await withServer(copyFixtures('sidecar'), (f) => startSidecar(f), (server) => drive(server, SIDECAR_SECONDS, 10));
+  const sidecar = await withServer(
+    copyFixtures('sidecar'),
+    (f) => startSidecar(f),
+    (server) => drive(server, SIDECAR_SECONDS, 10),
+  );
 
   log(`physical limit: ${RAW_LOOP_MS} ms each of the same PUTs in a SQLite loop, a commit per 1 and per 50`);
   const rawFiles = copyFixtures('raw');
@@ -212,20 +293,33 @@ async function main(): Promise<void> {
 
   log(`sidecar: write lock held by another process for ${LOCK_SECONDS} s`);
   const lockFiles = copyFixtures('lock');
-  const lock = await withServer(lockFiles, (f) => startSidecar(f), async (server) => {
-    await warm(server);
-    return lockScenario(server, lockFiles, LOCK_SECONDS, CONNECTIONS, LOCK_PUSHES);
-  });
+  const lock = await withServer(
+    lockFiles,
+    (f) => startSidecar(f),
+    async (server) => {
+      await warm(server);
+      return lockScenario(server, lockFiles, LOCK_SECONDS, CONNECTIONS, LOCK_PUSHES);
+    },
+  );
 
   const variants: VariantRun[] = [];
   for (const variant of VARIANTS) {
     log(`sidecar variant: ${variant.name}`);
     variants.push(
-      await withServer(copyFixtures('variant'), (f) => startSidecar(f, variant.env), async (server) => {
-        await warm(server);
-        const get = await runLoad({ origin: server.origin, requests: WORKLOADS.get, connections: CONNECTIONS, durationSeconds: SIDECAR_SECONDS });
-        return { name: variant.name, get, peakRss: memoryOf(server.pid).peak };
-      }),
+      await withServer(
+        copyFixtures('variant'),
+        (f) => startSidecar(f, variant.env),
+        async (server) => {
+          await warm(server);
+          const get = await runLoad({
+            origin: server.origin,
+            requests: WORKLOADS.get,
+            connections: CONNECTIONS,
+            durationSeconds: SIDECAR_SECONDS,
+          });
+          return { name: variant.name, get, peakRss: memoryOf(server.pid).peak };
+        },
+      ),
     );
   }
 
@@ -249,7 +343,9 @@ async function main(): Promise<void> {
   const report = [
     '```',
     ...machine,
-    `load average at end: ${loadavg().map((l) => l.toFixed(2)).join(' ')}`,
+    `load average at end: ${loadavg()
+      .map((l) => l.toFixed(2))
+      .join(' ')}`,
     '```',
     '',
     ...loadTable(sidecar, oracle, raw),

@@ -136,7 +136,10 @@ export async function startOracle(files: Files): Promise<Server> {
   const lines = createInterface({ input: child.stdout! });
   try {
     await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`the Python original printed no READY within ${READY_TIMEOUT_MS} ms`)), READY_TIMEOUT_MS);
+      const timer = setTimeout(
+        () => reject(new Error(`the Python original printed no READY within ${READY_TIMEOUT_MS} ms`)),
+        READY_TIMEOUT_MS,
+      );
       lines.on('line', (line) => {
         if (!line.startsWith('READY ')) return;
         clearTimeout(timer);

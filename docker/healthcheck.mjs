@@ -15,10 +15,13 @@ const hosts = host === '0.0.0.0' ? ['127.0.0.1'] : host === '::' ? ['127.0.0.1',
 
 function probe(address) {
   return new Promise((resolve) => {
-    const ask = request({ host: address, port, path, timeout: PROBE_TIMEOUT_MS, headers: { 'user-agent': 'calibre-web-kosync-healthcheck' } }, (answer) => {
-      answer.resume();
-      resolve(answer.statusCode === 200);
-    });
+    const ask = request(
+      { host: address, port, path, timeout: PROBE_TIMEOUT_MS, headers: { 'user-agent': 'calibre-web-kosync-healthcheck' } },
+      (answer) => {
+        answer.resume();
+        resolve(answer.statusCode === 200);
+      },
+    );
     ask.on('timeout', () => ask.destroy());
     ask.on('error', () => resolve(false));
     ask.end();

@@ -1,18 +1,19 @@
-import fastify, { LogController, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import fastify, { LogController, type FastifyInstance, type FastifyRequest } from 'fastify';
 import type { DestinationStream } from 'pino';
-import type { Authenticated, Authenticator } from './auth/authenticator.js';
+import type { Authenticator } from './auth/authenticator.js';
 import { createLoginServices } from './auth/login-services.js';
 import { localPasswordVerifier, type PasswordVerifier } from './auth/password-verifier.js';
-import { explainKeyFailure, type SyncKeys } from './auth/sync-keys.js';
+import type { SyncKeys } from './auth/sync-keys.js';
 import { systemClock, type Clock } from './clock.js';
 import type { Config } from './config.js';
 import type { Databases } from './databases.js';
-import { ERRORS, KosyncError, StorageUnavailableError } from './errors.js';
+import { KosyncError } from './errors.js';
 import { baseTwiceRewriter } from './http/base-alias.js';
 import { limitConnections, proxyPeers } from './http/connection-limits.js';
-import { sendJson } from './http/json.js';
-import { publicBaseUrl } from './http/public-url.js';
+import { answerError, answerFrameworkError, sendError } from './http/error-answers.js';
+import { type Library, libraryOf } from './library.js';
 import { LOG_REDACTION, MAX_PARAM_LENGTH, SERVER_LIMITS } from './http/server-limits.js';
+import { signInHook } from './http/sign-in.js';
 import { healthRoutes } from './routes/health.js';
 import { pageRoutes } from './routes/page.js';
 import { syncsRoutes } from './routes/syncs.js';
@@ -23,7 +24,7 @@ import { Telemetry } from './telemetry/telemetry.js';
 /** Largest request body accepted; a kosync PUT is a few hundred bytes. */
 export const BODY_LIMIT = 16 * 1024;
 
-export interface AppDeps {
+interface AppDeps {
   databases: Databases;
   clock?: Clock;
   /** Where log lines go (tests capture them); stdout when absent. */
@@ -38,13 +39,16 @@ export interface AppDeps {
 }
 
 /** What route plugins share, decorated on the instance as `kosync`. */
-export interface KosyncServices {
+interface KosyncServices {
   config: Config;
   appDb: Databases['appDb'];
+  /** Undefined without a Calibre library: progress then syncs unmatched. */
+  library: Library | undefined;
   progress: ProgressService;
   authenticator: Authenticator;
   syncKeys: SyncKeys;
-  authenticate(request: FastifyRequest): Promise<Authenticated>;
+  /** The sign-in hook (src/http/sign-in.ts): route families that need a user add it as their preHandler. */
+  signIn(request: FastifyRequest): Promise<void>;
 }
 
 declare module 'fastify' {
@@ -78,15 +82,15 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
     ...(rewriteBaseTwice ? { rewriteUrl: rewriteBaseTwice } : {}),
     frameworkErrors: (error, request, reply) => {
       // A document that does not decode as UTF-8 (e.g. an encoded lone surrogate) is the route's 2004,
-      // after authentication like any other bad document; other bad URLs are 2003.
+      // after the route family's sign-in like any other bad document; other bad URLs are 2003.
       if (error.code === 'FST_ERR_BAD_URL' && request.method === 'GET' && isProgressDocumentPath(request.url, config)) {
-        app.kosync.authenticate(request).then(
-          () => handleError(new KosyncError('invalidDocument'), request, reply),
-          (failure: unknown) => handleError(failure, request, reply),
+        app.kosync.signIn(request).then(
+          () => answerError(new KosyncError('invalidDocument'), request, reply, config.basePath),
+          (failure: unknown) => answerError(failure, request, reply, config.basePath),
         );
         return;
       }
-      sendError(reply, error);
+      answerFrameworkError(error, reply);
     },
   });
 
@@ -94,11 +98,16 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
   databases.appDb.useLog(app.log);
   databases.stateDb.useLog(app.log);
   const clock = deps.clock ?? systemClock;
-  limitConnections(app.server, config.connectionLimits, { isProxy: proxyPeers(config.trustProxy), now: () => clock.monotonicMs(), log: app.log });
+  limitConnections(app.server, config.connectionLimits, {
+    isProxy: proxyPeers(config.trustProxy),
+    now: () => clock.monotonicMs(),
+    log: app.log,
+  });
   const telemetry = await Telemetry.create(config, databases.stateDb.conn);
   const { authenticator, syncKeys, loginSettings } = createLoginServices({
     config,
-    databases,
+    appDb: databases.appDb,
+    stateDb: databases.stateDb,
     clock,
     log: app.log,
     localVerifier: telemetry.timedVerifier(deps.verifyPassword ?? localPasswordVerifier),
@@ -109,32 +118,31 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
   app.addHook('onReady', async () => {
     await loginSettings.current().catch(() => undefined);
   });
-  const { scanner } = databases;
-  if (scanner) {
+  const library = libraryOf(config, databases, clock);
+  if (library) {
     // The checksum index is built in the background once the server is ready, never delaying it.
-    app.addHook('onReady', async () => scanner.start(app.log));
-    app.addHook('onClose', () => scanner.stop());
+    app.addHook('onReady', async () => library.scanner.start(app.log));
+    app.addHook('onClose', () => library.scanner.stop());
   }
   app.decorate('kosync', {
     config,
     appDb: databases.appDb,
+    library,
     authenticator,
     syncKeys,
     progress: new ProgressService({
       appDb: databases.appDb,
-      matcher: databases.matcher,
+      matcher: library?.matcher,
       clock,
       shareProgressAcrossFiles: config.shareProgressAcrossFiles,
       onLockWait: telemetry.lockWaited,
       onSync: telemetry.synced,
     }),
-    authenticate: (request: FastifyRequest) =>
-      authenticator.authenticate(request.headers, request.ip, request.socket.remoteAddress, request.lockDeadline).catch((error: unknown) => {
-        throw explainKeyFailure(error, request.headers, publicBaseUrl(request, config.basePath));
-      }),
+    signIn: signInHook(authenticator, telemetry.signIns),
   } satisfies KosyncServices);
   telemetry.install(app);
   app.decorateRequest('lockDeadline', 0);
+  app.decorateRequest('user', null);
   app.addHook('onRequest', async (request) => {
     request.lockDeadline = clock.monotonicMs() + config.lockWaitMs;
   });
@@ -143,7 +151,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', { parseAs: 'buffer' }, (_request, body, done) => done(null, body));
 
-  app.setErrorHandler(handleError);
+  app.setErrorHandler((error, request, reply) => answerError(error, request, reply, config.basePath));
   app.setNotFoundHandler((_request, reply) => {
     sendError(reply, new KosyncError('notFound'));
   });
@@ -157,39 +165,8 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
   return app;
 }
 
-/** Answers an error in the protocol's shape, logging what the client is not told. */
-function handleError(error: unknown, request: FastifyRequest, reply: FastifyReply): FastifyReply {
-  if (error instanceof StorageUnavailableError) {
-    request.log.error({ err: error.cause }, error.detail);
-  } else if (!(error instanceof KosyncError) && !isClientError(error)) {
-    request.log.error({ err: error }, 'unexpected error');
-  }
-  return sendError(reply, error);
-}
-
 /** `BASE/syncs/progress/<document>`, or its root alias when those are on; repeated slashes are one. */
 function isProgressDocumentPath(url: string, config: Pick<Config, 'basePath' | 'rootAliases'>): boolean {
   const path = url.split('?', 1)[0]!.replace(/\/+/g, '/');
   return path.startsWith(`${config.basePath}/syncs/progress/`) || (config.rootAliases && path.startsWith('/syncs/progress/'));
-}
-
-function isClientError(error: unknown): error is FastifyError {
-  const status = (error as FastifyError).statusCode;
-  return typeof status === 'number' && status >= 400 && status < 500;
-}
-
-function sendError(reply: FastifyReply, error: unknown): FastifyReply {
-  const known = toKosyncError(error);
-  for (const [name, value] of Object.entries(known.headers)) reply.header(name, value);
-  return sendJson(reply, known.status, known.body);
-}
-
-function toKosyncError(error: unknown): KosyncError {
-  if (error instanceof KosyncError) return error;
-  if (isClientError(error)) {
-    if (error.statusCode === 413) return new KosyncError('bodyTooLarge');
-    if (error.statusCode === 404) return new KosyncError('notFound');
-    return new KosyncError('invalidFields', ERRORS.invalidFields.message);
-  }
-  return new KosyncError('internal');
 }

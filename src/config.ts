@@ -1,6 +1,6 @@
 import { availableParallelism } from 'node:os';
-import { isIP } from 'node:net';
 import { z } from 'zod';
+import { isAddressOrNetwork } from './util/addresses.js';
 
 const booleanText = z
   .string()
@@ -12,6 +12,12 @@ const booleanText = z
   .transform((v) => ['1', 'true', 'yes', 'on'].includes(v));
 
 const optionalPath = z.string().trim().min(1, 'must not be empty').optional();
+
+/**
+ * For a setting without one fixed default: what its default is, as README's Configuration table says
+ * it (test/docs-drift.test.ts compares the table with this schema: a fixed default, or this text).
+ */
+const documentedDefault = (readmeDefault: string) => ({ readmeDefault });
 
 const integer = (min: number, max: number) =>
   z
@@ -45,14 +51,7 @@ const basePath = z
 /** proxy-addr's names for address ranges, accepted by fastify's trustProxy. */
 const PROXY_RANGE_NAMES = ['loopback', 'linklocal', 'uniquelocal'];
 
-function isProxyAddress(entry: string): boolean {
-  if (PROXY_RANGE_NAMES.includes(entry)) return true;
-  const [address, prefix, ...rest] = entry.split('/');
-  const family = isIP(address ?? '');
-  if (family === 0 || rest.length > 0) return false;
-  if (prefix === undefined) return true;
-  return /^\d{1,3}$/.test(prefix) && Number(prefix) <= (family === 4 ? 32 : 128);
-}
+const isProxyAddress = (entry: string) => PROXY_RANGE_NAMES.includes(entry) || isAddressOrNetwork(entry);
 
 /**
  * KOSYNC_TRUST_PROXY: whether X-Forwarded-Proto/Host/For are believed. `true` trusts any peer,
@@ -62,13 +61,14 @@ const trustProxy = z.string().transform((text, ctx): boolean | string[] => {
   const value = text.trim().toLowerCase();
   if (['1', 'true', 'yes', 'on'].includes(value)) return true;
   if (['0', 'false', 'no', 'off'].includes(value)) return false;
-  const entries = value.split(',').map((e) => e.trim()).filter((e) => e !== '');
+  const entries = value
+    .split(',')
+    .map((e) => e.trim())
+    .filter((e) => e !== '');
   const bad = entries.filter((e) => !isProxyAddress(e));
   if (entries.length === 0 || bad.length > 0) {
-    ctx.addIssue({
-      code: 'custom',
-      message: `must be true, false, or a comma list of proxy addresses or CIDRs${bad.length ? ` (not an address: ${bad.join(', ')})` : ''}`,
-    });
+    const detail = bad.length ? ` (not an address: ${bad.join(', ')})` : '';
+    ctx.addIssue({ code: 'custom', message: `must be true, false, or a comma list of proxy addresses or CIDRs${detail}` });
     return z.NEVER;
   }
   return entries;
@@ -77,9 +77,9 @@ const trustProxy = z.string().transform((text, ctx): boolean | string[] => {
 /** Every environment variable the sidecar reads, with its default, mapped to the config object. */
 export const envSchema = z
   .object({
-    KOSYNC_APP_DB: optionalPath,
-    KOSYNC_LIBRARY: optionalPath,
-    KOSYNC_STATE_DB: optionalPath,
+    KOSYNC_APP_DB: optionalPath.meta(documentedDefault('*(unset: demo)*')),
+    KOSYNC_LIBRARY: optionalPath.meta(documentedDefault("`config_calibre_dir` from app.db's `settings`")),
+    KOSYNC_STATE_DB: optionalPath.meta(documentedDefault('`kosync.db` beside app.db')),
     KOSYNC_HOST: z.string().trim().min(1).default('0.0.0.0'),
     KOSYNC_PORT: integer(0, 65535).default(8084),
     KOSYNC_BASE_PATH: basePath.default('/kosync'),
@@ -99,7 +99,9 @@ export const envSchema = z
     KOSYNC_LOGIN_FAILURE_WINDOW: integer(1, 24 * 3600).default(60),
     // Below KOReader's 5 s request timeout, with room for the check itself.
     KOSYNC_LOGIN_DELAY_MAX_MS: integer(0, 3000).default(2000),
-    KOSYNC_VERIFY_CONCURRENCY: integer(1, 64).default(Math.min(4, availableParallelism())),
+    KOSYNC_VERIFY_CONCURRENCY: integer(1, 64)
+      .default(() => Math.min(4, availableParallelism()))
+      .meta(documentedDefault('CPU cores, at most 4')),
     KOSYNC_VERIFY_QUEUE: integer(0, 10_000).default(16),
     KOSYNC_VERIFY_PER_ADDRESS: integer(1, 10_000).default(2),
     KOSYNC_SHUTDOWN_GRACE: integer(0, 300).default(8),
@@ -121,11 +123,11 @@ export const envSchema = z
     logLevel: e.KOSYNC_LOG_LEVEL,
     /** How long a PUT waits for a lock held by Calibre-Web before answering 503/1000. */
     lockWaitMs: e.KOSYNC_LOCK_WAIT_MS,
-    /** Successful logins answered from memory (PROTOCOL.md §3): for how long, and how many at most (LRU). */
+    /** Successful logins answered from memory (docs/PROTOCOL.md §3.6): for how long, and how many at most (LRU). */
     rememberedLogins: { ttlMs: e.KOSYNC_REMEMBER_SECONDS * 1000, maxEntries: e.KOSYNC_REMEMBER_MAX_LOGINS },
     /** fastify's trustProxy: which peers' X-Forwarded-* headers are believed. */
     trustProxy: e.KOSYNC_TRUST_PROXY,
-    /** Store the stock-KOReader key verifier whenever a Basic login succeeds (PROTOCOL.md §3.5). */
+    /** Store the stock-KOReader key verifier whenever a Basic login succeeds (docs/PROTOCOL.md §3.5). */
     recordKeysOnLogin: e.KOSYNC_RECORD_KEYS_ON_LOGIN,
     /**
      * Whether Calibre-Web's reverse-proxy header login is honoured at all. Off by default: a reader
@@ -179,7 +181,7 @@ export class ConfigError extends Error {
   }
 }
 
-/** Parses the environment once; every problem is named by its variable. The result is frozen. */
+/** Parses the environment once; every problem is named by its variable. The result is frozen all the way down. */
 export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
   const present = Object.fromEntries(
     ENV_VARIABLES.flatMap((key) => {
@@ -196,5 +198,14 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       }),
     );
   }
-  return Object.freeze(parsed.data);
+  return deepFreeze(parsed.data);
+}
+
+/** `value` and every object and array in it frozen: a setting read at start cannot change while serving. */
+export function deepFreeze<T>(value: T): T {
+  if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
+    for (const child of Object.values(value)) deepFreeze(child);
+    Object.freeze(value);
+  }
+  return value;
 }

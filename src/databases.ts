@@ -3,32 +3,58 @@ import { dirname, join, resolve } from 'node:path';
 import type { Config } from './config.js';
 import { AppDb } from './db/app-db.js';
 import { CalibreDb } from './db/calibre-db.js';
-import { calibreDirFromSettings, readSettingsRow } from './db/settings.js';
 import { StartupError } from './db/startup-error.js';
 import { StateDb } from './db/state-db.js';
-import { libraryMatching } from './checksums/library-matching.js';
-import type { ChecksumScanner } from './checksums/scanner.js';
+import { calibreDirFromSettings, readSettingsRow } from './repos/settings.js';
 import { systemClock, type Clock } from './clock.js';
-import type { BookMatcher } from './matching/book-matcher.js';
 
 export interface Databases {
   appDb: AppDb;
   stateDb: StateDb;
   /** Absent when no library is configured or its metadata.db is missing: sync works unmatched. */
   calibreDb: CalibreDb | undefined;
-  matcher: BookMatcher | undefined;
-  /** Keeps the checksum index in step with the library; started and stopped with the server. */
-  scanner: ChecksumScanner | undefined;
   close(): void;
 }
 
-export interface StartupLog {
+interface StartupLog {
   warn(message: string): void;
 }
 
-/** The library folder: KOSYNC_LIBRARY, else Calibre-Web's own `config_calibre_dir`. */
-export function resolveLibrary(config: Pick<Config, 'library'>, appDb: AppDb): string | undefined {
-  return config.library ?? calibreDirFromSettings(readSettingsRow(appDb.read.raw));
+/**
+ * Where the Calibre library is: KOSYNC_LIBRARY, else Calibre-Web's own `config_calibre_dir`; `found`
+ * when the folder holds a metadata.db. Otherwise the rule that applies: without a library, or without
+ * metadata.db in it, progress syncs unmatched (`serve` warns); a configured folder that is not there
+ * stops the server (`remedy` says what to set).
+ */
+type LibraryLocation =
+  | { found: string }
+  | { found: undefined; blocking: false; message: string }
+  | { found: undefined; blocking: true; message: string; remedy: string };
+
+export function locateLibrary(configured: string | undefined, settings: Record<string, unknown>): LibraryLocation {
+  const library = configured ?? calibreDirFromSettings(settings);
+  if (!library) {
+    const message =
+      'no Calibre library: neither KOSYNC_LIBRARY nor config_calibre_dir in app.db is set; progress syncs, but no book is matched';
+    return { found: undefined, blocking: false, message };
+  }
+  if (!existsSync(library) || !statSync(library).isDirectory()) {
+    const message = `Calibre library folder not found: ${library}`;
+    return { found: undefined, blocking: true, message, remedy: 'set KOSYNC_LIBRARY to the folder holding metadata.db' };
+  }
+  if (!existsSync(join(library, 'metadata.db'))) {
+    return { found: undefined, blocking: false, message: `no metadata.db in ${library}: progress syncs, but no book is matched` };
+  }
+  return { found: library };
+}
+
+/** The settings row, or none when app.db has no readable `settings` table. */
+function settingsOf(appDb: AppDb): Record<string, unknown> {
+  try {
+    return readSettingsRow(appDb.read);
+  } catch {
+    return {};
+  }
 }
 
 export function defaultStatePath(appDbPath: string): string {
@@ -46,16 +72,11 @@ export function openDatabases(config: Config, log: StartupLog, clock: Clock = sy
     opened.push(stateDb);
     const calibreDb = openLibrary(config, appDb, log, clock);
     if (calibreDb) opened.push(calibreDb);
-    const matching = calibreDb && libraryMatching(config, calibreDb, stateDb, clock);
     return {
       appDb,
       stateDb,
       calibreDb,
-      matcher: matching?.matcher,
-      scanner: matching?.scanner,
       close: () => {
-        // Stops timers and makes a scan in flight end before touching the closed state DB.
-        void matching?.scanner.stop();
         for (const db of opened.reverse()) db.close();
       },
     };
@@ -66,17 +87,9 @@ export function openDatabases(config: Config, log: StartupLog, clock: Clock = sy
 }
 
 function openLibrary(config: Config, appDb: AppDb, log: StartupLog, clock: Clock): CalibreDb | undefined {
-  const library = resolveLibrary(config, appDb);
-  if (!library) {
-    log.warn('no Calibre library configured (KOSYNC_LIBRARY, or config_calibre_dir in app.db): progress syncs, but no book is matched');
-    return undefined;
-  }
-  if (!existsSync(library) || !statSync(library).isDirectory()) {
-    throw new StartupError(`Calibre library folder not found: ${library} (set KOSYNC_LIBRARY to the folder holding metadata.db)`);
-  }
-  if (!existsSync(join(library, 'metadata.db'))) {
-    log.warn(`no metadata.db in ${library}: progress syncs, but no book is matched`);
-    return undefined;
-  }
-  return CalibreDb.open(library, clock);
+  const location = locateLibrary(config.library, settingsOf(appDb));
+  if (location.found !== undefined) return CalibreDb.open(location.found, clock);
+  if (location.blocking) throw new StartupError(`${location.message} (${location.remedy})`);
+  log.warn(location.message);
+  return undefined;
 }

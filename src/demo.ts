@@ -58,10 +58,14 @@ export async function prepareDemo(dirPath: string): Promise<DemoData> {
     for (const b of books) {
       mkdirSync(join(library, b.folder), { recursive: true });
       writeFileSync(join(library, b.folder, `${b.name}.pdf`), b.bytes);
-      metadata.prepare(`INSERT INTO books (id, title, sort, author_sort, path, uuid) VALUES (?, ?, ?, ?, ?, lower(hex(randomblob(16))))`).run(b.id, b.title, b.title, b.author, b.folder);
+      metadata
+        .prepare(`INSERT INTO books (id, title, sort, author_sort, path, uuid) VALUES (?, ?, ?, ?, ?, lower(hex(randomblob(16))))`)
+        .run(b.id, b.title, b.title, b.author, b.folder);
       metadata.prepare(`INSERT INTO authors (id, name, sort) VALUES (?, ?, ?)`).run(b.id, b.author, b.author);
       metadata.prepare(`INSERT INTO books_authors_link (book, author) VALUES (?, ?)`).run(b.id, b.id);
-      metadata.prepare(`INSERT INTO data (book, format, uncompressed_size, name) VALUES (?, 'PDF', ?, ?)`).run(b.id, b.bytes.length, b.name);
+      metadata
+        .prepare(`INSERT INTO data (book, format, uncompressed_size, name) VALUES (?, 'PDF', ?, ?)`)
+        .run(b.id, b.bytes.length, b.name);
       metadata
         .prepare(`INSERT INTO book_format_checksums (book, format, checksum, version, created) VALUES (?, 'PDF', ?, 'koreader', ?)`)
         .run(b.id, b.checksum, new Date(systemClock.nowMicros() / 1000).toISOString().replace('Z', '+00:00'));
@@ -75,7 +79,8 @@ export async function prepareDemo(dirPath: string): Promise<DemoData> {
     app.exec(readFileSync(join(SCHEMA_DIR, 'app-db.sql'), 'utf8'));
     app.prepare(`INSERT INTO settings (id, config_calibre_dir, config_login_type) VALUES (1, ?, 0)`).run(library);
     const insertUser = app.prepare(
-      `INSERT INTO user (name, email, role, password, locale, default_language, kobo_only_shelves_sync) VALUES (?, ?, ?, ?, 'en', 'all', 0)`,
+      `INSERT INTO user (name, email, role, password, locale, default_language, kobo_only_shelves_sync)
+       VALUES (?, ?, ?, ?, 'en', 'all', 0)`,
     );
     insertUser.run('Guest', 'no@email', 32, '');
     insertUser.run(DEMO_USER.name, 'demo@example.org', 2 + 256, await generateWerkzeugHash(DEMO_USER.password));
@@ -87,15 +92,15 @@ export async function prepareDemo(dirPath: string): Promise<DemoData> {
 
 /** A valid one-page PDF showing one line of text. */
 function tinyPdf(title: string, text: string): Buffer {
-  const escape = (s: string) => s.replace(/[\\()]/g, (c) => `\\${c}`);
-  const stream = `BT /F1 18 Tf 72 720 Td (${escape(title)}) Tj 0 -28 Td /F1 12 Tf (${escape(text)}) Tj ET`;
+  const pdfText = (s: string) => s.replace(/[\\()]/g, (c) => `\\${c}`);
+  const stream = `BT /F1 18 Tf 72 720 Td (${pdfText(title)}) Tj 0 -28 Td /F1 12 Tf (${pdfText(text)}) Tj ET`;
   const objects = [
     '<< /Type /Catalog /Pages 2 0 R >>',
     '<< /Type /Pages /Kids [3 0 R] /Count 1 >>',
     '<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R /Resources << /Font << /F1 5 0 R >> >> >>',
     `<< /Length ${stream.length} >>\nstream\n${stream}\nendstream`,
     '<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>',
-    `<< /Title (${escape(title)}) >>`,
+    `<< /Title (${pdfText(title)}) >>`,
   ];
   let pdf = '%PDF-1.4\n';
   const offsets: number[] = [];

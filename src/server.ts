@@ -1,13 +1,13 @@
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from './app.js';
-import type { Config } from './config.js';
+import { type Config, deepFreeze } from './config.js';
 import { openDatabases } from './databases.js';
 import { DEMO_USER, prepareDemo, type DemoData } from './demo.js';
 import { fileLimitWarning, openFileLimit } from './http/file-limit.js';
 
-export const DEMO_DIR = 'demo-data';
+const DEMO_DIR = 'demo-data';
 
-export interface ServeOptions {
+interface ServeOptions {
   demo: boolean;
 }
 
@@ -16,7 +16,7 @@ export async function startServer(config: Config, options: ServeOptions): Promis
   let demo: DemoData | undefined;
   if (options.demo) {
     demo = await prepareDemo(DEMO_DIR);
-    config = Object.freeze({ ...config, appDb: demo.appDb, library: demo.library, stateDb: undefined });
+    config = deepFreeze({ ...config, appDb: demo.appDb, library: demo.library, stateDb: undefined });
   }
   const warnings: string[] = [];
   const databases = openDatabases(config, { warn: (m) => warnings.push(m) });

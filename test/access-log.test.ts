@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { testApp, type TestApp } from './support/app.js';
-import { BOOK1_EPUB, DAVE, get } from './support/requests.js';
+import { BOOK1_EPUB, DAVE, get, signIn } from './support/requests.js';
 
 describe('the access log', () => {
   let t: TestApp;
@@ -10,7 +10,7 @@ describe('the access log', () => {
     await t.app.ready();
     lines.length = 0;
     await get(t.app, `${BOOK1_EPUB}?secret=x`);
-    await t.app.inject({ method: 'GET', url: '/kosync/users/auth' });
+    await signIn(t.app);
   });
   afterAll(() => t.close());
 
@@ -22,7 +22,19 @@ describe('the access log', () => {
       return rest;
     });
     expect(Object.keys(JSON.parse(lines.find((l) => l.includes('"msg":"request"'))!))).toEqual([
-      'level', 'time', 'pid', 'hostname', 'reqId', 'user', 'method', 'route', 'path', 'status', 'ms', 'ip', 'msg',
+      'level',
+      'time',
+      'pid',
+      'hostname',
+      'reqId',
+      'user',
+      'method',
+      'route',
+      'path',
+      'status',
+      'ms',
+      'ip',
+      'msg',
     ]);
     expect(pull).toEqual({
       level: 30,
@@ -35,7 +47,16 @@ describe('the access log', () => {
       ip: '127.0.0.1',
       msg: 'request',
     });
-    expect(anonymous).toEqual({ level: 30, reqId: 'req-2', method: 'GET', route: '/kosync/users/auth', path: '/kosync/users/auth', status: 401, ip: '127.0.0.1', msg: 'request' });
+    expect(anonymous).toEqual({
+      level: 30,
+      reqId: 'req-2',
+      method: 'GET',
+      route: '/kosync/users/auth',
+      path: '/kosync/users/auth',
+      status: 401,
+      ip: '127.0.0.1',
+      msg: 'request',
+    });
   });
 
   it("logs the container's passing healthcheck probes at debug, other healthchecks and failing probes at info", async () => {
@@ -44,7 +65,9 @@ describe('the access log', () => {
     try {
       const probe = { 'user-agent': 'calibre-web-kosync-healthcheck' };
       expect((await h.app.inject({ method: 'GET', url: '/kosync/healthcheck', headers: probe })).statusCode).toBe(200);
-      expect((await h.app.inject({ method: 'GET', url: '/kosync/healthcheck', headers: { 'user-agent': 'uptime-monitor' } })).statusCode).toBe(200);
+      expect(
+        (await h.app.inject({ method: 'GET', url: '/kosync/healthcheck', headers: { 'user-agent': 'uptime-monitor' } })).statusCode,
+      ).toBe(200);
       expect((await h.app.inject({ method: 'GET', url: '/kosync/healthcheckx', headers: probe })).statusCode).toBe(404);
       h.databases.appDb.close();
       expect((await h.app.inject({ method: 'GET', url: '/kosync/healthcheck', headers: probe })).statusCode).not.toBe(200);

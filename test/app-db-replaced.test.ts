@@ -5,9 +5,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { KOSYNC_PROGRESS_DDL } from '../src/db/app-db.js';
 import { testApp, type TestApp } from './support/app.js';
 import { execute, FIXTURES, query } from './support/fixtures.js';
-import { DAVE, ERIN, get, json, put, UNKNOWN_DOC } from './support/requests.js';
+import { DAVE, ERIN, get, healthcheck, json, put, signIn, UNAVAILABLE, UNKNOWN_DOC } from './support/requests.js';
 
-const UNAVAILABLE = { code: 1000, message: 'Database unavailable, try again later' };
 const PUSH = { document: UNKNOWN_DOC, progress: 'p0.5', percentage: 0.5, device: 'KOReader' };
 
 let t: TestApp | undefined;
@@ -38,24 +37,23 @@ function replaceAppDb(appDb: string, change: (copy: string) => void): void {
   renameSync(copy, appDb);
 }
 
-const auth = (app: TestApp['app'], headers: Record<string, string>) => app.inject({ method: 'GET', url: '/kosync/users/auth', headers });
-const health = (app: TestApp['app']) => app.inject({ method: 'GET', url: '/kosync/healthcheck' });
-
 describe('app.db replaced while the server runs (a restored backup)', () => {
   it('refuses at once a user the new file no longer has, though their login was remembered, and serves the others from it', async () => {
     const t = await start();
-    expect((await auth(t.app, DAVE)).statusCode).toBe(200);
-    expect((await auth(t.app, ERIN)).statusCode).toBe(200);
+    expect((await signIn(t.app, DAVE)).statusCode).toBe(200);
+    expect((await signIn(t.app, ERIN)).statusCode).toBe(200);
 
     replaceAppDb(t.files.appDb, (copy) => execute(copy, `DELETE FROM user WHERE name = 'dave'`));
 
-    const dave = await auth(t.app, DAVE);
+    const dave = await signIn(t.app, DAVE);
     expect([dave.statusCode, json(dave)]).toEqual([401, { code: 2001, message: 'Unauthorized' }]);
     expect((await put(t.app, PUSH, DAVE)).statusCode).toBe(401);
     const erin = await put(t.app, PUSH, ERIN);
     expect(erin.statusCode).toBe(200);
     // Written to the file now at the path, not to the one that was replaced.
-    expect(query(t.files.appDb, 'SELECT user_id, document, progress FROM kosync_progress')).toEqual([{ user_id: 7, document: UNKNOWN_DOC, progress: 'p0.5' }]);
+    expect(query(t.files.appDb, 'SELECT user_id, document, progress FROM kosync_progress')).toEqual([
+      { user_id: 7, document: UNKNOWN_DOC, progress: 'p0.5' },
+    ]);
     expect(fileMessages()).toEqual([
       [40, `app.db was replaced while running: ${t.files.appDb}; opening the new file`],
       [30, `app.db opened again: ${t.files.appDb}`],
@@ -65,15 +63,22 @@ describe('app.db replaced while the server runs (a restored backup)', () => {
   it('reads Calibre-Web’s login settings from the new file at once, though its data_version may equal the old one', async () => {
     // kosync_progress made beforehand, so opening commits nothing: the old and the new connection
     // both start at the same data_version.
-    t = await testApp({ library: null, env: { KOSYNC_PROXY_HEADER_LOGIN: 'true' }, prepare: (files) => execute(files.appDb, KOSYNC_PROGRESS_DDL) });
+    t = await testApp({
+      library: null,
+      env: { KOSYNC_PROXY_HEADER_LOGIN: 'true' },
+      prepare: (files) => execute(files.appDb, KOSYNC_PROGRESS_DDL),
+    });
     const asAlice = { 'x-remote-user': 'alice' };
-    expect((await auth(t.app, asAlice)).statusCode).toBe(401);
+    expect((await signIn(t.app, asAlice)).statusCode).toBe(401);
 
     replaceAppDb(t.files.appDb, (copy) =>
-      execute(copy, "UPDATE settings SET config_allow_reverse_proxy_header_login = 1, config_reverse_proxy_login_header_name = 'X-Remote-User'"),
+      execute(
+        copy,
+        "UPDATE settings SET config_allow_reverse_proxy_header_login = 1, config_reverse_proxy_login_header_name = 'X-Remote-User'",
+      ),
     );
 
-    const alice = await auth(t.app, asAlice);
+    const alice = await signIn(t.app, asAlice);
     expect([alice.statusCode, json(alice)]).toEqual([200, { authorized: 'OK' }]);
   });
 
@@ -101,10 +106,12 @@ describe('app.db replaced while the server runs (a restored backup)', () => {
       db.close();
     });
 
-    for (const response of [await put(t.app, PUSH), await get(t.app, UNKNOWN_DOC), await auth(t.app, DAVE), await health(t.app)]) {
+    for (const response of [await put(t.app, PUSH), await get(t.app, UNKNOWN_DOC), await signIn(t.app, DAVE), await healthcheck(t.app)]) {
       expect([response.statusCode, json(response)]).toEqual([503, UNAVAILABLE]);
     }
-    const problem = `not Calibre-Web's app.db: ${t.files.appDb} has no table user, book_read_link, kobo_reading_state, kobo_bookmark, kobo_statistics`;
+    const problem =
+      `not Calibre-Web's app.db: ${t.files.appDb} has no table ` +
+      'user, book_read_link, kobo_reading_state, kobo_bookmark, kobo_statistics';
     // Said once, not once per request; each failed request also logs why it was refused.
     expect(fileMessages().filter(([level]) => level === 40)).toEqual([
       [40, `app.db was replaced while running: ${t.files.appDb}; opening the new file`],
@@ -113,7 +120,7 @@ describe('app.db replaced while the server runs (a restored backup)', () => {
     expect(fileMessages().filter(([level]) => level === 50)).toEqual(Array.from({ length: 4 }, () => [50, problem]));
 
     renameSync(good, t.files.appDb);
-    expect([(await health(t.app)).statusCode, (await put(t.app, PUSH)).statusCode]).toEqual([200, 200]);
+    expect([(await healthcheck(t.app)).statusCode, (await put(t.app, PUSH)).statusCode]).toEqual([200, 200]);
   });
 });
 
@@ -125,7 +132,7 @@ describe('app.db removed while the server runs', () => {
     copyFileSync(t.files.appDb, saved);
     unlinkSync(t.files.appDb);
 
-    for (const response of [await put(t.app, PUSH), await get(t.app, UNKNOWN_DOC), await auth(t.app, ERIN), await health(t.app)]) {
+    for (const response of [await put(t.app, PUSH), await get(t.app, UNKNOWN_DOC), await signIn(t.app, ERIN), await healthcheck(t.app)]) {
       expect([response.statusCode, response.headers['content-type'], json(response)]).toEqual([503, 'application/json', UNAVAILABLE]);
     }
     // What needs no app.db still answers.
@@ -137,7 +144,7 @@ describe('app.db removed while the server runs', () => {
     ]);
 
     copyFileSync(saved, t.files.appDb);
-    const back = await health(t.app);
+    const back = await healthcheck(t.app);
     expect([back.statusCode, json(back)]).toEqual([200, { state: 'OK' }]);
     const pushed = await put(t.app, { ...PUSH, progress: 'p0.9', percentage: 0.9 }, DAVE);
     expect(pushed.statusCode).toBe(200);

@@ -1,8 +1,8 @@
-import { createHash } from 'node:crypto';
 import { Writable } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
 import { main } from '../src/cli/main.js';
 import { copyFixtures, query, type FixtureCopy } from './support/fixtures.js';
+import { md5 } from './support/keys.js';
 import { BOOK1_EPUB, BOOK1_OLD_EPUB, UNKNOWN_DOC } from './support/requests.js';
 
 class Capture extends Writable {
@@ -40,7 +40,10 @@ describe('calibre-web-kosync checksums scan', () => {
     const { code, out, err } = await cli(['checksums', 'scan']);
     expect({ code, err }).toEqual({ code: 0, err: '' });
     expect(out).toMatch(
-      /^Checksum index: 6 library files in \d+\.\d s: 6 hashed, 0 unchanged, 0 missing on disk, 0 no longer in the library, 0 unreadable\.\n$/,
+      new RegExp(
+        String.raw`^Checksum index: 6 library files in \d+\.\d s: 6 hashed, 0 unchanged, ` +
+          String.raw`0 missing on disk, 0 no longer in the library, 0 unreadable\.\n$`,
+      ),
     );
     expect(query(files!.stateDb, 'SELECT count(*) AS n FROM library_files')).toEqual([{ n: 6 }]);
     const again = await cli(['checksums', 'scan', '--json']);
@@ -60,13 +63,20 @@ describe('calibre-web-kosync checksums find', () => {
     await cli(['checksums', 'scan']);
     const { code, out } = await cli(['checksums', 'find', BOOK1_EPUB]);
     expect(code).toBe(0);
-    expect(out.split('\n')[0]).toBe(`${BOOK1_EPUB}: book 1 "The Quiet Lighthouse", EPUB, matched by its KOReader partial MD5 (checksum index)`);
-    expect(out).toMatch(/\n {2}binary {5}book 1 EPUB {2}first seen \d{4}-\d\d-\d\d [\d:.]+ {2}last seen [\d :.-]+ {2}in the library {2}\(Mara Ellison\/The Quiet Lighthouse \(1\)\/The Quiet Lighthouse - Mara Ellison\.epub\)\n/);
+    expect(out.split('\n')[0]).toBe(
+      `${BOOK1_EPUB}: book 1 "The Quiet Lighthouse", EPUB, matched by its KOReader partial MD5 (checksum index)`,
+    );
+    expect(out).toMatch(
+      new RegExp(
+        String.raw`\n {2}binary {5}book 1 EPUB {2}first seen \d{4}-\d\d-\d\d [\d:.]+ {2}last seen [\d :.-]+ ` +
+          String.raw`{2}in the library {2}\(Mara Ellison\/The Quiet Lighthouse \(1\)\/The Quiet Lighthouse - Mara Ellison\.epub\)\n`,
+      ),
+    );
   });
 
   it('reports a filename-method id as such', async () => {
     await cli(['checksums', 'scan']);
-    const name = createHash('md5').update('The Quiet Lighthouse - Mara Ellison.epub').digest('hex');
+    const name = md5('The Quiet Lighthouse - Mara Ellison.epub');
     const { code, out } = await cli(['checksums', 'find', name, '--json']);
     expect(code).toBe(0);
     expect(JSON.parse(out)).toMatchObject({
@@ -77,7 +87,7 @@ describe('calibre-web-kosync checksums find', () => {
     });
   });
 
-  it('shows CWA\'s rows first, the history row included', async () => {
+  it("shows CWA's rows first, the history row included", async () => {
     const { code, out } = await cli(['checksums', 'find', BOOK1_OLD_EPUB], 'calibre-cwa');
     expect(code).toBe(0);
     expect(out).toBe(

@@ -23,8 +23,19 @@ describe('KOReader partial MD5', () => {
 
   it('has all thirteen shared vectors, the three sparse ones past 1 GiB included', () => {
     expect(vectors.map((v) => v.name)).toEqual([
-      'empty', 'one-byte', 'ascii-test', 'mod251-1023', 'mod251-1024', 'mod251-1025', 'mod251-4096', 'mod251-4097',
-      'cwa-synthetic-layout', 'mod251-300KiB', 'sparse-1GiB-plus-1KiB', 'sparse-1GiB-plus-100', 'sparse-exactly-1GiB',
+      'empty',
+      'one-byte',
+      'ascii-test',
+      'mod251-1023',
+      'mod251-1024',
+      'mod251-1025',
+      'mod251-4096',
+      'mod251-4097',
+      'cwa-synthetic-layout',
+      'mod251-300KiB',
+      'sparse-1GiB-plus-1KiB',
+      'sparse-1GiB-plus-100',
+      'sparse-exactly-1GiB',
     ]);
   });
 

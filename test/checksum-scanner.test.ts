@@ -15,25 +15,25 @@ describe('the background scanner', () => {
   it('starts when the server is ready and logs the first scan with its counts', async () => {
     const lines: string[] = [];
     t = await testApp({ library: 'calibre', env: { KOSYNC_LOG_LEVEL: 'info' }, logStream: { write: (line) => lines.push(line) } });
-    expect(t.databases.scanner!.status()).toEqual({
+    expect(t.library!.scanner.status()).toEqual({
       running: false,
       firstScan: { done: 0, total: 0, complete: false },
       current: undefined,
       lastScan: undefined,
     });
     await t.app.ready();
-    await t.databases.scanner!.idle();
+    await t.library!.scanner.idle();
     const logged = lines.map((l) => JSON.parse(l) as Record<string, unknown>).filter((l) => String(l.msg).startsWith('checksum index'));
     expect(logged.map((l) => l.msg)).toEqual(['checksum index: first scan started', 'checksum index: first scan done']);
     expect(logged[0]).toMatchObject({ level: 30, total: 6 });
     expect(logged[1]).toMatchObject({ level: 30, files: 6, hashed: 6, unchanged: 0, missing: 0, removed: 0, failed: 0, full: false });
-    expect(t.databases.scanner!.status().firstScan).toEqual({ done: 6, total: 6, complete: true });
+    expect(t.library!.scanner.status().firstScan).toEqual({ done: 6, total: 6, complete: true });
   });
 
   it('refreshes on its interval and picks up a changed file', async () => {
     t = await testApp({ library: 'calibre', env: { KOSYNC_SCAN_INTERVAL: '1' } });
     await t.app.ready();
-    const scanner = t.databases.scanner!;
+    const scanner = t.library!.scanner;
     await scanner.idle();
     appendFileSync(join(t.files.library!, BOOK4_PATH), 'x');
     await expect.poll(() => scanner.status().lastScan?.hashed, { timeout: 5000, interval: 100 }).toBe(1);
@@ -43,7 +43,7 @@ describe('the background scanner', () => {
   it('stops with the server: a closed app runs no further scan', async () => {
     t = await testApp({ library: 'calibre', env: { KOSYNC_SCAN_INTERVAL: '1' } });
     await t.app.ready();
-    const scanner = t.databases.scanner!;
+    const scanner = t.library!.scanner;
     await t.app.close();
     expect(scanner.status().running).toBe(false);
     scanner.requestRefresh();

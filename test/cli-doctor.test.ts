@@ -1,22 +1,18 @@
 import { createHash } from 'node:crypto';
-import { chmodSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { chmodSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { KOSYNC_PROGRESS_DDL } from '../src/db/app-db.js';
 import { cli } from './support/cli.js';
 import { copyFixtures, execute, type FixtureCopy, type FixtureOptions } from './support/fixtures.js';
-import { slapdMissing, startSlapd, type Slapd } from './support/slapd.js';
+import { type Slapd, slapdMissing, startSlapd } from './support/slapd.js';
+import { freePort } from './support/ports.js';
+import { skipWithout } from './support/system.js';
 
 /** A port where nothing listens, so "is a server running" always reads the same. */
 let closedPort: number;
 beforeAll(async () => {
-  closedPort = await new Promise<number>((resolve) => {
-    const server = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
+  closedPort = await freePort();
 });
 
 const copies: FixtureCopy[] = [];
@@ -32,7 +28,10 @@ function fixture(options: FixtureOptions = {}): FixtureCopy {
 
 /** `doctor` with the settings as flags (every variable is one), as a user would type it. */
 function doctor(files: FixtureCopy, extra: string[] = []) {
-  return cli(['doctor', '--app-db', files.appDb, ...(files.library ? ['--library', files.library] : []), '--port', String(closedPort), ...extra], {});
+  return cli(
+    ['doctor', '--app-db', files.appDb, ...(files.library ? ['--library', files.library] : []), '--port', String(closedPort), ...extra],
+    {},
+  );
 }
 
 /** Every file under a folder with the hash of its bytes: what "doctor writes nothing" is checked against. */
@@ -49,9 +48,16 @@ function snapshot(dir: string): Record<string, string> {
   return files;
 }
 
-const VARIANT_B = `CREATE TABLE kosync_progress (id INTEGER PRIMARY KEY AUTOINCREMENT, user_id INTEGER NOT NULL, document TEXT NOT NULL, progress TEXT NOT NULL, percentage REAL NOT NULL, device TEXT NOT NULL, device_id TEXT, timestamp TIMESTAMP DEFAULT CURRENT_TIMESTAMP, FOREIGN KEY (user_id) REFERENCES user(id) ON DELETE CASCADE);
+const VARIANT_B =
+  'CREATE TABLE kosync_progress (id INTEGER PRIMARY KEY AUTOINCREMENT, user_id INTEGER NOT NULL, document TEXT NOT NULL, ' +
+  'progress TEXT NOT NULL, percentage REAL NOT NULL, device TEXT NOT NULL, device_id TEXT, ' +
+  'timestamp TIMESTAMP DEFAULT CURRENT_TIMESTAMP, ' +
+  `FOREIGN KEY (user_id) REFERENCES user(id) ON DELETE CASCADE);
 CREATE INDEX idx_kosync_user_document ON kosync_progress(user_id, document); CREATE INDEX idx_kosync_document ON kosync_progress(document)`;
-const VARIANT_C = `CREATE TABLE kosync_progress (id INTEGER NOT NULL, user_id INTEGER NOT NULL, document VARCHAR NOT NULL, progress VARCHAR NOT NULL, percentage FLOAT NOT NULL, device VARCHAR NOT NULL, device_id VARCHAR, timestamp DATETIME, PRIMARY KEY (id), FOREIGN KEY(user_id) REFERENCES user (id))`;
+const VARIANT_C =
+  'CREATE TABLE kosync_progress (id INTEGER NOT NULL, user_id INTEGER NOT NULL, document VARCHAR NOT NULL, progress VARCHAR NOT NULL, ' +
+  'percentage FLOAT NOT NULL, device VARCHAR NOT NULL, device_id VARCHAR, timestamp DATETIME, PRIMARY KEY (id), ' +
+  'FOREIGN KEY(user_id) REFERENCES user (id))';
 
 describe('calibre-web-kosync doctor on a working setup', () => {
   it('reports each part in plain words, exits 0, and writes nothing', async () => {
@@ -73,7 +79,12 @@ describe('calibre-web-kosync doctor on a working setup', () => {
       `  ok    metadata.db in ${files.library}: opened read-only, 5 books`,
       "  ok    CWA's checksum table book_format_checksums: present, 7 checksums",
       '  ok    library files reachable: 5 of 5 sampled are readable',
-      expect.stringMatching(new RegExp(`^  note  server URL for readers: http://.+:${closedPort}/kosync directly, or https://<your Calibre-Web address>/kosync through the reverse proxy$`)),
+      expect.stringMatching(
+        new RegExp(
+          `^  note  server URL for readers: http://.+:${closedPort}/kosync directly, ` +
+            'or https://<your Calibre-Web address>/kosync through the reverse proxy$',
+        ),
+      ),
     ]);
     expect(lines).toContain(`  note  no sync server answers on port ${closedPort} right now`);
     expect(run.stdout.endsWith('\n\nNothing blocks syncing.\n')).toBe(true);
@@ -81,24 +92,30 @@ describe('calibre-web-kosync doctor on a working setup', () => {
   });
 
   it.each([
-    ['A (CWA\'s current form)', KOSYNC_PROGRESS_DDL],
-    ['B (CWA\'s migrated form, with indexes)', VARIANT_B],
+    ["A (CWA's current form)", KOSYNC_PROGRESS_DDL],
+    ["B (CWA's migrated form, with indexes)", VARIANT_B],
     ['C (the v3.1 form, no cascade)', VARIANT_C],
   ])('names the kosync_progress variant %s', async (variant, ddl) => {
     const files = fixture({ library: null });
-    execute(files.appDb, `${ddl};\nINSERT INTO kosync_progress (id, user_id, document, progress, percentage, device) VALUES (1, 6, 'doc', 'p', 5, 'd')`);
+    execute(
+      files.appDb,
+      `${ddl};\nINSERT INTO kosync_progress (id, user_id, document, progress, percentage, device) VALUES (1, 6, 'doc', 'p', 5, 'd')`,
+    );
     const run = await doctor(files);
     expect(run.stdout).toContain(`  ok    kosync_progress: present, variant ${variant}, 1 row\n`);
   });
 
-  it('notes a library without CWA\'s checksum table, and warns when no library is configured', async () => {
+  it("notes a library without CWA's checksum table, and warns when no library is configured", async () => {
     const plain = await doctor(fixture({ library: 'calibre' }));
     expect(plain.code).toBe(0);
-    expect(plain.stdout).toContain("  note  CWA's checksum table book_format_checksums: absent; books are matched through the sidecar's own checksum index\n");
+    expect(plain.stdout).toContain(
+      "  note  CWA's checksum table book_format_checksums: absent; books are matched through the sidecar's own checksum index\n",
+    );
     const none = await doctor(fixture({ library: null }));
     expect(none.code).toBe(0);
     expect(none.stdout).toContain(
-      '  WARN  no Calibre library: neither KOSYNC_LIBRARY nor config_calibre_dir in app.db is set; progress syncs, but no book is matched\n',
+      '  WARN  no Calibre library: neither KOSYNC_LIBRARY nor config_calibre_dir in app.db is set; ' +
+        'progress syncs, but no book is matched\n',
     );
   });
 
@@ -108,7 +125,9 @@ describe('calibre-web-kosync doctor on a working setup', () => {
     const run = await doctor(files);
     expect(run.code).toBe(0);
     expect(run.stdout).toContain(
-      `  WARN  library files: 1 of 5 sampled are missing or unreadable, e.g. ${join(files.library!, 'Mara Ellison/The Quiet Lighthouse (1)/The Quiet Lighthouse - Mara Ellison.epub')} (is the same library mounted here as in Calibre-Web?); books without a CWA checksum cannot be matched\n`,
+      '  WARN  library files: 1 of 5 sampled are missing or unreadable, ' +
+        `e.g. ${join(files.library!, 'Mara Ellison/The Quiet Lighthouse (1)/The Quiet Lighthouse - Mara Ellison.epub')} ` +
+        '(is the same library mounted here as in Calibre-Web?); books without a CWA checksum cannot be matched\n',
     );
   });
 });
@@ -118,7 +137,8 @@ describe('calibre-web-kosync doctor on a broken setup exits 1 and says why', () 
     const run = await cli(['doctor', '--port', String(closedPort)], {});
     expect(run.code).toBe(1);
     expect(run.stdout).toContain(
-      '  FAIL  KOSYNC_APP_DB is not set: `serve` would run the demo instead of syncing your Calibre-Web (in the container it is /config/app.db)\n',
+      '  FAIL  KOSYNC_APP_DB is not set: `serve` would run the demo instead of syncing your Calibre-Web ' +
+        '(in the container it is /config/app.db)\n',
     );
     expect(run.stdout.endsWith('\n\n1 problem (FAIL) blocks syncing.\n')).toBe(true);
   });
@@ -128,15 +148,18 @@ describe('calibre-web-kosync doctor on a broken setup exits 1 and says why', () 
     rmSync(files.appDb);
     const run = await doctor(files);
     expect(run.code).toBe(1);
-    expect(run.stdout).toContain(`  FAIL  app.db not found at ${files.appDb} (set KOSYNC_APP_DB to the app.db of Calibre-Web, in its config folder)\n`);
+    expect(run.stdout).toContain(
+      `  FAIL  app.db not found at ${files.appDb} (set KOSYNC_APP_DB to the app.db of Calibre-Web, in its config folder)\n`,
+    );
   });
 
-  it('when the file is not Calibre-Web\'s app.db', async () => {
+  it("when the file is not Calibre-Web's app.db", async () => {
     const files = fixture();
     const run = await cli(['doctor', '--app-db', join(files.library!, 'metadata.db'), '--port', String(closedPort)], {});
     expect(run.code).toBe(1);
     expect(run.stdout).toContain(
-      `  FAIL  ${join(files.library!, 'metadata.db')} is not Calibre-Web's app.db: no table user, book_read_link, kobo_reading_state, kobo_bookmark, kobo_statistics\n`,
+      `  FAIL  ${join(files.library!, 'metadata.db')} is not Calibre-Web's app.db: ` +
+        'no table user, book_read_link, kobo_reading_state, kobo_bookmark, kobo_statistics\n',
     );
   });
 
@@ -146,7 +169,8 @@ describe('calibre-web-kosync doctor on a broken setup exits 1 and says why', () 
     const run = await doctor(files);
     expect(run.code).toBe(1);
     expect(run.stdout).toContain(
-      '  FAIL  kosync_progress has no column percentage, device, device_id, timestamp: not a form CWA ever created, progress cannot be written\n',
+      '  FAIL  kosync_progress has no column percentage, device, device_id, timestamp: ' +
+        'not a form CWA ever created, progress cannot be written\n',
     );
   });
 
@@ -156,17 +180,21 @@ describe('calibre-web-kosync doctor on a broken setup exits 1 and says why', () 
     const run = await doctor(files);
     expect(run.code).toBe(1);
     expect(run.stdout).toContain(
-      `  FAIL  Calibre library folder not found: ${files.library} (the server will not start; set KOSYNC_LIBRARY to the folder holding metadata.db)\n`,
+      `  FAIL  Calibre library folder not found: ${files.library} ` +
+        '(the server will not start; set KOSYNC_LIBRARY to the folder holding metadata.db)\n',
     );
   });
 
-  it.skipIf(process.getuid?.() === 0)('when app.db is not writable by this user', async () => {
-    const files = fixture({ library: null });
-    chmodSync(files.appDb, 0o444);
-    const run = await doctor(files);
-    expect(run.code).toBe(1);
-    expect(run.stdout).toContain(`  FAIL  app.db ${files.appDb} is not writable by uid ${process.getuid!()}, gid ${process.getgid!()}`);
-  });
+  it.skipIf(process.getuid?.() === 0)(
+    'when app.db is not writable by this user (skipped as root, whom no permission bit stops)',
+    async () => {
+      const files = fixture({ library: null });
+      chmodSync(files.appDb, 0o444);
+      const run = await doctor(files);
+      expect(run.code).toBe(1);
+      expect(run.stdout).toContain(`  FAIL  app.db ${files.appDb} is not writable by uid ${process.getuid!()}, gid ${process.getgid!()}`);
+    },
+  );
 
   it('when LDAP is configured and its server does not answer', async () => {
     const files = fixture({ app: 'app-ldap.db', library: null });
@@ -176,7 +204,8 @@ describe('calibre-web-kosync doctor on a broken setup exits 1 and says why', () 
     expect(run.stdout).toContain(`  ok    LDAP login is on in Calibre-Web: 127.0.0.1:${closedPort}\n`);
     expect(run.stdout).toContain(`  ok    ${join(files.dir, '.key')}: readable, decrypts the LDAP service password\n`);
     expect(run.stdout).toContain(
-      `  FAIL  LDAP bind test failed: service bind: connect ECONNREFUSED 127.0.0.1:${closedPort}; LDAP users cannot log in (local passwords still work)\n`,
+      `  FAIL  LDAP bind test failed: service bind: connect ECONNREFUSED 127.0.0.1:${closedPort}; ` +
+        'LDAP users cannot log in (local passwords still work)\n',
     );
   });
 
@@ -186,13 +215,23 @@ describe('calibre-web-kosync doctor on a broken setup exits 1 and says why', () 
     const run = await doctor(files);
     expect(run.code).toBe(1);
     expect(run.stdout).toContain(
-      `  FAIL  ${join(files.dir, '.key')} is missing or unreadable: the LDAP service password cannot be decrypted, so LDAP users cannot log in (local passwords still work)\n`,
+      `  FAIL  ${join(files.dir, '.key')} is missing or unreadable: the LDAP service password cannot be decrypted, ` +
+        'so LDAP users cannot log in (local passwords still work)\n',
+    );
+  });
+
+  it('when LDAP is configured and the .key beside app.db is another key than the one that encrypted the password', async () => {
+    const files = fixture({ app: 'app-ldap.db', library: null });
+    writeFileSync(join(files.dir, '.key'), Buffer.alloc(32, 7).toString('base64url'));
+    const run = await doctor(files);
+    expect(run.code).toBe(1);
+    expect(run.stdout).toContain(
+      `  FAIL  the LDAP service password does not decrypt with ${join(files.dir, '.key')}: Fernet token signature does not match the key\n`,
     );
   });
 });
 
-const missingSlapd = slapdMissing();
-describe.skipIf(missingSlapd)('calibre-web-kosync doctor with a real LDAP server', () => {
+describe.skipIf(skipWithout(slapdMissing(), "doctor's LDAP tests"))('calibre-web-kosync doctor with a real LDAP server', () => {
   let slapd: Slapd;
   beforeAll(async () => {
     slapd = await startSlapd();

@@ -48,7 +48,8 @@ describe('calibre-web-kosync with bad arguments', () => {
     const run = await cli(['doctor', '--metrics', 'sometimes']);
     expect(run.code).toBe(1);
     expect(run.stderr).toBe(
-      'calibre-web-kosync: Invalid configuration:\n  - KOSYNC_METRICS: must be off, on, or a port number (1-65535) for metrics alone (got "sometimes")\n',
+      'calibre-web-kosync: Invalid configuration:\n' +
+        '  - KOSYNC_METRICS: must be off, on, or a port number (1-65535) for metrics alone (got "sometimes")\n',
     );
   });
 });

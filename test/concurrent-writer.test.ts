@@ -15,7 +15,11 @@ describe('Calibre-Web writing app.db from another process during a sync load', (
   let server: ChildServer;
   beforeAll(async () => {
     files = copyFixtures();
-    server = await startChildServer(builtCli(), { KOSYNC_APP_DB: files.appDb, KOSYNC_STATE_DB: files.stateDb, KOSYNC_LIBRARY: files.library! });
+    server = await startChildServer(builtCli(), {
+      KOSYNC_APP_DB: files.appDb,
+      KOSYNC_STATE_DB: files.stateDb,
+      KOSYNC_LIBRARY: files.library!,
+    });
   });
   afterAll(async () => {
     server.process.kill('SIGTERM');
@@ -28,13 +32,17 @@ describe('Calibre-Web writing app.db from another process during a sync load', (
     let writerOutput = '';
     writer.stdout.on('data', (chunk: Buffer) => (writerOutput += chunk.toString('utf8')));
     const writerDone = once(writer, 'close');
+    let writing = true;
+    void writerDone.then(() => {
+      writing = false;
+    });
 
     const acknowledged = new Map<string, string>();
     const statuses = new Map<number, number>();
     let bookPercent: number | undefined;
-    const end = Date.now() + DURATION_MS;
+    // The syncers go on for as long as Calibre-Web's side writes: until its process exits.
     const syncer = async (w: number) => {
-      for (let i = 0; Date.now() < end; i++) {
+      for (let i = 0; writing; i++) {
         const matched = w === 0 && i % 3 === 0;
         const document = matched ? BOOK1_EPUB : `writer-w${w}-${i}`;
         const progress = `/body/DocFragment[${w}.${i}]`;
@@ -54,22 +62,39 @@ describe('Calibre-Web writing app.db from another process during a sync load', (
     await Promise.all([syncer(0), syncer(1), syncer(2)]);
     const [code] = (await writerDone) as [number];
     expect(code).toBe(0);
-    const { commits, retries, linkId, stateId } = JSON.parse(writerOutput) as { commits: number; retries: number; linkId: number; stateId: number };
+    const { commits, retries, linkId, stateId } = JSON.parse(writerOutput) as {
+      commits: number;
+      retries: number;
+      linkId: number;
+      stateId: number;
+    };
 
     // The sidecar's side: every acknowledged PUT is there.
-    const rows = new Map(query<{ document: string; progress: string }>(files.appDb, 'SELECT document, progress FROM kosync_progress WHERE user_id = 6').map((r) => [r.document, r.progress]));
+    const rows = new Map(
+      query<{ document: string; progress: string }>(files.appDb, 'SELECT document, progress FROM kosync_progress WHERE user_id = 6').map(
+        (r) => [r.document, r.progress],
+      ),
+    );
     expect([...acknowledged].filter(([document, progress]) => rows.get(document) !== progress)).toEqual([]);
     expect(acknowledged.size).toBeGreaterThan(10);
-    expect(query(files.appDb, `SELECT percentage FROM kosync_progress WHERE user_id = 6 AND document = ?`, BOOK1_EPUB)).toEqual([{ percentage: bookPercent }]);
+    expect(query(files.appDb, `SELECT percentage FROM kosync_progress WHERE user_id = 6 AND document = ?`, BOOK1_EPUB)).toEqual([
+      { percentage: bookPercent },
+    ]);
     // Calibre-Web's side: every committed increment is there.
     expect(query(files.appDb, 'SELECT times_started_reading AS n FROM book_read_link WHERE id = ?', linkId)).toEqual([{ n: commits }]);
-    expect(query(files.appDb, 'SELECT spent_reading_minutes AS n FROM kobo_statistics WHERE kobo_reading_state_id = ?', stateId)).toEqual([{ n: commits }]);
+    expect(query(files.appDb, 'SELECT spent_reading_minutes AS n FROM kobo_statistics WHERE kobo_reading_state_id = ?', stateId)).toEqual([
+      { n: commits },
+    ]);
     // One set of reading-state rows per (user, book), whoever wrote them.
-    expect(query(files.appDb, 'SELECT user_id, book_id, count(*) AS n FROM book_read_link GROUP BY user_id, book_id ORDER BY user_id')).toEqual([
+    expect(
+      query(files.appDb, 'SELECT user_id, book_id, count(*) AS n FROM book_read_link GROUP BY user_id, book_id ORDER BY user_id'),
+    ).toEqual([
       { user_id: 3, book_id: 2, n: 1 },
       { user_id: 6, book_id: 1, n: 1 },
     ]);
-    expect(query(files.appDb, 'SELECT user_id, book_id, count(*) AS n FROM kobo_reading_state GROUP BY user_id, book_id ORDER BY user_id')).toEqual([
+    expect(
+      query(files.appDb, 'SELECT user_id, book_id, count(*) AS n FROM kobo_reading_state GROUP BY user_id, book_id ORDER BY user_id'),
+    ).toEqual([
       { user_id: 3, book_id: 2, n: 1 },
       { user_id: 6, book_id: 1, n: 1 },
     ]);
@@ -77,6 +102,9 @@ describe('Calibre-Web writing app.db from another process during a sync load', (
     expect(query(files.appDb, 'SELECT count(*) AS n FROM kobo_statistics GROUP BY kobo_reading_state_id')).toEqual([{ n: 1 }, { n: 1 }]);
     expect(query(files.appDb, 'PRAGMA integrity_check')).toEqual([{ integrity_check: 'ok' }]);
     expect(commits).toBeGreaterThan(10);
-    console.info(`concurrent writer: Calibre-Web side ${commits} commits (${retries} busy retries); sidecar statuses ${JSON.stringify(Object.fromEntries(statuses))}`);
+    console.info(
+      `concurrent writer: Calibre-Web side ${commits} commits (${retries} busy retries); ` +
+        `sidecar statuses ${JSON.stringify(Object.fromEntries(statuses))}`,
+    );
   }, 60_000);
 });

@@ -17,8 +17,21 @@ describe('configuration from the environment', () => {
     });
   });
 
-  it('is frozen', () => {
-    expect(Object.isFrozen(loadConfig({}))).toBe(true);
+  it('is frozen all the way down: no setting, nested or not, can be changed after start', () => {
+    const config = loadConfig({ KOSYNC_TRUST_PROXY: '127.0.0.1,10.0.0.0/8' });
+    const unfrozen: string[] = [];
+    const walk = (value: unknown, path: string) => {
+      if (typeof value !== 'object' || value === null) return;
+      if (!Object.isFrozen(value)) unfrozen.push(path);
+      for (const [key, child] of Object.entries(value)) walk(child, `${path}.${key}`);
+    };
+    walk(config, 'config');
+    expect(unfrozen).toEqual([]);
+    expect(Object.keys(config.loginLimits).length).toBeGreaterThan(0);
+    expect(config.trustProxy).toEqual(['127.0.0.1', '10.0.0.0/8']);
+    expect(() => {
+      (config.loginLimits as { perAddress: number }).perAddress = 0;
+    }).toThrow(TypeError);
   });
 
   it('reads every variable', () => {

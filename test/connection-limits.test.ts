@@ -3,11 +3,13 @@ import { connect, type Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { proxyPeers } from '../src/http/connection-limits.js';
 import { fileLimitWarning, openFileLimit } from '../src/http/file-limit.js';
+import { testApp, type TestApp } from './support/app.js';
 import { builtCli } from './support/built-cli.js';
 import { startChildServer, type ChildServer } from './support/child-server.js';
 import { copyFixtures, type FixtureCopy } from './support/fixtures.js';
-import { testApp, type TestApp } from './support/app.js';
+import { listenOnLoopback } from './support/ports.js';
 import { DAVE } from './support/requests.js';
+import { missingCommand, skipWithout } from './support/system.js';
 
 const REFUSED = { code: 1000, message: 'Too many connections, try again later' };
 
@@ -123,8 +125,7 @@ async function listening(env: Record<string, string>): Promise<number> {
     env: { KOSYNC_LOG_LEVEL: 'warn', ...env },
     logStream: { write: (line) => void logLines.push(JSON.parse(line) as { level: number; msg: string }) },
   });
-  await t.app.listen({ host: '127.0.0.1', port: 0 });
-  return (t.app.server.address() as { port: number }).port;
+  return listenOnLoopback(t.app);
 }
 
 describe('KOSYNC_MAX_CONNECTIONS: idle connections cannot shut new clients out', () => {
@@ -165,7 +166,9 @@ describe('KOSYNC_MAX_CONNECTIONS: idle connections cannot shut new clients out',
       'Connection: close',
     ]);
     expect(refused.body).toEqual(REFUSED);
-    expect(logLines.filter((l) => l.level === 40).map((l) => l.msg)).toEqual(['connection refused: 5 connections open (KOSYNC_MAX_CONNECTIONS), all busy with requests']);
+    expect(logLines.filter((l) => l.level === 40).map((l) => l.msg)).toEqual([
+      'connection refused: 5 connections open (KOSYNC_MAX_CONNECTIONS), all busy with requests',
+    ]);
 
     // One request completes: its connection is idle now and gives way.
     const body = JSON.stringify({ document: 'limits', progress: 'p', percentage: 0.5, device: 'KOReader' });
@@ -204,7 +207,11 @@ describe('KOSYNC_MAX_CONNECTIONS_PER_ADDRESS: one address cannot take every conn
   });
 
   it('does not cap a reverse proxy named in KOSYNC_TRUST_PROXY: its connections are its clients’', async () => {
-    const port = await listening({ KOSYNC_MAX_CONNECTIONS: '50', KOSYNC_MAX_CONNECTIONS_PER_ADDRESS: '3', KOSYNC_TRUST_PROXY: '127.0.0.2' });
+    const port = await listening({
+      KOSYNC_MAX_CONNECTIONS: '50',
+      KOSYNC_MAX_CONNECTIONS_PER_ADDRESS: '3',
+      KOSYNC_TRUST_PROXY: '127.0.0.2',
+    });
     for (let i = 0; i < 6; i++) clients.push(await busy(port, '127.0.0.2'));
     expect((await served(port, '127.0.0.2')).status).toBe('HTTP/1.1 200 OK');
     expect(clients.map((c) => c.isClosed)).toEqual(Array(6).fill(false));
@@ -217,24 +224,29 @@ describe('KOSYNC_MAX_CONNECTIONS_PER_ADDRESS: one address cannot take every conn
 describe('which peers count as the reverse proxy (KOSYNC_TRUST_PROXY) for the per-address cap', () => {
   it('reads addresses, CIDRs and the named ranges, IPv4 also in its IPv4-mapped IPv6 form', () => {
     const compose = proxyPeers(['uniquelocal']);
-    expect(['172.18.0.2', '::ffff:172.18.0.2', '192.168.1.5', 'fd00::1', '8.8.8.8', '127.0.0.1'].map(compose)).toEqual([true, true, true, true, false, false]);
+    expect(['172.18.0.2', '::ffff:172.18.0.2', '192.168.1.5', 'fd00::1', '8.8.8.8', '127.0.0.1'].map(compose)).toEqual([
+      true,
+      true,
+      true,
+      true,
+      false,
+      false,
+    ]);
     const listed = proxyPeers(['127.0.0.1', '10.1.0.0/16', 'loopback']);
-    expect(['127.0.0.1', '127.0.0.9', '::1', '10.1.2.3', '10.2.0.1', 'not an address'].map(listed)).toEqual([true, true, true, true, false, false]);
+    expect(['127.0.0.1', '127.0.0.9', '::1', '10.1.2.3', '10.2.0.1', 'not an address'].map(listed)).toEqual([
+      true,
+      true,
+      true,
+      true,
+      false,
+      false,
+    ]);
     expect([proxyPeers(true)('203.0.113.9'), proxyPeers(false)('127.0.0.1')]).toEqual([true, false]);
   });
 });
 
 describe('a real process under a small open-file limit', () => {
-  const prlimit = (() => {
-    try {
-      execFileSync('prlimit', ['--version'], { stdio: 'pipe' });
-      return undefined;
-    } catch (error) {
-      return `prlimit is not available: ${(error as Error).message}`;
-    }
-  })();
-  if (prlimit) console.info(`connection-limits.test.ts: some tests skipped: ${prlimit}`);
-  const skipNote = prlimit ? ` (skipped: ${prlimit})` : '';
+  const noPrlimit = skipWithout(missingCommand('prlimit', ['--version'], 'apt-get install util-linux'), 'the open-file limit tests');
 
   let files: FixtureCopy | undefined;
   let server: ChildServer | undefined;
@@ -247,9 +259,14 @@ describe('a real process under a small open-file limit', () => {
     server = files = undefined;
   });
 
-  it.skipIf(prlimit)(`serves a new client after 150 idle connections at ulimit -n 128, with KOSYNC_MAX_CONNECTIONS=64${skipNote}`, async () => {
+  it.skipIf(noPrlimit)('serves a new client after 150 idle connections at ulimit -n 128, with KOSYNC_MAX_CONNECTIONS=64', async () => {
     files = copyFixtures({ library: null });
-    const env = { KOSYNC_APP_DB: files.appDb, KOSYNC_STATE_DB: files.stateDb, KOSYNC_MAX_CONNECTIONS: '64', KOSYNC_MAX_CONNECTIONS_PER_ADDRESS: '0' };
+    const env = {
+      KOSYNC_APP_DB: files.appDb,
+      KOSYNC_STATE_DB: files.stateDb,
+      KOSYNC_MAX_CONNECTIONS: '64',
+      KOSYNC_MAX_CONNECTIONS_PER_ADDRESS: '0',
+    };
     server = await startChildServer(builtCli(), env);
     // Lowered once it runs: node opens hundreds of module files at once while it starts.
     execFileSync('prlimit', ['--pid', String(server.process.pid), '--nofile=128:128']);
@@ -264,12 +281,13 @@ describe('a real process under a small open-file limit', () => {
     expect(server.output()).not.toContain('EMFILE');
   });
 
-  it.skipIf(prlimit)(`warns at start when KOSYNC_MAX_CONNECTIONS does not fit the open-file limit${skipNote}`, async () => {
+  it.skipIf(noPrlimit)('warns at start when KOSYNC_MAX_CONNECTIONS does not fit the open-file limit', async () => {
     files = copyFixtures({ library: null });
     const env = { KOSYNC_APP_DB: files.appDb, KOSYNC_STATE_DB: files.stateDb, KOSYNC_MAX_CONNECTIONS: '1000' };
     server = await startChildServer(builtCli(), env, ['serve'], ['prlimit', '--nofile=1024']);
     expect(server.output()).toContain(
-      'KOSYNC_MAX_CONNECTIONS=1000 under an open-file limit of 1024 (ulimit -n): connections can use up the descriptors the databases need. ' +
+      'KOSYNC_MAX_CONNECTIONS=1000 under an open-file limit of 1024 (ulimit -n): ' +
+        'connections can use up the descriptors the databases need. ' +
         'Set KOSYNC_MAX_CONNECTIONS to at most 960 or raise the limit.',
     );
   });
@@ -278,6 +296,8 @@ describe('a real process under a small open-file limit', () => {
 describe('the default caps', () => {
   it('fit the usual open-file limit of 1024 with room for the databases and libraries', () => {
     expect(fileLimitWarning({ total: 512, perAddress: 128 }, 1024)).toBeUndefined();
-    expect(fileLimitWarning({ total: 0, perAddress: 128 }, 1024)).toMatch(/^no cap on connections \(KOSYNC_MAX_CONNECTIONS=0\) under an open-file limit of 1024/);
+    expect(fileLimitWarning({ total: 0, perAddress: 128 }, 1024)).toMatch(
+      /^no cap on connections \(KOSYNC_MAX_CONNECTIONS=0\) under an open-file limit of 1024/,
+    );
   });
 });

@@ -23,7 +23,11 @@ describe('SIGKILL in the middle of PUTs', () => {
     const acknowledged = new Map<string, string>();
     let attempted = 0;
     for (let round = 0; round < ROUNDS; round++) {
-      const server = await startChildServer(cli, { KOSYNC_APP_DB: files.appDb, KOSYNC_STATE_DB: files.stateDb, KOSYNC_LIBRARY: files.library! });
+      const server = await startChildServer(cli, {
+        KOSYNC_APP_DB: files.appDb,
+        KOSYNC_STATE_DB: files.stateDb,
+        KOSYNC_LIBRARY: files.library!,
+      });
       let stop = false;
       const writer = async (w: number) => {
         for (let i = 0; !stop; i++) {
@@ -54,14 +58,20 @@ describe('SIGKILL in the middle of PUTs', () => {
     }
 
     // Restarted once more, the sidecar recovers the file itself and stops cleanly.
-    const last = await startChildServer(cli, { KOSYNC_APP_DB: files.appDb, KOSYNC_STATE_DB: files.stateDb, KOSYNC_LIBRARY: files.library! });
+    const last = await startChildServer(cli, {
+      KOSYNC_APP_DB: files.appDb,
+      KOSYNC_STATE_DB: files.stateDb,
+      KOSYNC_LIBRARY: files.library!,
+    });
     expect((await fetch(`${last.origin}/kosync/healthcheck`)).status).toBe(200);
     last.process.kill('SIGTERM');
     expect(await last.exited).toEqual({ code: 0, signal: null });
 
     expect(acknowledged.size).toBeGreaterThan(ROUNDS);
     const rows = new Map(
-      query<{ document: string; progress: string }>(files.appDb, `SELECT document, progress FROM kosync_progress WHERE user_id = 6`).map((r) => [r.document, r.progress]),
+      query<{ document: string; progress: string }>(files.appDb, `SELECT document, progress FROM kosync_progress WHERE user_id = 6`).map(
+        (r) => [r.document, r.progress],
+      ),
     );
     const lost = [...acknowledged].filter(([document, progress]) => rows.get(document) !== progress);
     expect(lost).toEqual([]);

@@ -35,7 +35,11 @@ describe('demo data', () => {
         payload: { document: book.checksum, progress: '1', percentage: 0.5, device: 'test' },
       });
       expect(response.statusCode).toBe(200);
-      expect(JSON.parse(response.body)).toMatchObject({ calibre_book_id: book.id, calibre_book_title: book.title, calibre_book_format: 'PDF' });
+      expect(JSON.parse(response.body)).toMatchObject({
+        calibre_book_id: book.id,
+        calibre_book_title: book.title,
+        calibre_book_format: 'PDF',
+      });
     } finally {
       await app.close();
       databases.close();

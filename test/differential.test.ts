@@ -1,5 +1,4 @@
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApp } from '../src/app.js';
@@ -13,18 +12,22 @@ import { copyFixtures, query, type FixtureCopy } from './support/fixtures.js';
 import { BOOK1_EPUB, BOOK1_OLD_EPUB, BOOK2_PDF, BOOK3_EPUB, UNKNOWN_DOC } from './support/requests.js';
 import type { FastifyInstance } from 'fastify';
 import { freePort } from './support/ports.js';
+import { missingCommand, missingFile, skipWithout } from './support/system.js';
 
 /**
  * The same requests against this server and the Python original (shared/oracle: CWA's kosync.py run by
  * Flask), on identical copies of the fixtures; then the rows of all five tables compared.
  */
 const ORACLE = join(PROJECT_ROOT, '..', 'shared', 'oracle', 'run.sh');
-const missing = !existsSync(ORACLE)
-  ? `${ORACLE} not found`
-  : spawnSync('/usr/bin/python3', ['-c', 'import flask, flask_babel, sqlalchemy, werkzeug'], { stdio: 'ignore' }).status !== 0
-    ? 'Debian python3-flask, python3-flask-babel, python3-sqlalchemy and python3-werkzeug are not installed'
-    : undefined;
-if (missing) console.warn(`differential test against the Python original skipped: ${missing}`);
+const noOracle = skipWithout(
+  missingFile(ORACLE, 'the Python original is ../shared/oracle beside the checkout') ??
+    missingCommand(
+      '/usr/bin/python3',
+      ['-c', 'import flask, flask_babel, sqlalchemy, werkzeug'],
+      'apt-get install ' + 'python3-flask python3-flask-babel python3-sqlalchemy python3-werkzeug; .ci/run does',
+    ),
+  'the differential test against the Python original',
+);
 
 const TABLES = ['kosync_progress', 'book_read_link', 'kobo_reading_state', 'kobo_bookmark', 'kobo_statistics'];
 const DATETIME_COLUMNS = new Set(['timestamp', 'last_modified', 'last_time_started_reading', 'priority_timestamp']);
@@ -41,7 +44,14 @@ const push = (user: [string, string], document: string, percentage: unknown, ext
   method: 'PUT',
   path: '/kosync/syncs/progress',
   user,
-  body: { document, progress: `/body/DocFragment[4]/body/p[${String(percentage)}]`, percentage, device: 'KOReader', device_id: 'dev-1', ...extra },
+  body: {
+    document,
+    progress: `/body/DocFragment[4]/body/p[${String(percentage)}]`,
+    percentage,
+    device: 'KOReader',
+    device_id: 'dev-1',
+    ...extra,
+  },
 });
 const pull = (user: [string, string], document: string): Step => ({ method: 'GET', path: `/kosync/syncs/progress/${document}`, user });
 
@@ -81,7 +91,7 @@ const STEPS: Step[] = [
   push(['dave', 'wrong'], BOOK1_EPUB, 0.5),
 ];
 
-/** Our statuses for the original's 400s, per PROTOCOL.md §2's error table. */
+/** Our statuses for the original's 400s, per docs/PROTOCOL.md §6's error table. */
 const STATUS_FOR_CODE: Record<number, number> = { 2001: 401, 2003: 403, 2004: 403 };
 
 interface Outcome {
@@ -91,10 +101,9 @@ interface Outcome {
   window: [string, string];
 }
 
-
 const now = () => formatSqlDatetime(systemClock.nowMicros());
 
-describe.skipIf(missing !== undefined)('the same requests against this server and the Python original', () => {
+describe.skipIf(noOracle)('the same requests against this server and the Python original', () => {
   let oracleFiles: FixtureCopy;
   let ourFiles: FixtureCopy;
   let oracle: ChildProcess;
@@ -108,10 +117,14 @@ describe.skipIf(missing !== undefined)('the same requests against this server an
     oracleFiles = copyFixtures();
     ourFiles = copyFixtures();
     const port = await freePort();
-    oracle = spawn(ORACLE, ['--app-db', oracleFiles.appDb, '--metadata-db', join(oracleFiles.library!, 'metadata.db'), '--port', String(port)], {
-      env: { ...process.env, TZ: 'UTC' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    oracle = spawn(
+      ORACLE,
+      ['--app-db', oracleFiles.appDb, '--metadata-db', join(oracleFiles.library!, 'metadata.db'), '--port', String(port)],
+      {
+        env: { ...process.env, TZ: 'UTC' },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
     await new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error('the oracle did not print READY within 30 s')), 30_000);
       oracle.stdout!.on('data', (chunk: Buffer) => {
@@ -165,7 +178,10 @@ describe.skipIf(missing !== undefined)('the same requests against this server an
         expect(comparable(ours.body), label).toEqual(comparable(theirs.body));
         // A push answers with the time it wrote; a pull with the time of an earlier push.
         const first = (outcomes: Outcome[]) => outcomes[0]!.window[0];
-        for (const [outcome, all] of [[ours, ourOutcomes], [theirs, oracleOutcomes]] as const) {
+        for (const [outcome, all] of [
+          [ours, ourOutcomes],
+          [theirs, oracleOutcomes],
+        ] as const) {
           if (!('timestamp' in outcome.body)) continue;
           const window: [string, string] = step.method === 'PUT' ? outcome.window : [first(all), outcome.window[1]];
           expect(withinWindow(outcome.body.timestamp as number, window), label).toBe(true);

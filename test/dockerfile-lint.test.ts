@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { testApp } from './support/app.js';
-import { freePort } from './support/ports.js';
+import { freePort, listenOnLoopback } from './support/ports.js';
 
 const run = promisify(execFile);
 const root = new URL('../', import.meta.url).pathname;
@@ -57,8 +57,13 @@ describe('docker/Dockerfile', () => {
   it('labels the image with the version in package.json, its source, revision and build time', () => {
     const run = stages[1]!;
     expect(run).toContain(`ARG VERSION=${packageJson.version}\n`);
-    for (const label of ['version="${VERSION}"', 'source="${SOURCE_URL}"', 'revision="${REVISION}"', 'created="${CREATED}"']) {
-      expect(run).toContain(`org.opencontainers.image.${label}`);
+    for (const [label, arg] of [
+      ['version', 'VERSION'],
+      ['source', 'SOURCE_URL'],
+      ['revision', 'REVISION'],
+      ['created', 'CREATED'],
+    ]) {
+      expect(run).toContain(`org.opencontainers.image.${label}="\${${arg}}"`);
     }
   });
 
@@ -72,7 +77,9 @@ describe('docker/Dockerfile', () => {
   it('checks health with docker/healthcheck.mjs, after a start period', () => {
     const run = stages[1]!;
     expect(run).toMatch(/^WORKDIR \/app\n(?:.*\n)*COPY docker\/healthcheck\.mjs \.\/\n/m);
-    expect(run).toMatch(/^HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \\\n {2}CMD \["node", "\/app\/healthcheck\.mjs"\]$/m);
+    expect(run).toMatch(
+      /^HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \\\n {2}CMD \["node", "\/app\/healthcheck\.mjs"\]$/m,
+    );
   });
 });
 
@@ -149,8 +156,7 @@ describe('docker/healthcheck.mjs, the HEALTHCHECK command', () => {
     const lines: string[] = [];
     const server = await testApp({ env: { KOSYNC_LOG_LEVEL: 'info' }, logStream: { write: (line: string) => void lines.push(line) } });
     try {
-      await server.app.listen({ host: '127.0.0.1', port: 0 });
-      const port = (server.app.server.address() as { port: number }).port;
+      const port = await listenOnLoopback(server.app);
       expect(await probe({ KOSYNC_PORT: String(port) })).toBe(0);
       expect((await fetch(`http://127.0.0.1:${port}/kosync/healthcheck`)).status).toBe(200);
       const access = lines.map((l) => JSON.parse(l) as { msg: string; path: string }).filter((l) => l.msg === 'request');

@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { basic, testApp, type TestApp } from './support/app.js';
+import { healthcheck } from './support/requests.js';
 
 const BOOK1_EPUB = 'e1dbc3a8ba7a76e2bc720bd6815715b0';
 
@@ -30,13 +31,24 @@ const headerText = fc.stringMatching(/^[\x20-\x7e\x80-\xff]{0,200}$/);
 const credentials = fc.oneof(
   fc.constant({}),
   fc.constant(basic('dave', 'oldtimer')),
-  fc.record({ user: fc.constantFrom('dave', 'nobody', 'Guest', 'ldapuser', ''), password: fc.string({ maxLength: 40 }) }).map(({ user, password }) => basic(user, password)),
+  fc
+    .record({ user: fc.constantFrom('dave', 'nobody', 'Guest', 'ldapuser', ''), password: fc.string({ maxLength: 40 }) })
+    .map(({ user, password }) => basic(user, password)),
   headerText.map((value) => ({ authorization: value })),
   headerText.map((value) => ({ authorization: `Basic ${value}` })),
   fc.record({ 'x-auth-user': headerText, 'x-auth-key': headerText }),
 );
 const otherHeaders = fc.dictionary(
-  fc.constantFrom('content-type', 'accept', 'x-forwarded-for', 'x-forwarded-host', 'x-forwarded-proto', 'content-encoding', 'x-request-id', 'cookie'),
+  fc.constantFrom(
+    'content-type',
+    'accept',
+    'x-forwarded-for',
+    'x-forwarded-host',
+    'x-forwarded-proto',
+    'content-encoding',
+    'x-request-id',
+    'cookie',
+  ),
   headerText,
   { maxKeys: 4 },
 );
@@ -62,16 +74,18 @@ const body = fc.oneof(
   fc.integer({ min: 1, max: 5000 }).map(deepJson),
   fc.integer({ min: 1, max: 200 }).map((depth) => `{"document":${'{"a":'.repeat(depth)}1${'}'.repeat(depth)}}`),
   fc.json({ maxDepth: 4 }),
-  fc.record(
-    {
-      document: fc.oneof(fc.constant(BOOK1_EPUB), fc.string({ maxLength: 300 }), fc.integer(), fc.constant(null)),
-      progress: fc.oneof(fc.string({ maxLength: 300 }), fc.double(), fc.constant(null)),
-      percentage: fc.oneof(fc.double(), fc.string({ maxLength: 20 }), fc.constant(null), fc.boolean()),
-      device: fc.oneof(fc.string({ maxLength: 120 }), fc.integer()),
-      device_id: fc.oneof(fc.string({ maxLength: 120 }), fc.constant(null)),
-    },
-    { requiredKeys: [] },
-  ).map((value) => JSON.stringify(value)),
+  fc
+    .record(
+      {
+        document: fc.oneof(fc.constant(BOOK1_EPUB), fc.string({ maxLength: 300 }), fc.integer(), fc.constant(null)),
+        progress: fc.oneof(fc.string({ maxLength: 300 }), fc.double(), fc.constant(null)),
+        percentage: fc.oneof(fc.double(), fc.string({ maxLength: 20 }), fc.constant(null), fc.boolean()),
+        device: fc.oneof(fc.string({ maxLength: 120 }), fc.integer()),
+        device_id: fc.oneof(fc.string({ maxLength: 120 }), fc.constant(null)),
+      },
+      { requiredKeys: [] },
+    )
+    .map((value) => JSON.stringify(value)),
   fc.integer({ min: 16 * 1024 - 10, max: 20 * 1024 }).map((size) => 'x'.repeat(size)),
 );
 
@@ -108,7 +122,7 @@ describe('random requests', () => {
     );
     expect(sent).toBeGreaterThanOrEqual(2000);
     // Still serving normally afterwards.
-    const health = await t.app.inject({ method: 'GET', url: '/kosync/healthcheck' });
+    const health = await healthcheck(t.app);
     expect([health.statusCode, health.body]).toEqual([200, '{"state":"OK"}']);
   }, 120_000);
 });

@@ -1,8 +1,9 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { basic, testApp, type TestApp } from './support/app.js';
 import { query } from './support/fixtures.js';
+import { listenOnLoopback } from './support/ports.js';
 import { rawExchange, statusAndBody } from './support/raw-http.js';
-import { BOOK1, BOOK1_EPUB, DAVE, get, json, put } from './support/requests.js';
+import { BOOK1, BOOK1_EPUB, DAVE, get, healthcheck, json, put, signIn } from './support/requests.js';
 
 const PUSH = { document: BOOK1_EPUB, progress: 'p0.5', percentage: 0.5, device: 'KOReader' };
 const REGISTRATION_TEXT = (page: string) =>
@@ -16,20 +17,19 @@ afterEach(async () => {
 
 async function listening(env: Record<string, string> = {}): Promise<number> {
   t = await testApp({ library: null, env });
-  await t.app.listen({ host: '127.0.0.1', port: 0 });
-  return (t.app.server.address() as { port: number }).port;
+  return listenOnLoopback(t.app);
 }
 
 describe('Cache-Control on JSON answers', () => {
   it('answers the authenticated routes with Cache-Control: no-store, successes and errors alike', async () => {
     t = await testApp();
     const answers = [
-      await t.app.inject({ method: 'GET', url: '/kosync/users/auth', headers: DAVE }),
+      await signIn(t.app, DAVE),
       await put(t.app, PUSH),
       await get(t.app, BOOK1_EPUB),
       await get(t.app, 'never-pushed'),
-      await t.app.inject({ method: 'GET', url: '/kosync/users/auth', headers: basic('dave', 'wrong') }),
-      await t.app.inject({ method: 'GET', url: '/kosync/users/auth' }),
+      await signIn(t.app, basic('dave', 'wrong')),
+      await signIn(t.app),
       await put(t.app, { ...PUSH, document: 'a:b' }),
       await put(t.app, { ...PUSH, progress: '' }),
       await get(t.app, 'x'.repeat(256)),
@@ -51,7 +51,7 @@ describe('Cache-Control on JSON answers', () => {
   it('sends no-store with the healthcheck, registration and unknown-route answers too', async () => {
     t = await testApp();
     const answers = [
-      await t.app.inject({ method: 'GET', url: '/kosync/healthcheck' }),
+      await healthcheck(t.app),
       await t.app.inject({ method: 'POST', url: '/kosync/users/create' }),
       await t.app.inject({ method: 'GET', url: '/kosync/nothing-here' }),
     ];
@@ -93,7 +93,10 @@ describe('the server address without a usable Host header', () => {
   it('falls back the same way when a trusted proxy forwards an empty X-Forwarded-Host and Host', async () => {
     const port = await listening({ KOSYNC_TRUST_PROXY: '127.0.0.1' });
     const answer = statusAndBody(
-      await rawExchange(port, 'POST /kosync/users/create HTTP/1.1\r\nHost:\r\nX-Forwarded-Host:\r\nX-Forwarded-Proto: https\r\nConnection: close\r\n\r\n'),
+      await rawExchange(
+        port,
+        'POST /kosync/users/create HTTP/1.1\r\nHost:\r\nX-Forwarded-Host:\r\nX-Forwarded-Proto: https\r\nConnection: close\r\n\r\n',
+      ),
     );
     expect(JSON.parse(answer.body)).toEqual({ code: 2005, message: REGISTRATION_TEXT(`https://127.0.0.1:${port}/kosync`) });
   });
@@ -101,12 +104,17 @@ describe('the server address without a usable Host header', () => {
   it('names the key-login page the same way in the 401 a stock-KOReader login gets', async () => {
     const port = await listening();
     const answer = statusAndBody(
-      await rawExchange(port, 'GET /kosync/users/auth HTTP/1.0\r\nx-auth-user: dave\r\nx-auth-key: 0123456789abcdef0123456789abcdef\r\n\r\n'),
+      await rawExchange(
+        port,
+        'GET /kosync/users/auth HTTP/1.0\r\nx-auth-user: dave\r\nx-auth-key: 0123456789abcdef0123456789abcdef\r\n\r\n',
+      ),
     );
     expect(answer.status).toBe('HTTP/1.1 401 Unauthorized');
     expect(JSON.parse(answer.body)).toEqual({
       code: 2001,
-      message: `Wrong username or password, or KOReader sync is not enabled for this account yet: sign in once at http://127.0.0.1:${port}/kosync to enable it.`,
+      message:
+        'Wrong username or password, or KOReader sync is not enabled for this account yet: ' +
+        `sign in once at http://127.0.0.1:${port}/kosync to enable it.`,
     });
   });
 });
@@ -118,7 +126,9 @@ describe('BASE given twice (CWA’s plugin given the full URL appends /kosync ag
     expect([auth.statusCode, json(auth)]).toEqual([200, { authorized: 'OK' }]);
     const pushed = await put(t.app, PUSH, DAVE, '/kosync/kosync/syncs/progress');
     expect([pushed.statusCode, json(pushed)]).toEqual([200, { document: BOOK1_EPUB, timestamp: expect.any(Number), ...BOOK1 }]);
-    expect(query(t.files.appDb, 'SELECT user_id, document, progress FROM kosync_progress')).toEqual([{ user_id: 6, document: BOOK1_EPUB, progress: 'p0.5' }]);
+    expect(query(t.files.appDb, 'SELECT user_id, document, progress FROM kosync_progress')).toEqual([
+      { user_id: 6, document: BOOK1_EPUB, progress: 'p0.5' },
+    ]);
     const pulled = await t.app.inject({ method: 'GET', url: `/kosync/kosync/syncs/progress/${BOOK1_EPUB}`, headers: DAVE });
     expect(json(pulled)).toMatchObject({ document: BOOK1_EPUB, progress: 'p0.5', percentage: 0.5 });
     const missing = await t.app.inject({ method: 'GET', url: '/kosync/kosync/syncs/progress/', headers: DAVE });
@@ -136,7 +146,10 @@ describe('BASE given twice (CWA’s plugin given the full URL appends /kosync ag
 
   it('logs the path the client asked for beside the route that answered', async () => {
     const lines: { msg: string; path?: string; route?: string; status?: number }[] = [];
-    t = await testApp({ env: { KOSYNC_LOG_LEVEL: 'info' }, logStream: { write: (line) => void lines.push(JSON.parse(line) as (typeof lines)[number]) } });
+    t = await testApp({
+      env: { KOSYNC_LOG_LEVEL: 'info' },
+      logStream: { write: (line) => void lines.push(JSON.parse(line) as (typeof lines)[number]) },
+    });
     await t.app.inject({ method: 'GET', url: '/kosync/kosync/users/auth?x=1', headers: DAVE });
     expect(lines.filter((l) => l.msg === 'request').map(({ path, route, status }) => ({ path, route, status }))).toEqual([
       { path: '/kosync/kosync/users/auth', route: '/kosync/users/auth', status: 200 },
@@ -167,7 +180,7 @@ describe('BASE given twice (CWA’s plugin given the full URL appends /kosync ag
     t = await testApp({ env: { KOSYNC_BASE_PATH: '/' } });
     const root = await t.app.inject({ method: 'GET', url: '/users/auth', headers: DAVE });
     expect([root.statusCode, json(root)]).toEqual([200, { authorized: 'OK' }]);
-    const prefixed = await t.app.inject({ method: 'GET', url: '/kosync/users/auth', headers: DAVE });
+    const prefixed = await signIn(t.app, DAVE);
     expect(prefixed.statusCode).toBe(404);
   });
 });

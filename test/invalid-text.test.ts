@@ -21,7 +21,11 @@ function pushWith(field: string, rawJson: string): string {
   if (field.startsWith('metadata.')) metadata[field.slice('metadata.'.length)] = rawJson;
   else body[field] = rawJson;
   const members = Object.entries(body).map(([k, v]) => `"${k}":${v}`);
-  members.push(`"metadata":{${Object.entries(metadata).map(([k, v]) => `"${k}":${v}`).join(',')}}`);
+  members.push(
+    `"metadata":{${Object.entries(metadata)
+      .map(([k, v]) => `"${k}":${v}`)
+      .join(',')}}`,
+  );
   return `{${members.join(',')}}`;
 }
 

@@ -4,6 +4,7 @@ import { main } from '../src/cli/main.js';
 import { testApp, type TestApp } from './support/app.js';
 import { execute, query } from './support/fixtures.js';
 import { enable, keyHeaders, md5 } from './support/keys.js';
+import { signIn } from './support/requests.js';
 
 let t: TestApp | undefined;
 afterEach(async () => {
@@ -42,7 +43,7 @@ describe('calibre-web-kosync keys', () => {
     await enable(t.app, 'dave', 'oldtimer');
     await enable(t.app, 'erin', 'legacy');
     t.clock.advance(90_000_000);
-    await t.app.inject({ method: 'GET', url: '/kosync/users/auth', headers: keyHeaders('dave', md5('oldtimer')) });
+    await signIn(t.app, keyHeaders('dave', md5('oldtimer')));
     execute(t.files.appDb, `UPDATE user SET password = 'plain$$changed' WHERE name = 'erin'`);
     const listed = await cli(t, 'keys', 'list');
     expect(listed.code).toBe(0);
@@ -89,7 +90,7 @@ describe('calibre-web-kosync keys', () => {
       stderr: '',
     });
     expect(query(t.files.stateDb, 'SELECT user_id FROM sync_keys')).toEqual([{ user_id: 7 }]);
-    const login = await t.app.inject({ method: 'GET', url: '/kosync/users/auth', headers: keyHeaders('dave', md5('oldtimer')) });
+    const login = await signIn(t.app, keyHeaders('dave', md5('oldtimer')));
     expect(login.statusCode).toBe(401);
     expect(await cli(t, 'keys', 'revoke', 'dave')).toEqual({ code: 1, stdout: '', stderr: 'No KOReader sync key for "dave".\n' });
   });
@@ -98,7 +99,9 @@ describe('calibre-web-kosync keys', () => {
     t = await testApp();
     await enable(t.app, 'erin', 'legacy');
     execute(t.files.appDb, `DELETE FROM user WHERE name = 'erin'`);
-    expect((await cli(t, 'keys', 'list')).stdout).toContain('erin  7   2026-11-28 15:21 UTC  2026-11-28 15:21 UTC  -          -        user deleted');
+    expect((await cli(t, 'keys', 'list')).stdout).toContain(
+      'erin  7   2026-11-28 15:21 UTC  2026-11-28 15:21 UTC  -          -        user deleted',
+    );
     expect((await cli(t, 'keys', 'revoke', 'erin')).code).toBe(0);
     expect(query(t.files.stateDb, 'SELECT user_id FROM sync_keys')).toEqual([]);
   });

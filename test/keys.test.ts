@@ -8,20 +8,29 @@ import { deleteSyncKey } from '../src/repos/sync-keys.js';
 import { basic, testApp, type TestApp } from './support/app.js';
 import { copyFixtures, execute, query } from './support/fixtures.js';
 import { enable, keyHeaders, md5 } from './support/keys.js';
-import { BOOK1_EPUB, DAVE, get, json, put } from './support/requests.js';
+import { BOOK1_EPUB, DAVE, get, json, put, signIn } from './support/requests.js';
 
 /** erin's hash (password `legacy`): another real Werkzeug hash to give dave as a "new password". */
 const ERIN_HASH = 'pbkdf2:sha256:150000$LEqQ4dDh$b0c4e8136cbed8c62e842e2614166971e1c4c4b5b012ea5fd4b74b041ee55265';
 const DAVE_KEY = keyHeaders('dave', md5('oldtimer'));
-const PUSH = { document: BOOK1_EPUB, progress: '/body/DocFragment[3]/body/p[2]/text().0', percentage: 0.25, device: 'Kobo', device_id: 'A1' };
+const PUSH = {
+  document: BOOK1_EPUB,
+  progress: '/body/DocFragment[3]/body/p[2]/text().0',
+  percentage: 0.25,
+  device: 'Kobo',
+  device_id: 'A1',
+};
 const OUTDATED =
-  'Your Calibre-Web password has changed since KOReader sync was enabled. Open http://localhost:80/kosync in a browser and enable it again.';
+  'Your Calibre-Web password has changed since KOReader sync was enabled. ' +
+  'Open http://localhost:80/kosync in a browser and enable it again.';
 
 const RENAMED =
-  'Your Calibre-Web account has changed since KOReader sync was enabled. Open http://localhost:80/kosync in a browser and sign in again to enable it.';
+  'Your Calibre-Web account has changed since KOReader sync was enabled. ' +
+  'Open http://localhost:80/kosync in a browser and sign in again to enable it.';
 
 const REFUSED =
-  'Wrong username or password, or KOReader sync is not enabled for this account yet: sign in once at http://localhost:80/kosync to enable it.';
+  'Wrong username or password, or KOReader sync is not enabled for this account yet: ' +
+  'sign in once at http://localhost:80/kosync to enable it.';
 
 let t: TestApp | undefined;
 afterEach(async () => {
@@ -30,7 +39,7 @@ afterEach(async () => {
 });
 
 function auth(app: TestApp['app'], headers: Record<string, string>) {
-  return app.inject({ method: 'GET', url: '/kosync/users/auth', headers: { accept: 'application/vnd.koreader.v1+json', ...headers } });
+  return signIn(app, { accept: 'application/vnd.koreader.v1+json', ...headers });
 }
 
 function keyRows(t: TestApp) {
@@ -48,7 +57,13 @@ describe('stock KOReader keys (x-auth-user / x-auth-key)', () => {
     expect(pushed.statusCode).toBe(200);
     const pulled = await get(t.app, BOOK1_EPUB, DAVE_KEY);
     expect(pulled.statusCode).toBe(200);
-    expect(json(pulled)).toMatchObject({ document: BOOK1_EPUB, progress: PUSH.progress, percentage: 0.25, device: 'Kobo', device_id: 'A1' });
+    expect(json(pulled)).toMatchObject({
+      document: BOOK1_EPUB,
+      progress: PUSH.progress,
+      percentage: 0.25,
+      device: 'Kobo',
+      device_id: 'A1',
+    });
     expect(keyRows(t)).toEqual([
       { user_id: 6, user_name: 'dave', password_fingerprint: expect.any(String), last_used_at: '2026-11-28 15:21:55.781869' },
     ]);
@@ -116,7 +131,10 @@ describe('stock KOReader keys (x-auth-user / x-auth-key)', () => {
 
   it('works for a user name with non-ASCII letters sent as raw UTF-8', async () => {
     t = await testApp();
-    execute(t.files.appDb, `INSERT INTO user (name, email, role, password) SELECT 'zoë', 'zoe@example.org', 0, password FROM user WHERE id = 6`);
+    execute(
+      t.files.appDb,
+      `INSERT INTO user (name, email, role, password) SELECT 'zoë', 'zoe@example.org', 0, password FROM user WHERE id = 6`,
+    );
     expect((await enable(t.app, 'zoë', 'oldtimer')).body).toContain('KOReader sync enabled for zoë');
     expect((await auth(t.app, keyHeaders('zoë', md5('oldtimer')))).statusCode).toBe(200);
   });
@@ -180,7 +198,8 @@ describe("KOReader's Register", () => {
     expect(json(response)).toEqual({
       code: 2005,
       message:
-        "Registration is not available: sign in with your Calibre-Web account. To use KOReader's own sync, open http://localhost:80/kosync and enable it there.",
+        "Registration is not available: sign in with your Calibre-Web account. To use KOReader's own sync, " +
+        'open http://localhost:80/kosync and enable it there.',
     });
   });
 });
@@ -192,7 +211,10 @@ describe('keys enabled before expiry was recorded (state schema 2)', () => {
       const old = new Database(files.stateDb);
       for (const file of ['001-sync-keys.sql', '002-checksum-index.sql']) old.exec(readFileSync(join(STATE_MIGRATIONS_DIR, file), 'utf8'));
       old.pragma('user_version = 2');
-      old.exec(`INSERT INTO sync_keys VALUES (6, 'dave', 'verifier', 'fingerprint', '2026-01-02 03:04:05.000000', '2026-03-04 05:06:07.000000', NULL)`);
+      old.exec(
+        "INSERT INTO sync_keys VALUES (6, 'dave', 'verifier', 'fingerprint', " +
+          "'2026-01-02 03:04:05.000000', '2026-03-04 05:06:07.000000', NULL)",
+      );
       old.close();
       StateDb.open(files.stateDb).close();
       expect(query(files.stateDb, 'SELECT updated_at, confirmed_at FROM sync_keys')).toEqual([
@@ -203,4 +225,3 @@ describe('keys enabled before expiry was recorded (state schema 2)', () => {
     }
   });
 });
-

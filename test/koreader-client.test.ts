@@ -7,7 +7,7 @@ import { BOOK1, BOOK1_EPUB } from './support/requests.js';
 
 /**
  * Replays stock KOReader's kosync.koplugin over a real socket, request by request as lua-Spore sends
- * them (notes/koreader.md §2.2–2.3): lower-case header names, the vendor `accept`, `x-auth-user` as raw
+ * them (docs/UPSTREAM.md#koreader-what-the-client-makes-of-answers): lower-case header names, the vendor `accept`, `x-auth-user` as raw
  * UTF-8 bytes, `x-auth-key` = md5(password), `connection: close`, the base URL's path prefix joined to
  * the method path with no trailing slash, JSON bodies in whatever key order dkjson produced.
  */
@@ -40,7 +40,13 @@ function koreader(method: string, path: string, auth?: { user: string; password:
     const req = request({ host: url.hostname, port: url.port, method, path: `${BASE}${path}`, headers }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (chunk: Buffer) => chunks.push(chunk));
-      res.on('end', () => resolve({ status: res.statusCode!, contentType: res.headers['content-type'], body: JSON.parse(Buffer.concat(chunks).toString('utf8')) }));
+      res.on('end', () =>
+        resolve({
+          status: res.statusCode!,
+          contentType: res.headers['content-type'],
+          body: JSON.parse(Buffer.concat(chunks).toString('utf8')),
+        }),
+      );
     });
     req.on('error', reject);
     // A Buffer: with a string body, Node writes the header block in the body's encoding (UTF-8),
@@ -61,7 +67,10 @@ async function enableInBrowser(username: string, password: string): Promise<numb
 
 beforeAll(async () => {
   t = await testApp({ env: { KOSYNC_BASE_PATH: BASE, KOSYNC_RECORD_KEYS_ON_LOGIN: 'false' } });
-  execute(t.files.appDb, `INSERT INTO user (name, email, role, password) SELECT 'Zoë', 'zoe@example.org', 0, password FROM user WHERE id = 6`);
+  execute(
+    t.files.appDb,
+    `INSERT INTO user (name, email, role, password) SELECT 'Zoë', 'zoe@example.org', 0, password FROM user WHERE id = 6`,
+  );
   origin = await t.app.listen({ host: '127.0.0.1', port: 0 });
 });
 afterAll(async () => {
@@ -76,7 +85,9 @@ describe('stock KOReader against a real port, base URL with a path prefix', () =
       contentType: 'application/json',
       body: {
         code: 2005,
-        message: `Registration is not available: sign in with your Calibre-Web account. To use KOReader's own sync, open ${origin}${BASE} and enable it there.`,
+        message:
+          "Registration is not available: sign in with your Calibre-Web account. To use KOReader's own sync, " +
+          `open ${origin}${BASE} and enable it there.`,
       },
     });
   });
@@ -88,16 +99,24 @@ describe('stock KOReader against a real port, base URL with a path prefix', () =
       contentType: 'application/json',
       body: {
         code: 2001,
-        message: `Wrong username or password, or KOReader sync is not enabled for this account yet: sign in once at ${origin}${BASE} to enable it.`,
+        message:
+          'Wrong username or password, or KOReader sync is not enabled for this account yet: ' +
+          `sign in once at ${origin}${BASE} to enable it.`,
       },
     });
     expect(await enableInBrowser('dave', 'oldtimer')).toBe(200);
-    expect(await koreader('GET', '/users/auth', dave)).toEqual({ status: 200, contentType: 'application/json', body: { authorized: 'OK' } });
+    expect(await koreader('GET', '/users/auth', dave)).toEqual({
+      status: 200,
+      contentType: 'application/json',
+      body: { authorized: 'OK' },
+    });
   });
 
   it('pushes and pulls progress with the key', async () => {
     const dave = { user: 'dave', password: 'oldtimer' };
-    const body = `{"percentage":0.4567,"device_id":"0F1E2D3C4B5A69788796A5B4C3D2E1F0","progress":"/body/DocFragment[12]/body/div/p[7]/text().123","document":"${BOOK1_EPUB}","device":"Kobo_spaBW"}`;
+    const body =
+      '{"percentage":0.4567,"device_id":"0F1E2D3C4B5A69788796A5B4C3D2E1F0","progress":"/body/DocFragment[12]/body/div/p[7]/text().123",' +
+      `"document":"${BOOK1_EPUB}","device":"Kobo_spaBW"}`;
     const pushed = await koreader('PUT', '/syncs/progress', dave, body);
     expect(pushed.status).toBe(200);
     expect(pushed.contentType).toBe('application/json');

@@ -78,7 +78,13 @@ describe('the LDAP settings row', () => {
       const s = ldapSettingsFrom({ config_login_type: 1, config_ldap_encryption: encryption, config_ldap_authentication: authentication })!;
       return [s.encryption, s.authentication];
     };
-    expect([read(0, 0), read(1, 1), read(2, 2), read(7, 3), read(-1, -1)]).toEqual([[0, 0], [1, 1], [2, 2], [0, 2], [0, 0]]);
+    expect([read(0, 0), read(1, 1), read(2, 2), read(7, 3), read(-1, -1)]).toEqual([
+      [0, 0],
+      [1, 1],
+      [2, 2],
+      [0, 2],
+      [0, 0],
+    ]);
   });
 });
 
@@ -113,7 +119,10 @@ describe('an LDAP server that accepts connections but never answers', () => {
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     const { port } = server.address() as { port: number };
     try {
-      const settings = { ...ldapSettingsFrom({ config_login_type: 1, config_ldap_provider_url: '127.0.0.1', config_ldap_port: port })!, servicePassword: '' };
+      const settings = {
+        ...ldapSettingsFrom({ config_login_type: 1, config_ldap_provider_url: '127.0.0.1', config_ldap_port: port })!,
+        servicePassword: '',
+      };
       const outcome = await bindLdapUser(settings, 'alice', 'secret', { connectMs: 5000, operationMs: 5000, totalMs: 200 });
       expect(outcome).toEqual({ result: 'unavailable', reason: 'no answer within 200 ms' });
       expect(sockets).toHaveLength(1);
@@ -127,12 +136,19 @@ describe('an LDAP server that accepts connections but never answers', () => {
 describe('the reverse-proxy header settings', () => {
   it('are off unless config_allow_reverse_proxy_header_login is set and a header is named', () => {
     expect(proxyHeaderSettingsFrom({})).toBeUndefined();
-    expect(proxyHeaderSettingsFrom({ config_allow_reverse_proxy_header_login: 0, config_reverse_proxy_login_header_name: 'X-User' })).toBeUndefined();
-    expect(proxyHeaderSettingsFrom({ config_allow_reverse_proxy_header_login: 1, config_reverse_proxy_login_header_name: ' ' })).toBeUndefined();
+    expect(
+      proxyHeaderSettingsFrom({ config_allow_reverse_proxy_header_login: 0, config_reverse_proxy_login_header_name: 'X-User' }),
+    ).toBeUndefined();
+    expect(
+      proxyHeaderSettingsFrom({ config_allow_reverse_proxy_header_login: 1, config_reverse_proxy_login_header_name: ' ' }),
+    ).toBeUndefined();
   });
 
   it("trust only loopback by default (Calibre-Web 0.6.27's config_reverse_proxy_trusted_ips)", () => {
-    const settings = proxyHeaderSettingsFrom({ config_allow_reverse_proxy_header_login: 1, config_reverse_proxy_login_header_name: 'X-Remote-User' })!;
+    const settings = proxyHeaderSettingsFrom({
+      config_allow_reverse_proxy_header_login: 1,
+      config_reverse_proxy_login_header_name: 'X-Remote-User',
+    })!;
     expect(settings.headerName).toBe('x-remote-user');
     expect(settings.sharedSecret).toBeUndefined();
     const checks = [
@@ -141,7 +157,7 @@ describe('the reverse-proxy header settings', () => {
       ['127.0.0.2', 'ipv4'],
       ['10.0.0.1', 'ipv4'],
     ] as const;
-    expect(checks.map(([a, f]) => settings.trustedPeers.check(a, f))).toEqual([true, true, false, false]);
+    expect(checks.map(([a]) => settings.trustedPeers.includes(a))).toEqual([true, true, false, false]);
   });
 
   it('read addresses and networks, host bits allowed, bad entries set aside', () => {
@@ -155,6 +171,6 @@ describe('the reverse-proxy header settings', () => {
       ['192.168.1.8', 'ipv4'],
       ['::ffff:10.9.9.9', 'ipv6'],
     ] as const;
-    expect(checks.map(([a, f]) => peers.check(a, f))).toEqual([true, true, false, true, false, true]);
+    expect(checks.map(([a]) => peers.includes(a))).toEqual([true, true, false, true, false, true]);
   });
 });

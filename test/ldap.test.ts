@@ -9,18 +9,16 @@ import { Client } from 'ldapts';
 import { basic, testApp, type TestApp, type TestAppOptions } from './support/app.js';
 import { execute, query } from './support/fixtures.js';
 import { keyHeaders, md5 } from './support/keys.js';
-import { slapdMissing, startSlapd, SUFFIX, type Slapd } from './support/slapd.js';
+import { signIn, UNAUTHORIZED } from './support/requests.js';
+import { type Slapd, SUFFIX, slapdMissing, startSlapd } from './support/slapd.js';
+import { skipWithout } from './support/system.js';
 
 const OK = { authorized: 'OK' };
-const UNAUTHORIZED = { code: 2001, message: 'Unauthorized' };
 
 /** app-ldap.db users added for these tests: no local password, so only an LDAP bind can log them in. */
 const LDAP_ONLY_USERS = ["o'brien(test)", '*', 'al*', 'alice)(uid=*', '\\61lice'];
 
-const missing = slapdMissing();
-if (missing) console.warn(`skipping LDAP tests: ${missing}`);
-
-describe.skipIf(missing)('LDAP login against a real slapd', () => {
+describe.skipIf(skipWithout(slapdMissing(), 'the LDAP tests'))('LDAP login against a real slapd', () => {
   let slapd: Slapd;
   const apps: TestApp[] = [];
 
@@ -40,7 +38,9 @@ describe.skipIf(missing)('LDAP login against a real slapd', () => {
       ...options,
       prepare: (files) => {
         const users = LDAP_ONLY_USERS.map(
-          (name, i) => `INSERT INTO user (id, name, email, role, password) VALUES (${100 + i}, '${name.replace(/'/g, "''")}', 'u${i}@example.org', 0, '')`,
+          (name, i) =>
+            'INSERT INTO user (id, name, email, role, password) ' +
+            `VALUES (${100 + i}, '${name.replace(/'/g, "''")}', 'u${i}@example.org', 0, '')`,
         );
         execute(files.appDb, [`UPDATE settings SET config_ldap_port = ${slapd.port}${settings}`, ...users].join(';\n'));
         options.prepare?.(files);
@@ -51,7 +51,7 @@ describe.skipIf(missing)('LDAP login against a real slapd', () => {
   }
 
   async function auth(app: TestApp, user: string, password: string) {
-    const response = await app.app.inject({ method: 'GET', url: '/kosync/users/auth', headers: basic(user, password) });
+    const response = await signIn(app.app, basic(user, password));
     return { status: response.statusCode, body: response.json() as unknown };
   }
 
@@ -161,7 +161,9 @@ describe.skipIf(missing)('LDAP login against a real slapd', () => {
     expect(await auth(app, 'alice', 'wonderland')).toEqual({ status: 200, body: OK });
     expect(await auth(app, 'ldapuser', 'ldappass')).toEqual({ status: 401, body: UNAUTHORIZED });
     const messages = lines.map((l) => (JSON.parse(l) as { msg: string }).msg);
-    expect(messages).toContain('LDAP login for "alice" not possible (service bind: connect ECONNREFUSED 127.0.0.1:1); trying the local password');
+    expect(messages).toContain(
+      'LDAP login for "alice" not possible (service bind: connect ECONNREFUSED 127.0.0.1:1); trying the local password',
+    );
     expect(lines.join('\n')).not.toContain('wonderland');
   });
 
@@ -198,7 +200,8 @@ describe.skipIf(missing)('LDAP login against a real slapd', () => {
     expect(await auth(app, 'ldapuser', 'ldappass')).toEqual({ status: 401, body: UNAUTHORIZED });
     expect(await auth(app, 'alice', 'wonderland')).toEqual({ status: 200, body: OK });
     expect(lines.map((l) => (JSON.parse(l) as { msg: string }).msg)).toEqual([
-      `LDAP service password unavailable (settings.config_ldap_serv_password_e does not decrypt with ${keyFile}: Fernet token signature does not match the key); LDAP logins fall back to local passwords`,
+      `LDAP service password unavailable (settings.config_ldap_serv_password_e does not decrypt with ${keyFile}: ` +
+        'Fernet token signature does not match the key); LDAP logins fall back to local passwords',
     ]);
   });
 
@@ -231,12 +234,14 @@ describe.skipIf(missing)('LDAP login against a real slapd', () => {
   describe('stock-KOReader keys of users without a local password', () => {
     const DAY = 24 * 3600 * 1_000_000;
     const ACCOUNT_CHANGED =
-      'Your Calibre-Web account has changed since KOReader sync was enabled. Open http://localhost:80/kosync in a browser and sign in again to enable it.';
+      'Your Calibre-Web account has changed since KOReader sync was enabled. ' +
+      'Open http://localhost:80/kosync in a browser and sign in again to enable it.';
     const EXPIRED =
-      'KOReader sync for this account has expired: an account without a Calibre-Web password must sign in again now and then. Open http://localhost:80/kosync in a browser and sign in to renew it.';
+      'KOReader sync for this account has expired: an account without a Calibre-Web password must sign in again now and then. ' +
+      'Open http://localhost:80/kosync in a browser and sign in to renew it.';
 
     async function keyAuth(app: TestApp, user: string, password: string) {
-      const response = await app.app.inject({ method: 'GET', url: '/kosync/users/auth', headers: keyHeaders(user, md5(password)) });
+      const response = await signIn(app.app, keyHeaders(user, md5(password)));
       return { status: response.statusCode, body: response.json() as unknown };
     }
 
@@ -256,10 +261,19 @@ describe.skipIf(missing)('LDAP login against a real slapd', () => {
       await asDirectoryAdmin((client) =>
         client.add(dn, {
           objectClass: ['inetOrgPerson', 'posixAccount'],
-          uid: 'leaver', cn: 'Leaving User', sn: 'User', uidNumber: '10100', gidNumber: '10100', homeDirectory: '/home/leaver', userPassword: 'leaverpass',
+          uid: 'leaver',
+          cn: 'Leaving User',
+          sn: 'User',
+          uidNumber: '10100',
+          gidNumber: '10100',
+          homeDirectory: '/home/leaver',
+          userPassword: 'leaverpass',
         }),
       );
-      const app = await ldapApp('', { prepare: (files) => execute(files.appDb, "INSERT INTO user (id, name, email, role, password) VALUES (120, 'leaver', 'leaver@example.org', 0, '')") });
+      const app = await ldapApp('', {
+        prepare: (files) =>
+          execute(files.appDb, "INSERT INTO user (id, name, email, role, password) VALUES (120, 'leaver', 'leaver@example.org', 0, '')"),
+      });
       // The LDAP password login records the key (KOSYNC_RECORD_KEYS_ON_LOGIN).
       expect(await auth(app, 'leaver', 'leaverpass')).toEqual({ status: 200, body: OK });
       await app.app.kosync.syncKeys.settled();
@@ -273,7 +287,8 @@ describe.skipIf(missing)('LDAP login against a real slapd', () => {
 
     it('ends the key KOSYNC_LDAP_KEY_DAYS after the last LDAP password login, which renews it', async () => {
       const app = await ldapApp();
-      const confirmedAt = () => query<{ confirmed_at: string }>(app.files.stateDb, 'SELECT confirmed_at FROM sync_keys WHERE user_id = 8')[0]?.confirmed_at;
+      const confirmedAt = () =>
+        query<{ confirmed_at: string }>(app.files.stateDb, 'SELECT confirmed_at FROM sync_keys WHERE user_id = 8')[0]?.confirmed_at;
       expect(await auth(app, 'ldapuser', 'ldappass')).toEqual({ status: 200, body: OK });
       expect(await keyAuth(app, 'ldapuser', 'ldappass')).toEqual({ status: 200, body: OK });
       expect(confirmedAt()).toBe('2026-11-28 15:21:55.781869');

@@ -1,14 +1,17 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { type HeldLock, holdLock } from '../bench/lock-holder.js';
 import { testApp, type TestApp } from './support/app.js';
 import { execute } from './support/fixtures.js';
-import { BOOK1_EPUB, BOOK1_OLD_EPUB, BOOK2_EPUB, get, json, put } from './support/requests.js';
+import { BOOK1, BOOK1_EPUB, BOOK1_OLD_EPUB, BOOK2_EPUB, get, json, put } from './support/requests.js';
 
 const NEW_FILE = '00112233445566778899aabbccddeeff';
 
 let t: TestApp | undefined;
+let lock: HeldLock | undefined;
 afterEach(async () => {
+  await lock?.release();
   await t?.close();
-  t = undefined;
+  t = lock = undefined;
 });
 
 async function pushed(app: TestApp['app'], document: string, percentage: number): Promise<number> {
@@ -23,7 +26,7 @@ describe('library matches remembered between pulls', () => {
     const timestamp = await pushed(t.app, BOOK1_EPUB, 0.25);
     expect(json(await get(t.app, BOOK1_EPUB))).toMatchObject({ calibre_book_id: 1, calibre_book_title: 'The Quiet Lighthouse' });
 
-    execute(t.files.library! + '/metadata.db', `UPDATE book_format_checksums SET book = 2 WHERE checksum = '${BOOK1_EPUB}'`);
+    execute(`${t.files.library!}/metadata.db`, `UPDATE book_format_checksums SET book = 2 WHERE checksum = '${BOOK1_EPUB}'`);
 
     expect(json(await get(t.app, BOOK1_EPUB))).toEqual({
       document: BOOK1_EPUB,
@@ -46,7 +49,7 @@ describe('library matches remembered between pulls', () => {
     expect(json(await get(t.app, NEW_FILE))).toEqual({});
 
     execute(
-      t.files.library! + '/metadata.db',
+      `${t.files.library!}/metadata.db`,
       `INSERT INTO book_format_checksums (book, format, checksum, version, created)
        VALUES (1, 'EPUB', '${NEW_FILE}', 'koreader', '2026-11-28T16:00:00.000000+00:00')`,
     );
@@ -71,9 +74,33 @@ describe('library matches remembered between pulls', () => {
     await pushed(t.app, BOOK1_OLD_EPUB, 0.5);
     expect(json(await get(t.app, BOOK1_EPUB))).toMatchObject({ progress: 'p0.5' });
 
-    execute(t.files.library! + '/metadata.db', `UPDATE book_format_checksums SET book = 2 WHERE checksum = '${BOOK1_OLD_EPUB}'`);
+    execute(`${t.files.library!}/metadata.db`, `UPDATE book_format_checksums SET book = 2 WHERE checksum = '${BOOK1_OLD_EPUB}'`);
 
     expect(json(await get(t.app, BOOK1_EPUB))).toEqual({});
     expect(json(await get(t.app, BOOK2_EPUB))).toMatchObject({ progress: 'p0.5', calibre_book_id: 2 });
+  });
+
+  it("never remembers a match made from KOReader's metadata: until its alias is recorded, a pull without it matches nothing", async () => {
+    t = await testApp();
+    await t.app.ready();
+    await t.library!.scanner.idle();
+    const alias = 'aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa';
+    // The alias waits for the state DB another process holds.
+    lock = await holdLock(t.files.stateDb, 'exclusive', { touch: 'UPDATE library_files SET path = path', releaseAfterMs: 20_000 });
+    const pushed = await put(t.app, {
+      document: alias,
+      progress: 'p1',
+      percentage: 0.3,
+      device: 'KOReader',
+      metadata: { title: 'The Quiet Lighthouse', authors: 'Mara Ellison' },
+    });
+    expect(json(pushed)).toMatchObject(BOOK1);
+    const unmatched = json(await get(t.app, alias));
+    expect(unmatched).toMatchObject({ document: alias, progress: 'p1' });
+    expect(unmatched).not.toHaveProperty('calibre_book_id');
+
+    await lock.release();
+    await vi.waitFor(() => expect(t!.databases.stateDb.deferredWrites).toBe(0), { timeout: 10_000 });
+    expect(json(await get(t.app, alias))).toMatchObject({ document: alias, progress: 'p1', ...BOOK1 });
   });
 });

@@ -2,8 +2,9 @@ import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { basic, testApp, type TestApp } from './support/app.js';
 import { query } from './support/fixtures.js';
-import { BOOK1_EPUB, DAVE, get, put, UNKNOWN_DOC } from './support/requests.js';
+import { lockWaits, metricValue, scrapeMetrics } from './support/metrics.js';
 import { freePort } from './support/ports.js';
+import { BOOK1_EPUB, DAVE, get, put, signIn, UNKNOWN_DOC } from './support/requests.js';
 
 let current: TestApp | undefined;
 afterEach(async () => {
@@ -16,19 +17,8 @@ async function start(env: Record<string, string>, logStream?: { write(line: stri
   return current;
 }
 
-async function scrape(t: TestApp): Promise<string> {
-  const response = await t.app.inject({ method: 'GET', url: '/kosync/metrics' });
-  expect(response.statusCode).toBe(200);
-  expect(response.headers['content-type']).toBe('text/plain; version=0.0.4; charset=utf-8');
-  return response.body;
-}
-
-/** The value of one series, e.g. `kosync_auth_total{method="basic",outcome="success"}`. */
-function value(text: string, series: string): number | undefined {
-  const line = text.split('\n').find((l) => l.startsWith(`${series} `));
-  return line === undefined ? undefined : Number(line.slice(series.length + 1));
-}
-
+const scrape = (t: TestApp) => scrapeMetrics(t.app);
+const value = metricValue;
 
 const PUSH = { progress: '/body/DocFragment[3]/body/p[1]/text().0', percentage: 0.25, device: 'Kobo' };
 
@@ -42,10 +32,10 @@ describe('metrics', () => {
 
   it('count requests by route and status, logins by method and outcome, and syncs matched or not', async () => {
     const t = await start({ KOSYNC_METRICS: 'on' });
-    expect((await t.app.inject({ method: 'GET', url: '/kosync/users/auth', headers: DAVE })).statusCode).toBe(200);
-    expect((await t.app.inject({ method: 'GET', url: '/kosync/users/auth', headers: DAVE })).statusCode).toBe(200);
-    expect((await t.app.inject({ method: 'GET', url: '/kosync/users/auth', headers: basic('dave', 'wrong') })).statusCode).toBe(401);
-    expect((await t.app.inject({ method: 'GET', url: '/kosync/users/auth' })).statusCode).toBe(401);
+    expect((await signIn(t.app, DAVE)).statusCode).toBe(200);
+    expect((await signIn(t.app, DAVE)).statusCode).toBe(200);
+    expect((await signIn(t.app, basic('dave', 'wrong'))).statusCode).toBe(401);
+    expect((await signIn(t.app)).statusCode).toBe(401);
     expect((await put(t.app, { document: BOOK1_EPUB, ...PUSH })).statusCode).toBe(200);
     expect((await put(t.app, { document: UNKNOWN_DOC, ...PUSH })).statusCode).toBe(200);
     expect((await get(t.app, BOOK1_EPUB)).statusCode).toBe(200);
@@ -72,12 +62,12 @@ describe('metrics', () => {
 
   it('count the waits of a sync that finds app.db locked by another process', async () => {
     const t = await start({ KOSYNC_METRICS: 'on' });
-    expect((await t.app.inject({ method: 'GET', url: '/kosync/users/auth', headers: DAVE })).statusCode).toBe(200);
+    expect((await signIn(t.app, DAVE)).statusCode).toBe(200);
     const calibreWeb = new Database(t.files.appDb);
     try {
       calibreWeb.exec('BEGIN IMMEDIATE');
       const pending = put(t.app, { document: UNKNOWN_DOC, ...PUSH });
-      await new Promise((resolve) => setTimeout(resolve, 100));
+      await vi.waitFor(async () => expect(await lockWaits(t.app)).toBeGreaterThan(0), { timeout: 10_000 });
       calibreWeb.exec('COMMIT');
       expect((await pending).statusCode).toBe(200);
     } finally {
@@ -89,14 +79,17 @@ describe('metrics', () => {
   it('report the size of the checksum index kept in the state database', async () => {
     const t = await start({ KOSYNC_METRICS: 'on' });
     await t.app.ready();
-    await vi.waitFor(async () => {
-      const text = await scrape(t);
-      const [files] = query<{ n: number }>(t.files.stateDb, 'SELECT count(*) AS n FROM library_files');
-      const [documents] = query<{ n: number }>(t.files.stateDb, 'SELECT count(*) AS n FROM document_ids');
-      expect(files!.n).toBe(6);
-      expect(value(text, 'kosync_checksum_index_rows{table="library_files"}')).toBe(files!.n);
-      expect(value(text, 'kosync_checksum_index_rows{table="document_ids"}')).toBe(documents!.n);
-    }, { timeout: 10_000, interval: 100 });
+    await vi.waitFor(
+      async () => {
+        const text = await scrape(t);
+        const [files] = query<{ n: number }>(t.files.stateDb, 'SELECT count(*) AS n FROM library_files');
+        const [documents] = query<{ n: number }>(t.files.stateDb, 'SELECT count(*) AS n FROM document_ids');
+        expect(files!.n).toBe(6);
+        expect(value(text, 'kosync_checksum_index_rows{table="library_files"}')).toBe(files!.n);
+        expect(value(text, 'kosync_checksum_index_rows{table="document_ids"}')).toBe(documents!.n);
+      },
+      { timeout: 10_000, interval: 100 },
+    );
   });
 
   it('can be served alone on a port of their own, and then not on the main port', async () => {
@@ -118,11 +111,20 @@ describe('request log', () => {
     const t = await start({ KOSYNC_LOG_LEVEL: 'info' }, { write: (line) => void lines.push(line) });
     const secret = basic('dave', 'oldtimer');
     expect((await put(t.app, { document: BOOK1_EPUB, ...PUSH }, secret)).statusCode).toBe(200);
-    expect((await t.app.inject({ method: 'GET', url: '/kosync/users/auth?token=abc', headers: basic('dave', 'nope') })).statusCode).toBe(401);
+    expect((await t.app.inject({ method: 'GET', url: '/kosync/users/auth?token=abc', headers: basic('dave', 'nope') })).statusCode).toBe(
+      401,
+    );
 
     const requests = lines.map((l) => JSON.parse(l) as Record<string, unknown>).filter((l) => l.msg === 'request');
     expect(requests).toHaveLength(2);
-    expect(requests[0]).toMatchObject({ level: 30, user: 'dave', method: 'PUT', route: '/kosync/syncs/progress', path: '/kosync/syncs/progress', status: 200 });
+    expect(requests[0]).toMatchObject({
+      level: 30,
+      user: 'dave',
+      method: 'PUT',
+      route: '/kosync/syncs/progress',
+      path: '/kosync/syncs/progress',
+      status: 200,
+    });
     expect(requests[0]!.ms).toEqual(expect.any(Number));
     expect(requests[1]).toMatchObject({ method: 'GET', route: '/kosync/users/auth', path: '/kosync/users/auth', status: 401 });
     expect(requests[1]).not.toHaveProperty('user');

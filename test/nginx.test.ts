@@ -7,8 +7,9 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { testApp, T0, type TestApp } from './support/app.js';
 import { execute } from './support/fixtures.js';
+import { freePort, listenOnLoopback } from './support/ports.js';
 import { BOOK1_EPUB, DAVE } from './support/requests.js';
-import { freePort } from './support/ports.js';
+import { missingFile, skipWithout } from './support/system.js';
 
 /** Debian's nginx-light (installed by .ci/run). */
 const NGINX = '/usr/sbin/nginx';
@@ -45,7 +46,6 @@ function listening(server: Server): Promise<number> {
   return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve((server.address() as { port: number }).port)));
 }
 
-
 function portOpen(port: number): Promise<boolean> {
   return new Promise((resolve) => {
     const socket = connect(port, '127.0.0.1');
@@ -57,171 +57,195 @@ function portOpen(port: number): Promise<boolean> {
   });
 }
 
-describe.skipIf(!existsSync(NGINX))('the nginx snippet docker/nginx.conf, in front of the sidecar and Calibre-Web', () => {
-  let sidecar: TestApp;
-  let calibreWeb: Server;
-  let nginx: ChildProcess;
-  let prefix: string;
-  let port: number;
-  let sidecarPort: number;
-  const logLines: string[] = [];
-  /** The headers of every request that reached the sidecar. */
-  const received: Array<Record<string, string | string[] | undefined>> = [];
+describe.skipIf(skipWithout(missingFile(NGINX, 'apt-get install nginx-light; .ci/run does'), 'the nginx tests'))(
+  'the nginx snippet docker/nginx.conf, in front of the sidecar and Calibre-Web',
+  () => {
+    let sidecar: TestApp;
+    let calibreWeb: Server;
+    let nginx: ChildProcess;
+    let prefix: string;
+    let port: number;
+    let sidecarPort: number;
+    const logLines: string[] = [];
+    /** The headers of every request that reached the sidecar. */
+    const received: Array<Record<string, string | string[] | undefined>> = [];
 
-  beforeAll(async () => {
-    sidecar = await testApp({
-      // Header login on in Calibre-Web, loopback trusted, and honoured by the sidecar: the recipe alone
-      // must keep a reader's own copy of the header away from it.
-      env: { KOSYNC_TRUST_PROXY: '127.0.0.1', KOSYNC_LOG_LEVEL: 'info', KOSYNC_PROXY_HEADER_LOGIN: 'true' },
-      prepare: (files) =>
-        execute(files.appDb, "UPDATE settings SET config_allow_reverse_proxy_header_login = 1, config_reverse_proxy_login_header_name = 'X-Remote-User', config_reverse_proxy_trusted_ips = '127.0.0.0/8'"),
-      logStream: { write: (line) => void logLines.push(line) },
-    });
-    sidecar.app.addHook('onRequest', async (request) => {
-      received.push({ ...request.headers });
-    });
-    await sidecar.app.listen({ host: '127.0.0.1', port: 0 });
-    sidecarPort = (sidecar.app.server.address() as { port: number }).port;
+    beforeAll(async () => {
+      sidecar = await testApp({
+        // Header login on in Calibre-Web, loopback trusted, and honoured by the sidecar: the recipe alone
+        // must keep a reader's own copy of the header away from it.
+        env: { KOSYNC_TRUST_PROXY: '127.0.0.1', KOSYNC_LOG_LEVEL: 'info', KOSYNC_PROXY_HEADER_LOGIN: 'true' },
+        prepare: (files) =>
+          execute(
+            files.appDb,
+            "UPDATE settings SET config_allow_reverse_proxy_header_login = 1, config_reverse_proxy_login_header_name = 'X-Remote-User', " +
+              "config_reverse_proxy_trusted_ips = '127.0.0.0/8'",
+          ),
+        logStream: { write: (line) => void logLines.push(line) },
+      });
+      sidecar.app.addHook('onRequest', async (request) => {
+        received.push({ ...request.headers });
+      });
+      sidecarPort = await listenOnLoopback(sidecar.app);
 
-    // Stands in for Calibre-Web: answers every path with what it received.
-    calibreWeb = createServer((request, response) => {
-      response.writeHead(200, { 'content-type': 'text/plain' }).end(`calibre-web stub: ${request.method} ${request.url}`);
-    });
-    const calibreWebPort = await listening(calibreWeb);
+      // Stands in for Calibre-Web: answers every path with what it received.
+      calibreWeb = createServer((request, response) => {
+        response.writeHead(200, { 'content-type': 'text/plain' }).end(`calibre-web stub: ${request.method} ${request.url}`);
+      });
+      const calibreWebPort = await listening(calibreWeb);
 
-    prefix = mkdtempSync(join(tmpdir(), 'kosync-nginx-'));
-    port = await freePort();
-    const temp = (name: string) => `${name}_temp_path ${join(prefix, name)};`;
-    writeFileSync(
-      join(prefix, 'nginx.conf'),
-      [
-        ...(process.getuid?.() === 0 ? ['user root;'] : []),
-        'worker_processes 1;',
-        `pid ${join(prefix, 'nginx.pid')};`,
-        `error_log ${join(prefix, 'error.log')} warn;`,
-        'events { worker_connections 64; }',
-        'http {',
-        '  access_log off;',
-        ...['client_body', 'proxy', 'fastcgi', 'uwsgi', 'scgi'].map((name) => `  ${temp(name)}`),
-        `  upstream calibre_web_kosync { server 127.0.0.1:${sidecarPort}; }`,
-        '  server {',
-        `    listen 127.0.0.1:${port};`,
-        `    server_name ${HOST};`,
-        `    include ${SNIPPET};`,
-        `    location / { proxy_pass http://127.0.0.1:${calibreWebPort}; }`,
-        '  }',
-        '}',
-        '',
-      ].join('\n'),
-    );
-    nginx = spawn(NGINX, ['-p', prefix, '-e', join(prefix, 'error.log'), '-c', join(prefix, 'nginx.conf'), '-g', 'daemon off;'], {
-      stdio: ['ignore', 'ignore', 'pipe'],
-    });
-    let stderr = '';
-    nginx.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    for (let i = 0; !(await portOpen(port)); i++) {
-      if (nginx.exitCode !== null || i > 100) {
-        const log = existsSync(join(prefix, 'error.log')) ? readFileSync(join(prefix, 'error.log'), 'utf8') : '';
-        throw new Error(`nginx did not start: ${stderr}${log}`);
+      prefix = mkdtempSync(join(tmpdir(), 'kosync-nginx-'));
+      port = await freePort();
+      const temp = (name: string) => `${name}_temp_path ${join(prefix, name)};`;
+      writeFileSync(
+        join(prefix, 'nginx.conf'),
+        [
+          ...(process.getuid?.() === 0 ? ['user root;'] : []),
+          'worker_processes 1;',
+          `pid ${join(prefix, 'nginx.pid')};`,
+          `error_log ${join(prefix, 'error.log')} warn;`,
+          'events { worker_connections 64; }',
+          'http {',
+          '  access_log off;',
+          ...['client_body', 'proxy', 'fastcgi', 'uwsgi', 'scgi'].map((name) => `  ${temp(name)}`),
+          `  upstream calibre_web_kosync { server 127.0.0.1:${sidecarPort}; }`,
+          '  server {',
+          `    listen 127.0.0.1:${port};`,
+          `    server_name ${HOST};`,
+          `    include ${SNIPPET};`,
+          `    location / { proxy_pass http://127.0.0.1:${calibreWebPort}; }`,
+          '  }',
+          '}',
+          '',
+        ].join('\n'),
+      );
+      nginx = spawn(NGINX, ['-p', prefix, '-e', join(prefix, 'error.log'), '-c', join(prefix, 'nginx.conf'), '-g', 'daemon off;'], {
+        stdio: ['ignore', 'ignore', 'pipe'],
+      });
+      let stderr = '';
+      nginx.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+      for (let i = 0; !(await portOpen(port)); i++) {
+        if (nginx.exitCode !== null || i > 100) {
+          const log = existsSync(join(prefix, 'error.log')) ? readFileSync(join(prefix, 'error.log'), 'utf8') : '';
+          throw new Error(`nginx did not start: ${stderr}${log}`);
+        }
+        await new Promise((resolve) => setTimeout(resolve, 50));
       }
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    }
-  });
+    });
 
-  afterAll(async () => {
-    if (nginx && nginx.exitCode === null) {
-      const exited = new Promise((resolve) => nginx.once('exit', resolve));
-      nginx.kill('SIGQUIT');
-      await exited;
-    }
-    await new Promise((resolve) => calibreWeb?.close(resolve));
-    await sidecar?.close();
-    if (prefix) rmSync(prefix, { recursive: true, force: true });
-  });
+    afterAll(async () => {
+      if (nginx && nginx.exitCode === null) {
+        const exited = new Promise((resolve) => nginx.once('exit', resolve));
+        nginx.kill('SIGQUIT');
+        await exited;
+      }
+      await new Promise((resolve) => calibreWeb?.close(resolve));
+      await sidecar?.close();
+      if (prefix) rmSync(prefix, { recursive: true, force: true });
+    });
 
-  it('passes the login check through, JSON type untouched', async () => {
-    const answer = await send(port, 'GET', '/kosync/users/auth', { ...DAVE, accept: 'application/vnd.koreader.v1+json' });
-    expect(answer.status).toBe(200);
-    expect(answer.headers['content-type']).toBe('application/json');
-    expect(JSON.parse(answer.body)).toEqual({ authorized: 'OK' });
-  });
+    it('passes the login check through, JSON type untouched', async () => {
+      const answer = await send(port, 'GET', '/kosync/users/auth', { ...DAVE, accept: 'application/vnd.koreader.v1+json' });
+      expect(answer.status).toBe(200);
+      expect(answer.headers['content-type']).toBe('application/json');
+      expect(JSON.parse(answer.body)).toEqual({ authorized: 'OK' });
+    });
 
-  it('passes a push and a pull through', async () => {
-    const push = await send(
-      port,
-      'PUT',
-      '/kosync/syncs/progress',
-      { ...DAVE, 'content-type': 'application/json' },
-      JSON.stringify({ document: BOOK1_EPUB, progress: '/body/DocFragment[2]/body/p[4]/text().0', percentage: 0.42, device: 'Kindle', device_id: 'K1' }),
+    it('passes a push and a pull through', async () => {
+      const push = await send(
+        port,
+        'PUT',
+        '/kosync/syncs/progress',
+        { ...DAVE, 'content-type': 'application/json' },
+        JSON.stringify({
+          document: BOOK1_EPUB,
+          progress: '/body/DocFragment[2]/body/p[4]/text().0',
+          percentage: 0.42,
+          device: 'Kindle',
+          device_id: 'K1',
+        }),
+      );
+      expect(push.status).toBe(200);
+      expect(JSON.parse(push.body)).toEqual({
+        document: BOOK1_EPUB,
+        timestamp: Math.floor(T0 / 1_000_000),
+        calibre_book_id: 1,
+        calibre_book_title: 'The Quiet Lighthouse',
+        calibre_book_format: 'EPUB',
+        calibre_checksum_version: 'koreader',
+      });
+      const pull = await send(port, 'GET', `/kosync/syncs/progress/${BOOK1_EPUB}`, DAVE);
+      expect(pull.status).toBe(200);
+      expect(JSON.parse(pull.body)).toEqual({
+        document: BOOK1_EPUB,
+        progress: '/body/DocFragment[2]/body/p[4]/text().0',
+        percentage: 0.42,
+        device: 'Kindle',
+        device_id: 'K1',
+        timestamp: Math.floor(T0 / 1_000_000),
+        calibre_book_id: 1,
+        calibre_book_title: 'The Quiet Lighthouse',
+        calibre_book_format: 'EPUB',
+        calibre_checksum_version: 'koreader',
+      });
+    });
+
+    it.each(['/kosync', '/kosync/', '//kosync', '/kosync//'])(
+      'serves the page at %s with the address the reader used, no redirect',
+      async (path) => {
+        const answer = await send(port, 'GET', path);
+        expect(answer.status).toBe(200);
+        expect(answer.headers['content-type']).toBe('text/html; charset=utf-8');
+        expect(answer.body).toContain(`http://${HOST}:${port}/kosync`);
+      },
     );
-    expect(push.status).toBe(200);
-    expect(JSON.parse(push.body)).toEqual({
-      document: BOOK1_EPUB,
-      timestamp: Math.floor(T0 / 1_000_000),
-      calibre_book_id: 1,
-      calibre_book_title: 'The Quiet Lighthouse',
-      calibre_book_format: 'EPUB',
-      calibre_checksum_version: 'koreader',
+
+    it.each(['/kosync/users/auth/', '//kosync/users/auth', '/kosync//users/auth'])(
+      'answers %s itself, never with a redirect',
+      async (path) => {
+        const answer = await send(port, 'GET', path, DAVE);
+        expect(answer.status).toBe(200);
+        expect(JSON.parse(answer.body)).toEqual({ authorized: 'OK' });
+      },
+    );
+
+    it.each(['/', '/login', '/kosyncx', '/opds/kosync'])('sends %s to Calibre-Web', async (path) => {
+      const answer = await send(port, 'GET', path);
+      expect(answer.status).toBe(200);
+      expect(answer.body).toBe(`calibre-web stub: GET ${path}`);
     });
-    const pull = await send(port, 'GET', `/kosync/syncs/progress/${BOOK1_EPUB}`, DAVE);
-    expect(pull.status).toBe(200);
-    expect(JSON.parse(pull.body)).toEqual({
-      document: BOOK1_EPUB,
-      progress: '/body/DocFragment[2]/body/p[4]/text().0',
-      percentage: 0.42,
-      device: 'Kindle',
-      device_id: 'K1',
-      timestamp: Math.floor(T0 / 1_000_000),
-      calibre_book_id: 1,
-      calibre_book_title: 'The Quiet Lighthouse',
-      calibre_book_format: 'EPUB',
-      calibre_checksum_version: 'koreader',
+
+    it("clears a reader's own copy of Calibre-Web's login header, so it never reaches the sidecar", async () => {
+      // Straight from loopback the sidecar would honour it: the proxy is what must stop it.
+      const direct = await send(sidecarPort, 'GET', '/kosync/users/auth', { 'x-remote-user': 'dave' });
+      expect([direct.status, JSON.parse(direct.body)]).toEqual([200, { authorized: 'OK' }]);
+
+      const before = received.length;
+      for (const name of ['X-Remote-User', 'x-remote-user']) {
+        const answer = await send(port, 'GET', '/kosync/users/auth', { [name]: 'dave' });
+        expect([answer.status, JSON.parse(answer.body)]).toEqual([401, { code: 2001, message: 'Unauthorized' }]);
+      }
+      const pushed = await send(
+        port,
+        'PUT',
+        '/kosync/syncs/progress',
+        { 'x-remote-user': 'admin', 'content-type': 'application/json' },
+        '{}',
+      );
+      expect(pushed.status).toBe(401);
+      const viaNginx = received.slice(before);
+      expect(viaNginx).toHaveLength(3);
+      for (const headers of viaNginx) expect(headers['x-remote-user']).toBeUndefined();
     });
-  });
 
-  it.each(['/kosync', '/kosync/', '//kosync', '/kosync//'])('serves the page at %s with the address the reader used, no redirect', async (path) => {
-    const answer = await send(port, 'GET', path);
-    expect(answer.status).toBe(200);
-    expect(answer.headers['content-type']).toBe('text/html; charset=utf-8');
-    expect(answer.body).toContain(`http://${HOST}:${port}/kosync`);
-  });
-
-  it.each(['/kosync/users/auth/', '//kosync/users/auth', '/kosync//users/auth'])('answers %s itself, never with a redirect', async (path) => {
-    const answer = await send(port, 'GET', path, DAVE);
-    expect(answer.status).toBe(200);
-    expect(JSON.parse(answer.body)).toEqual({ authorized: 'OK' });
-  });
-
-  it.each(['/', '/login', '/kosyncx', '/opds/kosync'])('sends %s to Calibre-Web', async (path) => {
-    const answer = await send(port, 'GET', path);
-    expect(answer.status).toBe(200);
-    expect(answer.body).toBe(`calibre-web stub: GET ${path}`);
-  });
-
-  it("clears a reader's own copy of Calibre-Web's login header, so it never reaches the sidecar", async () => {
-    // Straight from loopback the sidecar would honour it: the proxy is what must stop it.
-    const direct = await send(sidecarPort, 'GET', '/kosync/users/auth', { 'x-remote-user': 'dave' });
-    expect([direct.status, JSON.parse(direct.body)]).toEqual([200, { authorized: 'OK' }]);
-
-    const before = received.length;
-    for (const name of ['X-Remote-User', 'x-remote-user']) {
-      const answer = await send(port, 'GET', '/kosync/users/auth', { [name]: 'dave' });
-      expect([answer.status, JSON.parse(answer.body)]).toEqual([401, { code: 2001, message: 'Unauthorized' }]);
-    }
-    const pushed = await send(port, 'PUT', '/kosync/syncs/progress', { 'x-remote-user': 'admin', 'content-type': 'application/json' }, '{}');
-    expect(pushed.status).toBe(401);
-    const viaNginx = received.slice(before);
-    expect(viaNginx).toHaveLength(3);
-    for (const headers of viaNginx) expect(headers['x-remote-user']).toBeUndefined();
-  });
-
-  it("lets the sidecar see the reader's own address, not the proxy's", async () => {
-    const before = logLines.length;
-    expect((await send(port, 'GET', '/kosync/healthcheck')).status).toBe(200);
-    const line = logLines
-      .slice(before)
-      .map((l) => JSON.parse(l) as { msg?: string; ip?: string; path?: string })
-      .find((l) => l.msg === 'request' && l.path === '/kosync/healthcheck');
-    expect(line?.ip).toBe(CLIENT_ADDRESS);
-  });
-});
+    it("lets the sidecar see the reader's own address, not the proxy's", async () => {
+      const before = logLines.length;
+      expect((await send(port, 'GET', '/kosync/healthcheck')).status).toBe(200);
+      const line = logLines
+        .slice(before)
+        .map((l) => JSON.parse(l) as { msg?: string; ip?: string; path?: string })
+        .find((l) => l.msg === 'request' && l.path === '/kosync/healthcheck');
+      expect(line?.ip).toBe(CLIENT_ADDRESS);
+    });
+  },
+);

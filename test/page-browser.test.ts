@@ -1,26 +1,35 @@
-import { existsSync, mkdirSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { chromium, type Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { testApp, type TestApp } from './support/app.js';
 import { query } from './support/fixtures.js';
+import { missingFile, skipWithout } from './support/system.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 const ARTIFACTS = new URL('../test-artifacts/', import.meta.url).pathname;
-const haveChromium = existsSync(CHROMIUM);
-if (!haveChromium) console.warn(`skipping the browser tests: ${CHROMIUM} is missing (apt-get install chromium; .ci/run does)`);
+const noChromium = skipWithout(missingFile(CHROMIUM, 'apt-get install chromium; .ci/run does'), 'the browser tests');
 
 let t: TestApp;
 let browser: Browser;
 let pageUrl: string;
 
 beforeAll(async () => {
-  if (!haveChromium) return;
+  if (noChromium) return;
   mkdirSync(ARTIFACTS, { recursive: true });
   t = await testApp({ env: { KOSYNC_RECORD_KEYS_ON_LOGIN: 'false' } });
   pageUrl = `${await t.app.listen({ host: '127.0.0.1', port: 0 })}/kosync`;
   browser = await chromium.launch({
     executablePath: CHROMIUM,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
   });
 });
 afterAll(async () => {
@@ -28,7 +37,7 @@ afterAll(async () => {
   await t?.close();
 });
 
-describe.skipIf(!haveChromium)('the setup page in headless Chromium', () => {
+describe.skipIf(noChromium)('the setup page in headless Chromium', () => {
   it('enables KOReader sync by filling in and submitting the form, without JavaScript', async () => {
     const context = await browser.newContext({ javaScriptEnabled: false, viewport: { width: 390, height: 844 }, deviceScaleFactor: 2 });
     const page = await context.newPage();

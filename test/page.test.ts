@@ -30,7 +30,9 @@ describe('the setup page at BASE', () => {
     expect(response.headers['content-type']).toBe('text/html; charset=utf-8');
     expect(response.headers['cache-control']).toBe('no-store');
     expect(response.headers['x-frame-options']).toBe('DENY');
-    expect(response.headers['content-security-policy']).toMatch(/^default-src 'none'; style-src 'sha256-[A-Za-z0-9+/]+='; form-action 'self'; frame-ancestors 'none'; base-uri 'none'$/);
+    expect(response.headers['content-security-policy']).toMatch(
+      /^default-src 'none'; style-src 'sha256-[A-Za-z0-9+/]+='; form-action 'self'; frame-ancestors 'none'; base-uri 'none'$/,
+    );
     expect(response.body).toContain('<span class="url" id="server-url">http://books.example:8084/kosync</span>');
     expect(response.body).toContain('set the server to <code>http://books.example:8084</code>');
     expect(response.body).toContain('<form method="post" action="kosync/enable" accept-charset="utf-8">');
@@ -174,7 +176,11 @@ describe('enabling stock KOReader from the page', () => {
 
   it('accepts an Origin naming this host, or the host a proxy forwarded', async () => {
     t = await testApp();
-    const direct = await enable(t.app, 'dave', 'oldtimer', { 'sec-fetch-site': undefined, host: 'books.example:8084', origin: 'http://books.example:8084' });
+    const direct = await enable(t.app, 'dave', 'oldtimer', {
+      'sec-fetch-site': undefined,
+      host: 'books.example:8084',
+      origin: 'http://books.example:8084',
+    });
     expect(direct.statusCode).toBe(200);
     const proxied = await enable(t.app, 'dave', 'oldtimer', {
       'sec-fetch-site': undefined,

@@ -1,12 +1,12 @@
 import type { LightMyRequestResponse } from 'fastify';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { holdLock, type HeldLock, type LockKind } from '../bench/lock-holder.js';
-import { T0, testApp, type TestApp } from './support/app.js';
-import { execute, query } from './support/fixtures.js';
-import { BOOK1, BOOK1_EPUB, DAVE, get, json, put } from './support/requests.js';
+import { epochAt, SECOND, storedAt, testApp, type TestApp } from './support/app.js';
+import { execute, tableRows } from './support/fixtures.js';
+import { lockWaits, metricValue, scrapeMetrics } from './support/metrics.js';
+import { BOOK1, BOOK1_EPUB, DAVE, get, json, put, signIn } from './support/requests.js';
+import { pushedProgressRow } from './support/rows.js';
 
-const DAVE_ID = 6;
-const STORED_AT = '2026-11-28 15:21:55.781869';
 const PUSH = { document: BOOK1_EPUB, progress: 'p0.25', percentage: 0.25, device: 'KOReader', device_id: 'DEV1' };
 
 let t: TestApp | undefined;
@@ -17,38 +17,46 @@ afterEach(async () => {
   lock = t = undefined;
 });
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-const progressRows = () => query(t!.files.appDb, 'SELECT * FROM kosync_progress ORDER BY id');
+const progressRows = () => tableRows(t!.files.appDb, 'kosync_progress');
 
 /** A request whose completion can be checked without awaiting it. */
 function pending(request: Promise<LightMyRequestResponse>) {
   const state = { settled: false };
   const done = request.finally(() => (state.settled = true));
-  return { done, get settled() { return state.settled; } };
+  return {
+    done,
+    get settled() {
+      return state.settled;
+    },
+  };
 }
 
-/** The app with dave's login already remembered, and another process holding `kind` on app.db. */
+/**
+ * The app with dave's login already remembered, and another process holding `kind` on app.db. Its
+ * metrics are on: a test waits for a PUT's first lock wait (kosync_app_db_lock_waits_total) to know
+ * that it is waiting.
+ */
 async function lockedApp(kind: LockKind, lockWaitMs: number) {
-  t = await testApp({ env: { KOSYNC_LOCK_WAIT_MS: String(lockWaitMs) } });
-  expect((await t.app.inject({ method: 'GET', url: '/kosync/users/auth', headers: DAVE })).statusCode).toBe(200);
+  t = await testApp({ env: { KOSYNC_LOCK_WAIT_MS: String(lockWaitMs), KOSYNC_METRICS: 'on' } });
+  expect((await signIn(t.app, DAVE)).statusCode).toBe(200);
   lock = await holdLock(t.files.appDb, kind);
   return t;
 }
 
-describe('a lock held by another process (PROTOCOL.md §4: waited for without blocking other requests)', () => {
+describe('a lock held by another process (docs/PROTOCOL.md §4.1: waited for without blocking other requests)', () => {
   for (const kind of ['write', 'read'] as const) {
     const held = kind === 'write' ? 'its write lock (BEGIN IMMEDIATE)' : 'a read transaction (our COMMIT must wait)';
     it(`serves GETs and logins while a PUT waits for ${held}, then the PUT commits once`, async () => {
       const t = await lockedApp(kind, 30_000);
       const commitsBefore = t.databases.appDb.commits;
       const push = pending(put(t.app, PUSH));
-      await sleep(100); // the PUT is now retrying its transaction
+      await vi.waitFor(async () => expect(await lockWaits(t.app)).toBeGreaterThan(0)); // the PUT is retrying its transaction
 
       for (let i = 0; i < 3; i++) {
         const pull = await get(t.app, BOOK1_EPUB);
         expect(pull.statusCode).toBe(200);
         expect(json(pull)).toEqual({});
-        const login = await t.app.inject({ method: 'GET', url: '/kosync/users/auth', headers: DAVE });
+        const login = await signIn(t.app, DAVE);
         expect(login.statusCode).toBe(200);
       }
       expect(push.settled).toBe(false);
@@ -58,11 +66,9 @@ describe('a lock held by another process (PROTOCOL.md §4: waited for without bl
       lock = undefined;
       const response = await push.done;
       expect(response.statusCode).toBe(200);
-      expect(json(response)).toEqual({ document: BOOK1_EPUB, timestamp: Math.floor(T0 / 1_000_000), ...BOOK1 });
+      expect(json(response)).toEqual({ document: BOOK1_EPUB, timestamp: epochAt(0), ...BOOK1 });
       expect(t.databases.appDb.commits).toBe(commitsBefore + 1);
-      expect(progressRows()).toEqual([
-        { id: 1, user_id: DAVE_ID, document: BOOK1_EPUB, progress: 'p0.25', percentage: 25, device: 'KOReader', device_id: 'DEV1', timestamp: STORED_AT },
-      ]);
+      expect(progressRows()).toEqual([pushedProgressRow({ percent: 25, timestamp: storedAt(0) })]);
     });
   }
 
@@ -82,13 +88,19 @@ describe('a lock held by another process (PROTOCOL.md §4: waited for without bl
   });
 
   it('counts the budget from arrival: PUTs queued behind a waiting one give up with it, not one budget each', async () => {
-    const t = await lockedApp('write', 300);
-    const pushes = Array.from({ length: 4 }, (_, i) => put(t.app, { ...PUSH, progress: `p${i}` }));
-    // Were each budget to start when the PUT before it gave up, the last would still wait (until 1.2 s).
-    await sleep(900);
+    const t = await lockedApp('write', 30_000);
+    const signIns = async () => metricValue(await scrapeMetrics(t.app), 'kosync_auth_total{method="remembered",outcome="success"}');
+    const first = put(t.app, { ...PUSH, progress: 'p0' });
+    await vi.waitFor(async () => expect(await lockWaits(t.app)).toBeGreaterThan(0)); // the first is waiting
+    const queued = Array.from({ length: 3 }, (_, i) => put(t.app, { ...PUSH, progress: `p${i + 1}` }));
+    await vi.waitFor(async () => expect(await signIns()).toBe(4)); // the others arrived: their budgets run
+    // Past every budget on the server's clock: all four give up now. Were a budget to start only when
+    // the PUTs before it gave up, the queued ones would wait another 30 s, past this test's time limit.
+    t.clock.advance(31 * SECOND);
+    const pushes = [first, ...queued];
+    const answers = await Promise.all(pushes);
     await lock!.release();
     lock = undefined;
-    const answers = await Promise.all(pushes);
     expect(answers.map((a) => [a.statusCode, json(a)])).toEqual(
       Array.from({ length: 4 }, () => [503, { code: 1000, message: 'Database unavailable, try again later' }]),
     );
@@ -97,18 +109,31 @@ describe('a lock held by another process (PROTOCOL.md §4: waited for without bl
 });
 
 describe('one lock-wait budget per request (KOSYNC_LOCK_WAIT_MS for everything a request reads)', () => {
-  const BUDGET = 1000;
-  const HEADER_ON = "UPDATE settings SET config_allow_reverse_proxy_header_login = 1, config_reverse_proxy_login_header_name = 'X-Remote-User'";
-  const login = (headers: Record<string, string>) => t!.app.inject({ method: 'GET', url: '/kosync/users/auth', headers, remoteAddress: '127.0.0.1' });
+  const BUDGET_SECONDS = 60;
+  const HEADER_ON =
+    "UPDATE settings SET config_allow_reverse_proxy_header_login = 1, config_reverse_proxy_login_header_name = 'X-Remote-User'";
+  const login = (headers: Record<string, string>) => signIn(t!.app, headers, '127.0.0.1');
 
   it('keeps the last Calibre-Web settings while app.db is locked, so the login answers 503 within one budget, not two', async () => {
-    t = await testApp({ library: null, env: { KOSYNC_LOCK_WAIT_MS: String(BUDGET), KOSYNC_PROXY_HEADER_LOGIN: 'true' }, prepare: (files) => execute(files.appDb, HEADER_ON) });
+    t = await testApp({
+      library: null,
+      env: { KOSYNC_LOCK_WAIT_MS: String(BUDGET_SECONDS * 1000), KOSYNC_PROXY_HEADER_LOGIN: 'true' },
+      prepare: (files) => execute(files.appDb, HEADER_ON),
+    });
+    let arrived = 0;
+    t.app.addHook('onRequest', async () => {
+      arrived++;
+    });
     expect((await login({ 'x-remote-user': 'dave' })).statusCode).toBe(200);
-    t.clock.advance(10 * 1_000_000); // past the settings' maximum age: this request reads them again
+    t.clock.advance(10 * SECOND); // past the settings' maximum age: this request reads them again
     // An exclusive lock (Calibre-Web committing a large change): even reads must wait.
     lock = await holdLock(t.files.appDb, 'exclusive');
     const refused = pending(login(DAVE)); // the settings re-read, then the user lookup
-    await sleep(1.5 * BUDGET);
+    await vi.waitFor(() => expect(arrived).toBe(2)); // its budget counts from its arrival
+    // Past the one budget on the server's clock: the user lookup gives up now. Had the settings re-read
+    // waited a budget of its own, the lookup would start another one, past this test's time limit.
+    t.clock.advance((BUDGET_SECONDS + 1) * SECOND);
+    await refused.done;
     // Answered before the lock went away: the settings re-read did not wait, the user lookup used the one budget.
     expect(refused.settled).toBe(true);
     await lock.release();
@@ -118,4 +143,3 @@ describe('one lock-wait budget per request (KOSYNC_LOCK_WAIT_MS for everything a
     expect((await login(DAVE)).statusCode).toBe(200);
   });
 });
-

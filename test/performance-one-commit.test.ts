@@ -1,12 +1,9 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { T0, testApp, type TestApp } from './support/app.js';
-import { execute, query } from './support/fixtures.js';
+import { epochAt as epoch, SECOND, storedAt as at, testApp, type TestApp } from './support/app.js';
+import { DAVE_ID, execute, tableRows } from './support/fixtures.js';
 import { BOOK1, BOOK1_EPUB, get, json, put, UNKNOWN_DOC } from './support/requests.js';
+import { pushedProgressRow, startedBook1Rows } from './support/rows.js';
 
-const DAVE_ID = 6;
-const SECOND = 1_000_000;
-const at = (seconds: number) => `2026-11-28 15:21:${55 + seconds}.781869`;
-const epoch = (seconds: number) => Math.floor(T0 / SECOND) + seconds;
 let t: TestApp;
 let logLines: Record<string, unknown>[];
 beforeEach(async () => {
@@ -18,7 +15,7 @@ beforeEach(async () => {
 });
 afterEach(() => t.close());
 
-const rows = (table: string) => query(t.files.appDb, `SELECT * FROM ${table} ORDER BY id`);
+const rows = (table: string) => tableRows(t.files.appDb, table);
 const push = (document: string, percentage: number) =>
   put(t.app, { document, progress: `p${percentage}`, percentage, device: 'KOReader', device_id: 'DEV1' });
 const commitsDuring = async (action: () => Promise<unknown>) => {
@@ -27,7 +24,7 @@ const commitsDuring = async (action: () => Promise<unknown>) => {
   return t.databases.appDb.commits - before;
 };
 
-describe('one durable commit per PUT (PROTOCOL.md §4)', () => {
+describe('one durable commit per PUT (docs/PROTOCOL.md §4.1)', () => {
   it('commits progress, read status and the Kobo rows of a library book once', async () => {
     expect(await commitsDuring(() => push(BOOK1_EPUB, 0.25))).toBe(1);
     expect(rows('kosync_progress')).toHaveLength(1);
@@ -57,9 +54,7 @@ describe('the savepoint around the read-status step', () => {
 
     expect(response!.statusCode).toBe(200);
     expect(json(response!)).toEqual({ document: BOOK1_EPUB, timestamp: epoch(0), ...BOOK1 });
-    expect(rows('kosync_progress')).toEqual([
-      { id: 1, user_id: DAVE_ID, document: BOOK1_EPUB, progress: 'p0.25', percentage: 25, device: 'KOReader', device_id: 'DEV1', timestamp: at(0) },
-    ]);
+    expect(rows('kosync_progress')).toEqual([pushedProgressRow({ percent: 25, timestamp: at(0) })]);
     expect(rows('book_read_link')).toEqual([]);
     expect(rows('kobo_reading_state')).toEqual([]);
     expect(rows('kobo_bookmark')).toEqual([]);
@@ -77,17 +72,12 @@ describe('the savepoint around the read-status step', () => {
 
     expect(response.statusCode).toBe(200);
     expect(json(response)).toEqual({ document: BOOK1_EPUB, timestamp: epoch(1), ...BOOK1 });
-    expect(rows('kosync_progress')).toEqual([
-      { id: 1, user_id: DAVE_ID, document: BOOK1_EPUB, progress: 'p0.995', percentage: 99.5, device: 'KOReader', device_id: 'DEV1', timestamp: at(1) },
-    ]);
+    expect(rows('kosync_progress')).toEqual([pushedProgressRow({ percent: 99.5, timestamp: at(1) })]);
     // book_read_link was updated to FINISHED before the bookmark update failed: rolled back with it.
-    expect(rows('book_read_link')).toEqual([
-      { id: 1, book_id: 1, user_id: DAVE_ID, read_status: 2, last_modified: at(0), last_time_started_reading: at(0), times_started_reading: 1 },
-    ]);
-    expect(rows('kobo_reading_state')).toEqual([{ id: 1, user_id: DAVE_ID, book_id: 1, last_modified: at(0), priority_timestamp: at(0) }]);
-    expect(rows('kobo_bookmark')).toEqual([
-      { id: 1, kobo_reading_state_id: 1, last_modified: at(0), location_source: null, location_type: null, location_value: null, progress_percent: 25, content_source_progress_percent: null },
-    ]);
+    const started = startedBook1Rows(at(0));
+    expect(rows('book_read_link')).toEqual(started.book_read_link);
+    expect(rows('kobo_reading_state')).toEqual(started.kobo_reading_state);
+    expect(rows('kobo_bookmark')).toEqual(started.kobo_bookmark);
   });
 
   it('leaves no savepoint or transaction open after a failed step: the next PUT writes normally', async () => {
@@ -98,7 +88,15 @@ describe('the savepoint around the read-status step', () => {
     expect(await commitsDuring(() => push(BOOK1_EPUB, 0.5))).toBe(1);
     expect(t.databases.appDb.write.raw.inTransaction).toBe(false);
     expect(rows('book_read_link')).toEqual([
-      { id: 1, book_id: 1, user_id: DAVE_ID, read_status: 2, last_modified: at(1), last_time_started_reading: at(1), times_started_reading: 1 },
+      {
+        id: 1,
+        book_id: 1,
+        user_id: DAVE_ID,
+        read_status: 2,
+        last_modified: at(1),
+        last_time_started_reading: at(1),
+        times_started_reading: 1,
+      },
     ]);
   });
 });
@@ -115,46 +113,84 @@ describe('group commit: concurrent PUTs share one durable commit', () => {
     const progress = rows('kosync_progress').map(({ id: _id, ...row }) => row);
     expect(progress.sort((a, b) => String(a.document).localeCompare(String(b.document)))).toEqual(
       [...documents].sort().map((document) => ({
-        user_id: DAVE_ID, document, progress: 'p0.25', percentage: 25, device: 'KOReader', device_id: 'DEV1', timestamp: at(0),
+        user_id: DAVE_ID,
+        document,
+        progress: 'p0.25',
+        percentage: 25,
+        device: 'KOReader',
+        device_id: 'DEV1',
+        timestamp: at(0),
       })),
     );
-    expect(rows('book_read_link').map((r) => r.book_id).sort()).toEqual([1, 2]);
+    expect(
+      rows('book_read_link')
+        .map((r) => r.book_id)
+        .sort(),
+    ).toEqual([1, 2]);
   });
 
   it('rolls back only the write that fails; the others of its group commit', async () => {
-    execute(t.files.appDb, `CREATE TRIGGER fail_one BEFORE INSERT ON kosync_progress WHEN NEW.document = '${UNKNOWN_DOC}' BEGIN SELECT RAISE(ABORT, 'injected'); END`);
+    execute(
+      t.files.appDb,
+      `CREATE TRIGGER fail_one BEFORE INSERT ON kosync_progress WHEN NEW.document = '${UNKNOWN_DOC}' ` +
+        "BEGIN SELECT RAISE(ABORT, 'injected'); END",
+    );
     const [failed, ...accepted] = await Promise.all([push(UNKNOWN_DOC, 0.25), push(BOOK1_EPUB, 0.25), push(others[0]!, 0.25)]);
     expect(failed!.statusCode).toBe(502);
     expect(json(failed!)).toEqual({ code: 2000, message: 'Unknown server error' });
     expect(accepted.map((r) => r.statusCode)).toEqual([200, 200]);
-    expect(rows('kosync_progress').map((r) => r.document).sort()).toEqual([others[0], BOOK1_EPUB].sort());
+    expect(
+      rows('kosync_progress')
+        .map((r) => r.document)
+        .sort(),
+    ).toEqual([others[0], BOOK1_EPUB].sort());
     expect(rows('book_read_link')).toHaveLength(1);
     expect(t.databases.appDb.write.raw.inTransaction).toBe(false);
   });
 
-  it('when SQLite rolls the whole transaction back (RAISE(ROLLBACK)), fails that write alone with its own cause; the others commit', async () => {
-    execute(t.files.appDb, `CREATE TRIGGER lose_all BEFORE INSERT ON kosync_progress WHEN NEW.document = '${UNKNOWN_DOC}' BEGIN SELECT RAISE(ROLLBACK, 'injected rollback'); END`);
-    let answers: Awaited<ReturnType<typeof push>>[] = [];
-    const commits = await commitsDuring(async () => (answers = await Promise.all([push(BOOK1_EPUB, 0.25), push(UNKNOWN_DOC, 0.25), push('outside-the-library', 0.25)])));
-    expect(answers.map((a) => [a.statusCode, json(a)])).toEqual([
-      [200, { document: BOOK1_EPUB, timestamp: epoch(0), ...BOOK1 }],
-      [502, { code: 2000, message: 'Unknown server error' }],
-      [200, { document: 'outside-the-library', timestamp: epoch(0) }],
-    ]);
-    expect(commits).toBe(1);
-    expect(rows('kosync_progress').map((r) => r.document).sort()).toEqual(['outside-the-library', BOOK1_EPUB].sort());
-    expect(rows('book_read_link')).toHaveLength(1);
-    expect(logLines.map((l) => [l.msg, (l.err as { message?: string } | undefined)?.message])).toEqual([['unexpected error', 'injected rollback']]);
-  });
+  it(
+    'when SQLite rolls the whole transaction back (RAISE(ROLLBACK)), ' + 'fails that write alone with its own cause; the others commit',
+    async () => {
+      execute(
+        t.files.appDb,
+        `CREATE TRIGGER lose_all BEFORE INSERT ON kosync_progress WHEN NEW.document = '${UNKNOWN_DOC}' ` +
+          "BEGIN SELECT RAISE(ROLLBACK, 'injected rollback'); END",
+      );
+      let answers: Awaited<ReturnType<typeof push>>[] = [];
+      const commits = await commitsDuring(
+        async () => (answers = await Promise.all([push(BOOK1_EPUB, 0.25), push(UNKNOWN_DOC, 0.25), push('outside-the-library', 0.25)])),
+      );
+      expect(answers.map((a) => [a.statusCode, json(a)])).toEqual([
+        [200, { document: BOOK1_EPUB, timestamp: epoch(0), ...BOOK1 }],
+        [502, { code: 2000, message: 'Unknown server error' }],
+        [200, { document: 'outside-the-library', timestamp: epoch(0) }],
+      ]);
+      expect(commits).toBe(1);
+      expect(
+        rows('kosync_progress')
+          .map((r) => r.document)
+          .sort(),
+      ).toEqual(['outside-the-library', BOOK1_EPUB].sort());
+      expect(rows('book_read_link')).toHaveLength(1);
+      expect(logLines.map((l) => [l.msg, (l.err as { message?: string } | undefined)?.message])).toEqual([
+        ['unexpected error', 'injected rollback'],
+      ]);
+    },
+  );
 
   it('fails the write with its own cause when SQLite rolls back inside the read-status step, never "no such savepoint"', async () => {
-    execute(t.files.appDb, `CREATE TRIGGER lose_all BEFORE INSERT ON kobo_reading_state BEGIN SELECT RAISE(ROLLBACK, 'injected rollback'); END`);
+    execute(
+      t.files.appDb,
+      `CREATE TRIGGER lose_all BEFORE INSERT ON kobo_reading_state BEGIN SELECT RAISE(ROLLBACK, 'injected rollback'); END`,
+    );
     const [matched, unmatched] = await Promise.all([push(BOOK1_EPUB, 0.25), push(UNKNOWN_DOC, 0.25)]);
     expect([matched!.statusCode, json(matched!)]).toEqual([502, { code: 2000, message: 'Unknown server error' }]);
     expect(unmatched!.statusCode).toBe(200);
     expect(rows('kosync_progress').map((r) => r.document)).toEqual([UNKNOWN_DOC]);
     expect(rows('book_read_link')).toEqual([]);
-    expect(logLines.map((l) => [l.msg, (l.err as { message?: string } | undefined)?.message])).toEqual([['unexpected error', 'injected rollback']]);
+    expect(logLines.map((l) => [l.msg, (l.err as { message?: string } | undefined)?.message])).toEqual([
+      ['unexpected error', 'injected rollback'],
+    ]);
     expect(t.databases.appDb.write.raw.inTransaction).toBe(false);
   });
 });

@@ -1,16 +1,9 @@
-import { pbkdf2Sync } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
 import { localPasswordVerifier, type PasswordVerifier } from '../src/auth/password-verifier.js';
-import { basic, testApp, type TestApp, type TestAppOptions } from './support/app.js';
+import { basic, SECOND, testApp, type TestApp, type TestAppOptions } from './support/app.js';
 import { execute } from './support/fixtures.js';
-import { json } from './support/requests.js';
-
-const SECOND = 1_000_000;
-
-/** A Werkzeug `pbkdf2:sha1:1000` hash (cheap, like dave's) so tests can set any password. */
-function werkzeugHash(password: string, salt = 'TestSalt'): string {
-  return `pbkdf2:sha1:1000$${salt}$${pbkdf2Sync(password, salt, 1000, 20, 'sha1').toString('hex')}`;
-}
+import { werkzeugHash } from './support/hashes.js';
+import { json, signIn } from './support/requests.js';
 
 /** The real verifier, counted: every call is one key derivation the remembered logins did not save. */
 function countedVerifier(): { verify: PasswordVerifier; calls: string[] } {
@@ -34,7 +27,7 @@ async function start(options: TestAppOptions = {}) {
   const counted = countedVerifier();
   t = await testApp({ ...options, verifyPassword: counted.verify });
   const auth = async (user: string, password: string) => {
-    const response = await t!.app.inject({ method: 'GET', url: '/kosync/users/auth', headers: basic(user, password) });
+    const response = await signIn(t!.app, basic(user, password));
     return { status: response.statusCode, body: json(response) };
   };
   return { t, calls: counted.calls, auth };
@@ -43,7 +36,7 @@ async function start(options: TestAppOptions = {}) {
 const OK = { status: 200, body: { authorized: 'OK' } };
 const UNAUTHORIZED = { status: 401, body: { code: 2001, message: 'Unauthorized' } };
 
-describe('remembered logins (PROTOCOL.md §3)', () => {
+describe('remembered logins (docs/PROTOCOL.md §3.6)', () => {
   it('answers a repeated login from memory, whatever the case of the username', async () => {
     const { auth, calls } = await start();
     expect(await auth('dave', 'oldtimer')).toEqual(OK);

@@ -1,10 +1,16 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BODY_LIMIT } from '../src/app.js';
-import { testApp, type TestApp } from './support/app.js';
-import { query } from './support/fixtures.js';
+import { storedAt, testApp, type TestApp } from './support/app.js';
+import { DAVE_ID, query } from './support/fixtures.js';
 import { DAVE, get, json, put, UNKNOWN_DOC } from './support/requests.js';
 
-const VALID = { document: UNKNOWN_DOC, progress: '/body/DocFragment[4]/body/p[2]/text().17', percentage: 0.4567, device: 'KOReader', device_id: 'A1B2C3' };
+const VALID = {
+  document: UNKNOWN_DOC,
+  progress: '/body/DocFragment[4]/body/p[2]/text().17',
+  percentage: 0.4567,
+  device: 'KOReader',
+  device_id: 'A1B2C3',
+};
 
 let t: TestApp;
 beforeAll(async () => {
@@ -15,7 +21,7 @@ afterAll(() => t.close());
 const storedPercentage = (document: string) =>
   query<{ percentage: number }>(t.files.appDb, 'SELECT percentage FROM kosync_progress WHERE document = ?', document)[0]?.percentage;
 
-describe('PUT field rules (the original\'s, with the reference server\'s statuses)', () => {
+describe("PUT field rules (the original's, with the reference server's statuses)", () => {
   it.each([
     ['a document of 255 characters', { document: 'd'.repeat(255) }, 200],
     ['a document of 256 characters', { document: 'd'.repeat(256) }, 403],
@@ -50,7 +56,11 @@ describe('PUT field rules (the original\'s, with the reference server\'s statuse
     ['a device_id that is not a string', { device_id: 7 }, { code: 2003, message: 'Invalid device_id field' }],
     ['percentage 150', { percentage: 150 }, { code: 2003, message: 'Invalid percentage value: Percentage out of range' }],
     ['percentage -0.5', { percentage: -0.5 }, { code: 2003, message: 'Invalid percentage value: Percentage out of range' }],
-    ['a percentage that is not a number', { percentage: 'half' }, { code: 2003, message: 'Invalid percentage value: could not convert "half" to a number' }],
+    [
+      'a percentage that is not a number',
+      { percentage: 'half' },
+      { code: 2003, message: 'Invalid percentage value: could not convert "half" to a number' },
+    ],
   ])('refuses %s with the exact error', async (_case, change, body) => {
     const response = await put(t.app, { ...VALID, ...change });
     expect(response.statusCode).toBe(403);
@@ -95,9 +105,24 @@ describe('PUT field rules (the original\'s, with the reference server\'s statuse
     expect(response.statusCode).toBe(200);
   });
 
-  it('accepts and ignores unknown fields such as KOReader\'s metadata', async () => {
+  it("accepts and ignores unknown fields such as KOReader's metadata", async () => {
     const response = await put(t.app, { ...VALID, document: 'with-metadata', metadata: { title: 'T', authors: 'A' }, extra: [1] });
     expect(response.statusCode).toBe(200);
+    expect(query(t.files.appDb, "SELECT * FROM kosync_progress WHERE document = 'with-metadata'")).toEqual([
+      {
+        id: expect.any(Number),
+        user_id: DAVE_ID,
+        document: 'with-metadata',
+        progress: VALID.progress,
+        percentage: 45.67,
+        device: 'KOReader',
+        device_id: 'A1B2C3',
+        timestamp: storedAt(0),
+      },
+    ]);
+    // Hints that match no book leave nothing behind: no read status, no learnt document id.
+    expect(query(t.files.appDb, 'SELECT * FROM book_read_link')).toEqual([]);
+    expect(query(t.files.stateDb, "SELECT * FROM document_ids WHERE document = 'with-metadata'")).toEqual([]);
   });
 
   it('answers a body over the limit with 413 JSON', async () => {

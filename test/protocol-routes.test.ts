@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { basic, testApp, type TestApp } from './support/app.js';
 import { execute } from './support/fixtures.js';
-import { BOOK1_EPUB, DAVE, get, json, put, UNKNOWN_DOC } from './support/requests.js';
+import { werkzeugHash } from './support/hashes.js';
+import { BOOK1_EPUB, DAVE, get, healthcheck, json, put, signIn, UNAUTHORIZED, UNKNOWN_DOC } from './support/requests.js';
 
-const UNAUTHORIZED = { code: 2001, message: 'Unauthorized' };
 const PUSH = { document: UNKNOWN_DOC, progress: '12', percentage: 0.5, device: 'KOReader', device_id: 'DEV1' };
 
 describe('authentication over HTTP Basic with Calibre-Web accounts', () => {
@@ -13,7 +13,7 @@ describe('authentication over HTTP Basic with Calibre-Web accounts', () => {
   });
   afterAll(() => t.close());
 
-  const auth = (headers: Record<string, string> = {}) => t.app.inject({ method: 'GET', url: '/kosync/users/auth', headers });
+  const auth = (headers: Record<string, string> = {}) => signIn(t.app, headers);
 
   it.each([
     ['admin', 'admin123', 'pbkdf2:sha256:260000'],
@@ -51,11 +51,18 @@ describe('authentication over HTTP Basic with Calibre-Web accounts', () => {
   });
 
   it('splits the credentials at the first colon, so passwords may contain colons', async () => {
-    const response = await auth(basic('admin', 'admin123:extra'));
-    expect(response.statusCode).toBe(401);
+    execute(
+      t.files.appDb,
+      `INSERT INTO user (id, name, email, role, password) VALUES (90, 'colon', 'colon@example.org', 0, '${werkzeugHash('a:b:c')}')`,
+    );
+    const response = await auth(basic('colon', 'a:b:c'));
+    expect(response.statusCode).toBe(200);
+    expect(response.body).toBe('{"authorized":"OK"}');
+    expect((await auth(basic('colon', 'a'))).statusCode).toBe(401);
+    expect((await auth(basic('admin', 'admin123:extra'))).statusCode).toBe(401);
   });
 
-  it('answers 401 code 2001, not 400, on the progress routes (PROTOCOL.md §2)', async () => {
+  it('answers 401 code 2001, not 400, on the progress routes (docs/PROTOCOL.md §2.1)', async () => {
     const wrong = basic('dave', 'wrong');
     const pushed = await put(t.app, PUSH, wrong);
     expect(pushed.statusCode).toBe(401);
@@ -88,7 +95,7 @@ describe('routes and paths', () => {
   );
 
   it('answers the healthcheck without credentials', async () => {
-    const response = await t.app.inject({ method: 'GET', url: '/kosync/healthcheck' });
+    const response = await healthcheck(t.app);
     expect(response.statusCode).toBe(200);
     expect(json(response)).toEqual({ state: 'OK' });
   });
@@ -143,7 +150,7 @@ describe('base path and root aliases', () => {
       expect(auth.statusCode).toBe(200);
       const health = await t.app.inject({ method: 'GET', url: '/sync/ko/healthcheck' });
       expect(health.statusCode).toBe(200);
-      const old = await t.app.inject({ method: 'GET', url: '/kosync/users/auth', headers: DAVE });
+      const old = await signIn(t.app, DAVE);
       expect(old.statusCode).toBe(404);
     } finally {
       await t.close();

@@ -1,13 +1,21 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { basic, T0, testApp, type TestApp } from './support/app.js';
-import { execute, query } from './support/fixtures.js';
-import { BOOK1, BOOK1_EPUB, BOOK1_OLD_EPUB, BOOK2_EPUB, BOOK2_PDF, BOOK3_EPUB, DAVE, ERIN, get, json, put, UNKNOWN_DOC } from './support/requests.js';
-
-const DAVE_ID = 6;
-const ERIN_ID = 7;
-const SECOND = 1_000_000;
-const at = (seconds: number) => `2026-11-28 15:21:${55 + seconds}.781869`;
-const epoch = (seconds: number) => Math.floor(T0 / SECOND) + seconds;
+import { basic, epochAt as epoch, SECOND, storedAt as at, testApp, type TestApp } from './support/app.js';
+import { DAVE_ID, ERIN_ID, execute, query, tableRows } from './support/fixtures.js';
+import {
+  BOOK1,
+  BOOK1_EPUB,
+  BOOK1_OLD_EPUB,
+  BOOK2_EPUB,
+  BOOK2_PDF,
+  BOOK3_EPUB,
+  DAVE,
+  ERIN,
+  get,
+  json,
+  put,
+  UNKNOWN_DOC,
+} from './support/requests.js';
+import { pushedProgressRow, startedBook1Rows } from './support/rows.js';
 
 let t: TestApp;
 beforeEach(async () => {
@@ -15,15 +23,17 @@ beforeEach(async () => {
 });
 afterEach(() => t.close());
 
-const rows = (table: string) => query(t.files.appDb, `SELECT * FROM ${table} ORDER BY id`);
+const rows = (table: string) => tableRows(t.files.appDb, table);
 const push = (document: string, percentage: number, headers = DAVE, extra: Record<string, unknown> = {}) =>
   put(t.app, { document, progress: `p${percentage}`, percentage, device: 'KOReader', device_id: 'DEV1', ...extra }, headers);
 
-describe('what a PUT writes (PROTOCOL.md §4)', () => {
-  it('creates kosync_progress with the DDL SQLAlchemy emits for CWA\'s model', () => {
+describe('what a PUT writes (docs/PROTOCOL.md §4.1)', () => {
+  it("creates kosync_progress with the DDL SQLAlchemy emits for CWA's model", () => {
     const [table] = query<{ sql: string }>(t.files.appDb, `SELECT sql FROM sqlite_master WHERE name = 'kosync_progress'`);
     expect(table?.sql).toBe(
-      'CREATE TABLE kosync_progress (\n\tid INTEGER NOT NULL, \n\tuser_id INTEGER NOT NULL, \n\tdocument VARCHAR NOT NULL, \n\tprogress VARCHAR NOT NULL, \n\tpercentage FLOAT NOT NULL, \n\tdevice VARCHAR NOT NULL, \n\tdevice_id VARCHAR, \n\ttimestamp TIMESTAMP, \n\tPRIMARY KEY (id), \n\tFOREIGN KEY(user_id) REFERENCES user (id) ON DELETE CASCADE\n)',
+      'CREATE TABLE kosync_progress (\n\tid INTEGER NOT NULL, \n\tuser_id INTEGER NOT NULL, \n\tdocument VARCHAR NOT NULL, ' +
+        '\n\tprogress VARCHAR NOT NULL, \n\tpercentage FLOAT NOT NULL, \n\tdevice VARCHAR NOT NULL, \n\tdevice_id VARCHAR, ' +
+        '\n\ttimestamp TIMESTAMP, \n\tPRIMARY KEY (id), \n\tFOREIGN KEY(user_id) REFERENCES user (id) ON DELETE CASCADE\n)',
     );
   });
 
@@ -31,16 +41,11 @@ describe('what a PUT writes (PROTOCOL.md §4)', () => {
     const response = await push(BOOK1_EPUB, 0.25);
     expect(response.statusCode).toBe(200);
     expect(json(response)).toEqual({ document: BOOK1_EPUB, timestamp: epoch(0), ...BOOK1 });
-    expect(rows('kosync_progress')).toEqual([
-      { id: 1, user_id: DAVE_ID, document: BOOK1_EPUB, progress: 'p0.25', percentage: 25, device: 'KOReader', device_id: 'DEV1', timestamp: at(0) },
-    ]);
-    expect(rows('book_read_link')).toEqual([
-      { id: 1, book_id: 1, user_id: DAVE_ID, read_status: 2, last_modified: at(0), last_time_started_reading: at(0), times_started_reading: 1 },
-    ]);
-    expect(rows('kobo_reading_state')).toEqual([{ id: 1, user_id: DAVE_ID, book_id: 1, last_modified: at(0), priority_timestamp: at(0) }]);
-    expect(rows('kobo_bookmark')).toEqual([
-      { id: 1, kobo_reading_state_id: 1, last_modified: at(0), location_source: null, location_type: null, location_value: null, progress_percent: 25, content_source_progress_percent: null },
-    ]);
+    expect(rows('kosync_progress')).toEqual([pushedProgressRow({ percent: 25, timestamp: at(0) })]);
+    const started = startedBook1Rows(at(0));
+    expect(rows('book_read_link')).toEqual(started.book_read_link);
+    expect(rows('kobo_reading_state')).toEqual(started.kobo_reading_state);
+    expect(rows('kobo_bookmark')).toEqual(started.kobo_bookmark);
     expect(rows('kobo_statistics')).toEqual([
       { id: 1, kobo_reading_state_id: 1, last_modified: at(0), remaining_time_minutes: null, spent_reading_minutes: null },
     ]);
@@ -53,7 +58,10 @@ describe('what a PUT writes (PROTOCOL.md §4)', () => {
       `SELECT typeof(percentage) p, typeof(timestamp) ts FROM kosync_progress
        UNION ALL SELECT typeof(progress_percent), typeof(last_modified) FROM kobo_bookmark`,
     );
-    expect(types).toEqual([{ p: 'real', ts: 'text' }, { p: 'real', ts: 'text' }]);
+    expect(types).toEqual([
+      { p: 'real', ts: 'text' },
+      { p: 'real', ts: 'text' },
+    ]);
   });
 
   it('status goes 0.5 → 1.0 → 0.5: finished, then a re-read counted', async () => {
@@ -61,14 +69,30 @@ describe('what a PUT writes (PROTOCOL.md §4)', () => {
     t.clock.advance(SECOND);
     await push(BOOK1_EPUB, 1.0);
     expect(rows('book_read_link')).toEqual([
-      { id: 1, book_id: 1, user_id: DAVE_ID, read_status: 1, last_modified: at(1), last_time_started_reading: at(0), times_started_reading: 1 },
+      {
+        id: 1,
+        book_id: 1,
+        user_id: DAVE_ID,
+        read_status: 1,
+        last_modified: at(1),
+        last_time_started_reading: at(0),
+        times_started_reading: 1,
+      },
     ]);
     expect(rows('kobo_bookmark')).toMatchObject([{ id: 1, progress_percent: 100, last_modified: at(1) }]);
     expect(rows('kobo_reading_state')).toEqual([{ id: 1, user_id: DAVE_ID, book_id: 1, last_modified: at(1), priority_timestamp: at(1) }]);
     t.clock.advance(SECOND);
     await push(BOOK1_EPUB, 0.5);
     expect(rows('book_read_link')).toEqual([
-      { id: 1, book_id: 1, user_id: DAVE_ID, read_status: 2, last_modified: at(2), last_time_started_reading: at(2), times_started_reading: 2 },
+      {
+        id: 1,
+        book_id: 1,
+        user_id: DAVE_ID,
+        read_status: 2,
+        last_modified: at(2),
+        last_time_started_reading: at(2),
+        times_started_reading: 2,
+      },
     ]);
     expect(rows('kobo_statistics')).toEqual([
       { id: 1, kobo_reading_state_id: 1, last_modified: at(0), remaining_time_minutes: null, spent_reading_minutes: null },
@@ -79,8 +103,24 @@ describe('what a PUT writes (PROTOCOL.md §4)', () => {
     await push(BOOK1_EPUB, 0);
     await push(BOOK3_EPUB, 1);
     expect(rows('book_read_link')).toEqual([
-      { id: 1, book_id: 1, user_id: DAVE_ID, read_status: 0, last_modified: at(0), last_time_started_reading: null, times_started_reading: 0 },
-      { id: 2, book_id: 3, user_id: DAVE_ID, read_status: 1, last_modified: at(0), last_time_started_reading: null, times_started_reading: 0 },
+      {
+        id: 1,
+        book_id: 1,
+        user_id: DAVE_ID,
+        read_status: 0,
+        last_modified: at(0),
+        last_time_started_reading: null,
+        times_started_reading: 0,
+      },
+      {
+        id: 2,
+        book_id: 3,
+        user_id: DAVE_ID,
+        read_status: 1,
+        last_modified: at(0),
+        last_time_started_reading: null,
+        times_started_reading: 0,
+      },
     ]);
   });
 
@@ -139,14 +179,37 @@ describe('what a PUT writes (PROTOCOL.md §4)', () => {
     );
     await push(BOOK1_EPUB, 0.42);
     expect(rows('book_read_link')).toEqual([
-      { id: 10, book_id: 1, user_id: DAVE_ID, read_status: 2, last_modified: at(0), last_time_started_reading: at(0), times_started_reading: 1 },
+      {
+        id: 10,
+        book_id: 1,
+        user_id: DAVE_ID,
+        read_status: 2,
+        last_modified: at(0),
+        last_time_started_reading: at(0),
+        times_started_reading: 1,
+      },
     ]);
     expect(rows('kobo_reading_state')).toEqual([{ id: 20, user_id: DAVE_ID, book_id: 1, last_modified: at(0), priority_timestamp: at(0) }]);
     expect(rows('kobo_bookmark')).toEqual([
-      { id: 30, kobo_reading_state_id: 20, last_modified: at(0), location_source: 'OEBPS/ch1.xhtml', location_type: 'KoboSpan', location_value: 'kobo.1.1', progress_percent: 42, content_source_progress_percent: 50 },
+      {
+        id: 30,
+        kobo_reading_state_id: 20,
+        last_modified: at(0),
+        location_source: 'OEBPS/ch1.xhtml',
+        location_type: 'KoboSpan',
+        location_value: 'kobo.1.1',
+        progress_percent: 42,
+        content_source_progress_percent: 50,
+      },
     ]);
     expect(rows('kobo_statistics')).toEqual([
-      { id: 40, kobo_reading_state_id: 20, last_modified: '2026-01-01 00:00:00.000000', remaining_time_minutes: 30, spent_reading_minutes: 60 },
+      {
+        id: 40,
+        kobo_reading_state_id: 20,
+        last_modified: '2026-01-01 00:00:00.000000',
+        remaining_time_minutes: 30,
+        spent_reading_minutes: 60,
+      },
     ]);
   });
 
@@ -158,7 +221,10 @@ describe('what a PUT writes (PROTOCOL.md §4)', () => {
   });
 
   it('reuses a reading state left behind without its read status instead of adding a second one', async () => {
-    execute(t.files.appDb, `INSERT INTO kobo_reading_state VALUES (20, ${DAVE_ID}, 1, '2026-01-01 00:00:00.000000', '2026-01-01 00:00:00.000000')`);
+    execute(
+      t.files.appDb,
+      `INSERT INTO kobo_reading_state VALUES (20, ${DAVE_ID}, 1, '2026-01-01 00:00:00.000000', '2026-01-01 00:00:00.000000')`,
+    );
     await push(BOOK1_EPUB, 0.42);
     expect(rows('kobo_reading_state')).toEqual([{ id: 20, user_id: DAVE_ID, book_id: 1, last_modified: at(0), priority_timestamp: at(0) }]);
     expect(rows('kobo_bookmark')).toMatchObject([{ kobo_reading_state_id: 20, progress_percent: 42 }]);
@@ -173,8 +239,26 @@ describe('what a PUT writes (PROTOCOL.md §4)', () => {
     );
     await push(UNKNOWN_DOC, 0.5);
     expect(rows('kosync_progress')).toEqual([
-      { id: 5, user_id: DAVE_ID, document: UNKNOWN_DOC, progress: 'p0.5', percentage: 50, device: 'KOReader', device_id: 'DEV1', timestamp: at(0) },
-      { id: 6, user_id: DAVE_ID, document: UNKNOWN_DOC, progress: 'b', percentage: 2, device: 'X', device_id: null, timestamp: '2026-01-01 00:00:00.000000' },
+      {
+        id: 5,
+        user_id: DAVE_ID,
+        document: UNKNOWN_DOC,
+        progress: 'p0.5',
+        percentage: 50,
+        device: 'KOReader',
+        device_id: 'DEV1',
+        timestamp: at(0),
+      },
+      {
+        id: 6,
+        user_id: DAVE_ID,
+        document: UNKNOWN_DOC,
+        progress: 'b',
+        percentage: 2,
+        device: 'X',
+        device_id: null,
+        timestamp: '2026-01-01 00:00:00.000000',
+      },
     ]);
   });
 });
@@ -217,7 +301,13 @@ describe('what a GET answers', () => {
     await put(t.app, { document: UNKNOWN_DOC, progress: '56', percentage: 0.32, device: 'my kpw' });
     t.clock.advance(SECOND);
     await put(t.app, { document: UNKNOWN_DOC, progress: '40', percentage: 0.22, device: 'my pb' });
-    expect(json(await get(t.app, UNKNOWN_DOC))).toEqual({ document: UNKNOWN_DOC, progress: '40', percentage: 0.22, device: 'my pb', timestamp: epoch(1) });
+    expect(json(await get(t.app, UNKNOWN_DOC))).toEqual({
+      document: UNKNOWN_DOC,
+      progress: '40',
+      percentage: 0.22,
+      device: 'my pb',
+      timestamp: epoch(1),
+    });
   });
 
   it('keeps users apart', async () => {
@@ -245,7 +335,7 @@ describe('what a GET answers', () => {
 });
 
 describe('sharing switched off', () => {
-  it('answers only the document\'s own progress', async () => {
+  it("answers only the document's own progress", async () => {
     await t.close();
     t = await testApp({ env: { KOSYNC_SHARE_PROGRESS_ACROSS_FILES: 'false' } });
     await push(BOOK1_OLD_EPUB, 0.3);
@@ -254,11 +344,11 @@ describe('sharing switched off', () => {
 });
 
 describe('libraries without matching', () => {
-  it('matches through the sidecar\'s own index on a plain Calibre library without CWA\'s checksum table', async () => {
+  it("matches through the sidecar's own index on a plain Calibre library without CWA's checksum table", async () => {
     await t.close();
     t = await testApp({ library: 'calibre' });
     await t.app.ready();
-    await t.databases.scanner?.idle();
+    await t.library?.scanner.idle();
     const response = await push(BOOK1_EPUB, 0.5);
     expect(json(response)).toEqual({ document: BOOK1_EPUB, timestamp: epoch(0), ...BOOK1 });
     expect(rows('book_read_link')).toMatchObject([{ book_id: 1, user_id: DAVE_ID, read_status: 2 }]);

@@ -4,9 +4,9 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { basic, T0, testApp, type TestApp, type TestAppOptions } from './support/app.js';
 import { execute } from './support/fixtures.js';
+import { signIn, UNAUTHORIZED } from './support/requests.js';
 
 const OK = { authorized: 'OK' };
-const UNAUTHORIZED = { code: 2001, message: 'Unauthorized' };
 const HEADER_ON = "config_allow_reverse_proxy_header_login = 1, config_reverse_proxy_login_header_name = 'X-Remote-User'";
 
 let current: TestApp | undefined;
@@ -30,7 +30,7 @@ async function appWith(settings: string | undefined, options: TestAppOptions = {
 }
 
 async function auth(app: TestApp, headers: Record<string, string>, remoteAddress = '127.0.0.1') {
-  const response = await app.app.inject({ method: 'GET', url: '/kosync/users/auth', headers, remoteAddress });
+  const response = await signIn(app.app, headers, remoteAddress);
   return { status: response.statusCode, body: response.json() as unknown };
 }
 
@@ -59,7 +59,7 @@ describe('reverse-proxy header login switched off (Calibre-Web default)', () => 
   });
 });
 
-describe('KOSYNC_PROXY_HEADER_LOGIN off (the default): Calibre-Web\'s header login is not honoured', () => {
+describe("KOSYNC_PROXY_HEADER_LOGIN off (the default): Calibre-Web's header login is not honoured", () => {
   const off = { env: { KOSYNC_PROXY_HEADER_LOGIN: 'false' } };
 
   it('ignores the header even from a trusted loopback peer, with the switch on in Calibre-Web', async () => {
@@ -82,17 +82,25 @@ describe('KOSYNC_PROXY_HEADER_LOGIN off (the default): Calibre-Web\'s header log
         );
       },
     });
-    expect(await auth(app, { 'x-remote-user': 'dave', 'x-proxy-secret': 'secret' }, '10.0.0.5')).toEqual({ status: 401, body: UNAUTHORIZED });
+    expect(await auth(app, { 'x-remote-user': 'dave', 'x-proxy-secret': 'secret' }, '10.0.0.5')).toEqual({
+      status: 401,
+      body: UNAUTHORIZED,
+    });
   });
 
   it('says once, at start, that Calibre-Web has it on and this server ignores it', async () => {
     const lines: string[] = [];
-    const app = await appWith(HEADER_ON, { ...off, env: { ...off.env, KOSYNC_LOG_LEVEL: 'warn' }, logStream: { write: (line) => lines.push(line) } });
+    const app = await appWith(HEADER_ON, {
+      ...off,
+      env: { ...off.env, KOSYNC_LOG_LEVEL: 'warn' },
+      logStream: { write: (line) => lines.push(line) },
+    });
     await app.app.ready();
     await auth(app, { 'x-remote-user': 'dave' });
     await auth(app, basic('dave', 'wrong'));
     expect(lines.map((l) => (JSON.parse(l) as { msg: string }).msg)).toEqual([
-      "Calibre-Web's reverse-proxy header login is on, but this server ignores the 'x-remote-user' header unless KOSYNC_PROXY_HEADER_LOGIN is true",
+      "Calibre-Web's reverse-proxy header login is on, but this server ignores the 'x-remote-user' header " +
+        'unless KOSYNC_PROXY_HEADER_LOGIN is true',
     ]);
   });
 });
@@ -142,7 +150,10 @@ describe('reverse-proxy header login switched on', () => {
 
   it('judges the connecting peer, never an X-Forwarded-For it sends', async () => {
     const app = await appWith(HEADER_ON, { env: { KOSYNC_TRUST_PROXY: 'true' } });
-    expect(await auth(app, { 'x-remote-user': 'dave', 'x-forwarded-for': '127.0.0.1' }, '10.0.0.5')).toEqual({ status: 401, body: UNAUTHORIZED });
+    expect(await auth(app, { 'x-remote-user': 'dave', 'x-forwarded-for': '127.0.0.1' }, '10.0.0.5')).toEqual({
+      status: 401,
+      body: UNAUTHORIZED,
+    });
   });
 
   it('accepts peers from the configured trusted networks, IPv4-mapped forms included', async () => {
@@ -213,7 +224,8 @@ describe('reverse-proxy header login with a shared secret (config_reverse_proxy_
     expect(await auth(app, { 'x-remote-user': 'dave', 'x-proxy-secret': 'x' })).toEqual({ status: 401, body: UNAUTHORIZED });
     const messages = lines.map((l) => (JSON.parse(l) as { msg: string }).msg);
     expect(messages.filter((m) => m.startsWith('reverse-proxy header login refused'))).toEqual([
-      `reverse-proxy header login refused: settings.config_reverse_proxy_login_header_secret_e does not decrypt with ${join(app.files.dir, '.key')}: not a Fernet token`,
+      'reverse-proxy header login refused: settings.config_reverse_proxy_login_header_secret_e ' +
+        `does not decrypt with ${join(app.files.dir, '.key')}: not a Fernet token`,
     ]);
   });
 });

@@ -3,10 +3,13 @@ import { testApp } from './support/app.js';
 import { execute, query } from './support/fixtures.js';
 import { BOOK1_EPUB, get, json, put } from './support/requests.js';
 
-/** The kosync_progress DDLs found in real app.db files (notes/cwa.md §1.2). */
+/** The kosync_progress DDLs found in real app.db files (docs/UPSTREAM.md#cwa-kosync_progress). */
 const VARIANTS = {
-  'B: CWA raw DDL with AUTOINCREMENT, defaults and indexes': `CREATE TABLE kosync_progress (id INTEGER PRIMARY KEY AUTOINCREMENT, user_id INTEGER NOT NULL, document TEXT NOT NULL, progress TEXT NOT NULL, percentage REAL NOT NULL, device TEXT NOT NULL, device_id TEXT, timestamp TIMESTAMP DEFAULT CURRENT_TIMESTAMP, FOREIGN KEY (user_id) REFERENCES user(id) ON DELETE CASCADE);
-    CREATE INDEX idx_kosync_user_document ON kosync_progress(user_id, document);
+  'B: CWA raw DDL with AUTOINCREMENT, defaults and indexes':
+    'CREATE TABLE kosync_progress (id INTEGER PRIMARY KEY AUTOINCREMENT, user_id INTEGER NOT NULL, document TEXT NOT NULL, ' +
+    'progress TEXT NOT NULL, percentage REAL NOT NULL, device TEXT NOT NULL, device_id TEXT, ' +
+    'timestamp TIMESTAMP DEFAULT CURRENT_TIMESTAMP, FOREIGN KEY (user_id) REFERENCES user(id) ON DELETE CASCADE);\n' +
+    `    CREATE INDEX idx_kosync_user_document ON kosync_progress(user_id, document);
     CREATE INDEX idx_kosync_document ON kosync_progress(document);`,
   'C: CWA v3.1 DDL with DATETIME and no CASCADE': `CREATE TABLE kosync_progress (
 	id INTEGER NOT NULL, 

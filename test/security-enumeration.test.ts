@@ -6,7 +6,7 @@ import { verifyWerkzeugHash } from '../src/auth/werkzeug.js';
 import { listPasswordFormats } from '../src/repos/users.js';
 import { basic, testApp, type TestApp } from './support/app.js';
 import { execute } from './support/fixtures.js';
-import { DAVE, ERIN, put } from './support/requests.js';
+import { DAVE, ERIN, put, signIn } from './support/requests.js';
 
 const ADMIN_HASH = 'pbkdf2:sha256:260000$kB9xXTXcgP1oNtYL$e1732cc5a9b5cbf6e8a97494f7ee0458d5fb4de1b3917597849600f73045a9f0';
 
@@ -33,7 +33,7 @@ describe('no username enumeration', () => {
   it('answers an unknown user, Guest, an empty-hash user and a wrong password byte for byte the same', async () => {
     const answers = [];
     for (const [, headers, remoteAddress] of attempts) {
-      const response = await t.app.inject({ method: 'GET', url: '/kosync/users/auth', headers, remoteAddress });
+      const response = await signIn(t.app, headers, remoteAddress);
       const { date: _date, ...headersWithoutDate } = response.headers;
       answers.push({ status: response.statusCode, headers: headersWithoutDate, body: response.rawPayload.toString('hex') });
     }
@@ -41,7 +41,7 @@ describe('no username enumeration', () => {
     for (const answer of answers.slice(1)) expect(answer).toEqual(answers[0]);
   });
 
-  it('verifies one hash of the commonest format (admin\'s pbkdf2:sha256:260000 here) for each of them', () => {
+  it("verifies one hash of the commonest format (admin's pbkdf2:sha256:260000 here) for each of them", () => {
     // The first attempt checked admin's real hash; the others a decoy of the same method, salt and digest
     // length (the empty-hash user is also offered to the verifier with its empty hash, which costs nothing).
     const derivations = checkedHashes.filter((hash) => hash !== '');
@@ -55,12 +55,18 @@ describe('no username enumeration', () => {
 
 describe('the decoy hash', () => {
   it('takes the method, salt length and digest length most users have', () => {
-    const decoy = decoyHashLike([ADMIN_HASH, 'scrypt:32768:8:1$abcdefgh$' + 'a'.repeat(128), 'scrypt:32768:8:1$ijklmnop$' + 'b'.repeat(128)]);
+    const decoy = decoyHashLike([
+      ADMIN_HASH,
+      `scrypt:32768:8:1$abcdefgh$${'a'.repeat(128)}`,
+      `scrypt:32768:8:1$ijklmnop$${'b'.repeat(128)}`,
+    ]);
     expect(decoy).toMatch(/^scrypt:32768:8:1\$[A-Za-z0-9]{8}\$[0-9a-f]{128}$/);
   });
 
-  it('breaks a tie in favour of the lowest user id, and falls back to werkzeug 3\'s scrypt default', () => {
-    expect(decoyHashLike(['pbkdf2:sha1:1000$IVImtTrV$' + 'c'.repeat(40), ADMIN_HASH])).toMatch(/^pbkdf2:sha1:1000\$[A-Za-z0-9]{8}\$[0-9a-f]{40}$/);
+  it("breaks a tie in favour of the lowest user id, and falls back to werkzeug 3's scrypt default", () => {
+    expect(decoyHashLike([`pbkdf2:sha1:1000$IVImtTrV$${'c'.repeat(40)}`, ADMIN_HASH])).toMatch(
+      /^pbkdf2:sha1:1000\$[A-Za-z0-9]{8}\$[0-9a-f]{40}$/,
+    );
     expect(decoyHashLike([])).toMatch(/^scrypt:32768:8:1\$[A-Za-z0-9]{16}\$[0-9a-f]{128}$/);
   });
 
@@ -115,14 +121,21 @@ describe('failed logins padded to the slowest hash format in app.db', () => {
     ]);
   });
 
-  it('pads to the slowest measured format, and measures again only when the users\' formats change', async () => {
+  it("pads to the slowest measured format, and measures again only when the users' formats change", async () => {
     t = await testApp({ library: null });
-    const { padding: pad, measured } = padding(t, { 'pbkdf2:sha256:1000000': 380, 'scrypt:32768:8:1': 140, 'pbkdf2:sha1:1000': 1, 'pbkdf2:sha256:3000000': 1150 });
+    const { padding: pad, measured } = padding(t, {
+      'pbkdf2:sha256:1000000': 380,
+      'scrypt:32768:8:1': 140,
+      'pbkdf2:sha1:1000': 1,
+      'pbkdf2:sha256:3000000': 1150,
+    });
     expect(await pad.targetMs()).toBe(380);
     expect(measured.sort()).toEqual(['pbkdf2:sha1:1000', 'pbkdf2:sha256:1000000', 'scrypt:32768:8:1']);
 
     // Writes that leave the formats as they were (a sync, an e-mail change) measure nothing.
-    expect((await put(t.app, { document: '0123456789abcdef0123456789abcdef', progress: 'p', percentage: 0.1, device: 'd' })).statusCode).toBe(200);
+    expect(
+      (await put(t.app, { document: '0123456789abcdef0123456789abcdef', progress: 'p', percentage: 0.1, device: 'd' })).statusCode,
+    ).toBe(200);
     execute(t.files.appDb, `UPDATE user SET email = 'new@example.org' WHERE name = 'dave'`);
     expect(await pad.targetMs()).toBe(380);
     expect(measured).toHaveLength(3);
@@ -133,7 +146,7 @@ describe('failed logins padded to the slowest hash format in app.db', () => {
     expect(measured.slice(3).sort()).toEqual(['pbkdf2:sha1:1000', 'pbkdf2:sha256:3000000', 'scrypt:32768:8:1']);
   });
 
-  it('follows the running average of real failed checks of the slowest formats, up and down with the host\'s load', async () => {
+  it("follows the running average of real failed checks of the slowest formats, up and down with the host's load", async () => {
     t = await testApp({ library: null });
     const { padding: pad } = padding(t, { 'pbkdf2:sha256:1000000': 380, 'scrypt:32768:8:1': 140, 'pbkdf2:sha1:1000': 1 });
     expect(await pad.targetMs()).toBe(380);
@@ -153,16 +166,21 @@ describe('failed logins padded to the slowest hash format in app.db', () => {
   it('makes a wrong password for a cheap hash last as long as the slowest, while a right one is not held back', async () => {
     t = await testApp({ library: null, padFailedLogins: true });
     // The first failure measures the formats; the next is padded to carol's pbkdf2:sha256:1000000 (~0.4 s).
-    expect((await t.app.inject({ method: 'GET', url: '/kosync/users/auth', headers: basic('dave', 'warm-up'), remoteAddress: '198.51.100.1' })).statusCode).toBe(401);
+    expect((await signIn(t.app, basic('dave', 'warm-up'), '198.51.100.1')).statusCode).toBe(401);
     const order: string[] = [];
     const login = (name: string, headers: Record<string, string>, remoteAddress: string) =>
-      t!.app.inject({ method: 'GET', url: '/kosync/users/auth', headers, remoteAddress }).then((r) => (order.push(name), r.statusCode));
+      signIn(t!.app, headers, remoteAddress).then((r) => {
+        order.push(name);
+        return r.statusCode;
+      });
     // dave's hash (1,000 iterations) is checked 150 times faster than erin's (150,000); yet erin's
     // success is answered first, because dave's failure waits out the slowest format's time.
-    const statuses = await Promise.all([login('dave wrong', basic('dave', 'wrong'), '198.51.100.2'), login('erin right', ERIN, '198.51.100.3')]);
+    const statuses = await Promise.all([
+      login('dave wrong', basic('dave', 'wrong'), '198.51.100.2'),
+      login('erin right', ERIN, '198.51.100.3'),
+    ]);
     expect(statuses).toEqual([401, 200]);
     expect(order).toEqual(['erin right', 'dave wrong']);
-    expect((await t.app.inject({ method: 'GET', url: '/kosync/users/auth', headers: DAVE, remoteAddress: '198.51.100.4' })).statusCode).toBe(200);
+    expect((await signIn(t.app, DAVE, '198.51.100.4')).statusCode).toBe(200);
   });
 });
-

@@ -1,10 +1,10 @@
-import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { basic, testApp, type TestApp } from './support/app.js';
-import { DAVE, put } from './support/requests.js';
+import { md5 } from './support/keys.js';
+import { DAVE, put, signIn } from './support/requests.js';
 
 const SECRETS = ['oldtimer', 'hunter2-wrong', 'wonderland', 'admin123'];
-const KEY = createHash('md5').update('oldtimer').digest('hex');
+const KEY = md5('oldtimer');
 
 describe('what the logs contain', () => {
   let t: TestApp;
@@ -18,23 +18,31 @@ describe('what the logs contain', () => {
     });
     await t.app.ready();
     lines.length = 0;
-    await t.app.inject({ method: 'GET', url: '/kosync/users/auth', headers: DAVE });
-    await t.app.inject({ method: 'GET', url: '/kosync/users/auth', headers: basic('dave', 'hunter2-wrong') });
-    await t.app.inject({ method: 'GET', url: '/kosync/users/auth', headers: basic('alice', 'wonderland') });
-    await t.app.inject({ method: 'GET', url: '/kosync/users/auth', headers: { 'x-auth-user': 'dave', 'x-auth-key': KEY } });
+    await signIn(t.app, DAVE);
+    await signIn(t.app, basic('dave', 'hunter2-wrong'));
+    await signIn(t.app, basic('alice', 'wonderland'));
+    await signIn(t.app, { 'x-auth-user': 'dave', 'x-auth-key': KEY });
     await put(t.app, { document: 'log-doc', progress: '1', percentage: 0.1, device: 'log-test' }, basic('admin', 'admin123'));
     await put(t.app, 'x'.repeat(20_000));
     await t.app.inject({ method: 'GET', url: '/kosync/nowhere', headers: DAVE });
-    await t.app.inject({ method: 'GET', url: '/kosync/test-log-headers', headers: { ...DAVE, 'x-auth-user': 'dave', 'x-auth-key': KEY, cookie: 'session=abc' } });
+    await t.app.inject({
+      method: 'GET',
+      url: '/kosync/test-log-headers',
+      headers: { ...DAVE, 'x-auth-user': 'dave', 'x-auth-key': KEY, cookie: 'session=abc' },
+    });
   });
   afterAll(() => t.close());
 
   it('never holds a password, a Basic credential, an x-auth-key or a cookie, even when headers are logged', () => {
     expect(lines.length).toBeGreaterThanOrEqual(9);
     const text = lines.join('');
-    const encoded = [DAVE.authorization, basic('dave', 'hunter2-wrong').authorization, basic('admin', 'admin123').authorization].map((h) => h.slice(6));
+    const encoded = [DAVE.authorization, basic('dave', 'hunter2-wrong').authorization, basic('admin', 'admin123').authorization].map((h) =>
+      h.slice(6),
+    );
     for (const secret of [...SECRETS, ...encoded, KEY, KEY.slice(0, 16), 'session=abc']) expect(text).not.toContain(secret);
-    const logged = lines.map((l) => JSON.parse(l) as Record<string, any>).find((l) => l.msg === 'headers')!;
+    const logged = lines
+      .map((l) => JSON.parse(l) as { msg: string; headers: Record<string, string>; credentials: unknown })
+      .find((l) => l.msg === 'headers')!;
     expect(logged.headers.authorization).toBe('[redacted]');
     expect(logged.headers['x-auth-key']).toBe('[redacted]');
     expect(logged.headers.cookie).toBe('[redacted]');

@@ -1,17 +1,16 @@
-import { pbkdf2Sync } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
 import { clientAddressKey, clientNetworkKey, verificationShareKey } from '../src/auth/client-address.js';
 import { loginDelayMs } from '../src/auth/login-limiter.js';
 import { localPasswordVerifier, type PasswordVerifier } from '../src/auth/password-verifier.js';
 import { loadConfig } from '../src/config.js';
-import { basic, testApp, type TestApp, type TestAppOptions } from './support/app.js';
+import { basic, SECOND, testApp, type TestApp, type TestAppOptions } from './support/app.js';
 import { execute } from './support/fixtures.js';
+import { werkzeugHash } from './support/hashes.js';
 import { enable } from './support/keys.js';
-import { DAVE } from './support/requests.js';
+import { DAVE, signIn } from './support/requests.js';
 
 const UNAUTHORIZED = '{"code":2001,"message":"Unauthorized"}';
 const TOO_MANY = '{"code":2001,"message":"Too many failed logins, try again later"}';
-const SECOND = 1_000_000;
 
 /** The real password check, counted: every call is one hash verification. */
 function countingVerifier(): PasswordVerifier & { calls: number } {
@@ -37,8 +36,7 @@ describe('failed-login limits', () => {
     t = undefined;
   });
 
-  const login = (headers: Record<string, string>, remoteAddress: string) =>
-    t!.app.inject({ method: 'GET', url: '/kosync/users/auth', headers, remoteAddress });
+  const login = (headers: Record<string, string>, remoteAddress: string) => signIn(t!.app, headers, remoteAddress);
 
   it('answers 429 with Retry-After after 10 failures from one address, without verifying any more hashes', async () => {
     const verifier = countingVerifier();
@@ -119,7 +117,8 @@ describe('failed-login limits', () => {
 
   it('counts one username per IPv6 /48, so spreading over its /64s escapes nothing', async () => {
     t = await limitsApp();
-    for (let i = 0; i < 20; i++) expect((await login(basic('dave', 'wrong'), `2001:db8:1:${(i + 1).toString(16)}::1`)).statusCode).toBe(401);
+    for (let i = 0; i < 20; i++)
+      expect((await login(basic('dave', 'wrong'), `2001:db8:1:${(i + 1).toString(16)}::1`)).statusCode).toBe(401);
     expect((await login(basic('dave', 'wrong'), '2001:db8:1:ffff::1')).statusCode).toBe(429);
     expect((await login(basic('dave', 'wrong'), '2001:db8:2::1')).statusCode).toBe(401);
   });
@@ -129,7 +128,7 @@ describe('failed-login limits', () => {
     expect((await login(DAVE, '192.0.2.20')).statusCode).toBe(200);
     for (let i = 0; i < 20; i++) await login(basic('dave', 'wrong'), `192.0.2.${i + 100}`);
     // The password changes in Calibre-Web, so nothing remembered applies: the new one is verified.
-    execute(t.files.appDb, `UPDATE user SET password = '${sha1Hash('newpass')}' WHERE name = 'dave'`);
+    execute(t.files.appDb, `UPDATE user SET password = '${werkzeugHash('newpass', 'NewSalt1')}' WHERE name = 'dave'`);
 
     expect((await login(basic('dave', 'newpass'), '192.0.2.99')).statusCode).toBe(429);
     expect((await login(basic('dave', 'newpass'), '192.0.2.20')).statusCode).toBe(200);
@@ -138,16 +137,31 @@ describe('failed-login limits', () => {
   it('takes the client address from X-Forwarded-For only when the peer is a trusted proxy', async () => {
     t = await limitsApp({ env: { KOSYNC_TRUST_PROXY: '127.0.0.1' } });
     const viaProxy = (forwardedFor: string, password: string) =>
-      t!.app.inject({ method: 'GET', url: '/kosync/users/auth', headers: { ...basic('dave', password), 'x-forwarded-for': forwardedFor }, remoteAddress: '127.0.0.1' });
+      t!.app.inject({
+        method: 'GET',
+        url: '/kosync/users/auth',
+        headers: { ...basic('dave', password), 'x-forwarded-for': forwardedFor },
+        remoteAddress: '127.0.0.1',
+      });
     for (let i = 0; i < 10; i++) await viaProxy('203.0.113.7', `guess-${i}`);
     expect((await viaProxy('203.0.113.7', 'more')).statusCode).toBe(429);
     expect((await viaProxy('198.51.100.20', 'oldtimer')).statusCode).toBe(200);
 
     // From a peer that is not the proxy, X-Forwarded-For is ignored: rotating it escapes nothing.
     for (let i = 0; i < 10; i++) {
-      await t.app.inject({ method: 'GET', url: '/kosync/users/auth', headers: { ...basic('dave', `spoof-${i}`), 'x-forwarded-for': `10.0.0.${i}` }, remoteAddress: '192.0.2.50' });
+      await t.app.inject({
+        method: 'GET',
+        url: '/kosync/users/auth',
+        headers: { ...basic('dave', `spoof-${i}`), 'x-forwarded-for': `10.0.0.${i}` },
+        remoteAddress: '192.0.2.50',
+      });
     }
-    const spoofed = await t.app.inject({ method: 'GET', url: '/kosync/users/auth', headers: { ...basic('dave', 'x'), 'x-forwarded-for': '10.9.9.9' }, remoteAddress: '192.0.2.50' });
+    const spoofed = await t.app.inject({
+      method: 'GET',
+      url: '/kosync/users/auth',
+      headers: { ...basic('dave', 'x'), 'x-forwarded-for': '10.9.9.9' },
+      remoteAddress: '192.0.2.50',
+    });
     expect(spoofed.statusCode).toBe(429);
   });
 
@@ -183,8 +197,7 @@ describe('a username under attack from many addresses', () => {
     t = undefined;
   });
 
-  const login = (headers: Record<string, string>, remoteAddress: string) =>
-    t!.app.inject({ method: 'GET', url: '/kosync/users/auth', headers, remoteAddress });
+  const login = (headers: Record<string, string>, remoteAddress: string) => signIn(t!.app, headers, remoteAddress);
   /** The app with defaults, except that the verification queue takes every guess: each one is checked. */
   const attackedApp = () => testApp({ library: null, env: { KOSYNC_VERIFY_PER_ADDRESS: '100', KOSYNC_VERIFY_QUEUE: '100' } });
   /** `count` wrong passwords for `user` at once, from two addresses of different networks. */
@@ -209,7 +222,11 @@ describe('a username under attack from many addresses', () => {
     // Three checks at once: the two attacked names wait (2 s), erin's is checked at once. Her answer
     // comes first although dave's hash (pbkdf2:sha1:1000) is checked 150 times faster than hers.
     const order: string[] = [];
-    const tracked = (name: string, response: ReturnType<typeof login>) => response.then((r) => (order.push(name), r.statusCode));
+    const tracked = (name: string, response: ReturnType<typeof login>) =>
+      response.then((r) => {
+        order.push(name);
+        return r.statusCode;
+      });
     const statuses = await Promise.all([
       tracked('dave', login(DAVE, '203.0.113.50')),
       tracked('nobody', login(basic('nobody', 'oldtimer'), '203.0.113.51')),
@@ -231,12 +248,16 @@ describe('the limit settings', () => {
     expect(loadConfig({}).loginLimits).toEqual({ perAddress: 10, perUserAndNetwork: 20, windowMs: 60_000, maxDelayMs: 2000 });
   });
 
-  it('keep the wait below KOReader\'s 5 s timeout', () => {
-    expect(() => loadConfig({ KOSYNC_LOGIN_DELAY_MAX_MS: '5000' })).toThrow('KOSYNC_LOGIN_DELAY_MAX_MS: must be between 0 and 3000 (got "5000")');
+  it("keep the wait below KOReader's 5 s timeout", () => {
+    expect(() => loadConfig({ KOSYNC_LOGIN_DELAY_MAX_MS: '5000' })).toThrow(
+      'KOSYNC_LOGIN_DELAY_MAX_MS: must be between 0 and 3000 (got "5000")',
+    );
   });
 
   it('name the variable when a value is wrong', () => {
-    expect(() => loadConfig({ KOSYNC_LOGIN_FAILURES_PER_USER: 'many' })).toThrow('KOSYNC_LOGIN_FAILURES_PER_USER: must be a whole number (got "many")');
+    expect(() => loadConfig({ KOSYNC_LOGIN_FAILURES_PER_USER: 'many' })).toThrow(
+      'KOSYNC_LOGIN_FAILURES_PER_USER: must be a whole number (got "many")',
+    );
     expect(() => loadConfig({ KOSYNC_LOGIN_FAILURE_WINDOW: '0' })).toThrow('KOSYNC_LOGIN_FAILURE_WINDOW: must be between 1 and 86400');
   });
 });
@@ -266,9 +287,3 @@ describe('client address keys', () => {
     expect(verificationShareKey(address)).toBe(share);
   });
 });
-
-/** A werkzeug `pbkdf2:sha1:1000` hash, the cheap format dave's row has. */
-function sha1Hash(password: string): string {
-  const salt = 'NewSalt1';
-  return `pbkdf2:sha1:1000$${salt}$${pbkdf2Sync(password, salt, 1000, 20, 'sha1').toString('hex')}`;
-}

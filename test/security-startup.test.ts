@@ -23,7 +23,11 @@ describe('start-up checks, through the built CLI', () => {
   it('stops with exit 1 naming an app.db that is a folder', async () => {
     const folder = join(scratch, 'folder.db');
     mkdirSync(folder);
-    expect(await serve({ KOSYNC_APP_DB: folder })).toEqual({ code: 1, stdout: '', stderr: `calibre-web-kosync: app.db is not a file: ${folder}\n` });
+    expect(await serve({ KOSYNC_APP_DB: folder })).toEqual({
+      code: 1,
+      stdout: '',
+      stderr: `calibre-web-kosync: app.db is not a file: ${folder}\n`,
+    });
   });
 
   it('stops with exit 1 naming an app.db that is not a SQLite file', async () => {
@@ -41,7 +45,9 @@ describe('start-up checks, through the built CLI', () => {
       expect(await serve({ KOSYNC_APP_DB: files.appDb })).toEqual({
         code: 1,
         stdout: '',
-        stderr: `calibre-web-kosync: app.db is not readable and writable by this process: ${files.appDb} (check the file owner, or PUID/PGID)\n`,
+        stderr:
+          `calibre-web-kosync: app.db is not readable and writable by this process: ${files.appDb} ` +
+          '(check the file owner, or PUID/PGID)\n',
       });
     } finally {
       files.remove();

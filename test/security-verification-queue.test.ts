@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { localPasswordVerifier, type PasswordVerifier } from '../src/auth/password-verifier.js';
 import { basic, testApp, type TestApp } from './support/app.js';
-import { DAVE } from './support/requests.js';
+import { DAVE, signIn } from './support/requests.js';
 
 /** The real check, held back until `open()`: verifications pile up deterministically, no timing involved. */
 function gatedVerifier(): PasswordVerifier & { calls: number; close(): void; open(): void } {
@@ -36,8 +36,7 @@ describe('the cap on concurrent password checks', () => {
   it('answers 503/1000 at once when the running and waiting slots are full, and lets remembered logins through', async () => {
     const verifier = gatedVerifier();
     t = await testApp({ library: null, verifyPassword: verifier, env: { KOSYNC_VERIFY_CONCURRENCY: '1', KOSYNC_VERIFY_QUEUE: '1' } });
-    const login = (headers: Record<string, string>, remoteAddress: string) =>
-      t!.app.inject({ method: 'GET', url: '/kosync/users/auth', headers, remoteAddress });
+    const login = (headers: Record<string, string>, remoteAddress: string) => signIn(t!.app, headers, remoteAddress);
     expect((await login(DAVE, '198.51.100.1')).statusCode).toBe(200);
     expect(verifier.calls).toBe(1);
 
@@ -50,7 +49,12 @@ describe('the cap on concurrent password checks', () => {
       login(basic('dave', 'wrong-2'), '192.0.2.2'),
       login(basic('dave', 'wrong-3'), '192.0.2.3'),
       login(basic('erin', 'wrong-4'), '192.0.2.4'),
-    ].map((pending) => pending.then((response) => (settled.push(response), response)));
+    ].map((pending) =>
+      pending.then((response) => {
+        settled.push(response);
+        return response;
+      }),
+    );
     await vi.waitFor(() => expect(settled).toHaveLength(2), { timeout: 20_000 });
     for (const response of settled) {
       expect(response.statusCode).toBe(503);
@@ -73,13 +77,22 @@ describe('the cap on concurrent password checks', () => {
     t = await testApp({
       library: null,
       verifyPassword: verifier,
-      env: { KOSYNC_VERIFY_CONCURRENCY: '1', KOSYNC_VERIFY_QUEUE: '0', KOSYNC_LOGIN_FAILURES_PER_ADDRESS: '2', KOSYNC_LOGIN_DELAY_MAX_MS: '0' },
+      env: {
+        KOSYNC_VERIFY_CONCURRENCY: '1',
+        KOSYNC_VERIFY_QUEUE: '0',
+        KOSYNC_LOGIN_FAILURES_PER_ADDRESS: '2',
+        KOSYNC_LOGIN_DELAY_MAX_MS: '0',
+      },
     });
-    const login = (password: string, remoteAddress = '192.0.2.9') =>
-      t!.app.inject({ method: 'GET', url: '/kosync/users/auth', headers: basic('dave', password), remoteAddress });
+    const login = (password: string, remoteAddress = '192.0.2.9') => signIn(t!.app, basic('dave', password), remoteAddress);
     verifier.close();
     const settled: number[] = [];
-    const both = [login('wrong-1'), login('wrong-2')].map((pending) => pending.then((r) => (settled.push(r.statusCode), r.statusCode)));
+    const both = [login('wrong-1'), login('wrong-2')].map((pending) =>
+      pending.then((r) => {
+        settled.push(r.statusCode);
+        return r.statusCode;
+      }),
+    );
     await vi.waitFor(() => expect(settled).toEqual([503]), { timeout: 20_000 });
     verifier.open();
     expect((await Promise.all(both)).sort()).toEqual([401, 503]);
@@ -91,12 +104,19 @@ describe('the cap on concurrent password checks', () => {
 
   it('gives one address at most KOSYNC_VERIFY_PER_ADDRESS places, so another address still gets one', async () => {
     const verifier = gatedVerifier();
-    t = await testApp({ library: null, verifyPassword: verifier, env: { KOSYNC_VERIFY_CONCURRENCY: '1', KOSYNC_VERIFY_QUEUE: '2', KOSYNC_LOGIN_DELAY_MAX_MS: '0' } });
-    const login = (headers: Record<string, string>, remoteAddress: string) =>
-      t!.app.inject({ method: 'GET', url: '/kosync/users/auth', headers, remoteAddress });
+    t = await testApp({
+      library: null,
+      verifyPassword: verifier,
+      env: { KOSYNC_VERIFY_CONCURRENCY: '1', KOSYNC_VERIFY_QUEUE: '2', KOSYNC_LOGIN_DELAY_MAX_MS: '0' },
+    });
+    const login = (headers: Record<string, string>, remoteAddress: string) => signIn(t!.app, headers, remoteAddress);
     verifier.close();
     const settled: string[] = [];
-    const track = (name: string, response: ReturnType<typeof login>) => response.then((r) => (settled.push(`${name} ${r.statusCode}`), r.statusCode));
+    const track = (name: string, response: ReturnType<typeof login>) =>
+      response.then((r) => {
+        settled.push(`${name} ${r.statusCode}`);
+        return r.statusCode;
+      });
     const flood = Array.from({ length: 6 }, (_, i) => track('flood', login(basic(`spray-${i}`, 'x'), '192.0.2.1')));
     // Two of the three places for 192.0.2.1 (one running at the gate, one waiting); four refused at once.
     await vi.waitFor(() => expect(settled).toEqual(Array(4).fill('flood 503')), { timeout: 20_000 });
@@ -113,13 +133,19 @@ describe('the cap on concurrent password checks', () => {
 
   it('gives a whole IPv6 /48 one share: its /64s together hold at most two places', async () => {
     const verifier = gatedVerifier();
-    t = await testApp({ library: null, verifyPassword: verifier, env: { KOSYNC_VERIFY_CONCURRENCY: '1', KOSYNC_VERIFY_QUEUE: '16', KOSYNC_LOGIN_DELAY_MAX_MS: '0' } });
-    const login = (headers: Record<string, string>, remoteAddress: string) =>
-      t!.app.inject({ method: 'GET', url: '/kosync/users/auth', headers, remoteAddress });
+    t = await testApp({
+      library: null,
+      verifyPassword: verifier,
+      env: { KOSYNC_VERIFY_CONCURRENCY: '1', KOSYNC_VERIFY_QUEUE: '16', KOSYNC_LOGIN_DELAY_MAX_MS: '0' },
+    });
+    const login = (headers: Record<string, string>, remoteAddress: string) => signIn(t!.app, headers, remoteAddress);
     verifier.close();
     const settled: string[] = [];
     const sent = ['2001:db8:1:a::1', '2001:db8:1:b::1', '2001:db8:1:c::1', '2001:db8:2::1'].map((address, i) =>
-      login(basic(`spray-${i}`, 'x'), address).then((r) => (settled.push(`${address} ${r.statusCode}`), r.statusCode)),
+      login(basic(`spray-${i}`, 'x'), address).then((r) => {
+        settled.push(`${address} ${r.statusCode}`);
+        return r.statusCode;
+      }),
     );
     await vi.waitFor(() => expect(settled).toEqual(['2001:db8:1:c::1 503']), { timeout: 20_000 });
     verifier.open();

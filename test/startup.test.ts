@@ -22,10 +22,13 @@ describe('start-up with a configured path that is wrong', () => {
   it('stops with an error naming a missing app.db, and never falls back to the demo', async () => {
     const missing = join(scratch, 'nowhere', 'app.db');
     const result = await run({ KOSYNC_APP_DB: missing });
-    expect(result).toEqual({ code: 1, stderr: `calibre-web-kosync: app.db not found: ${missing} (set KOSYNC_APP_DB to Calibre-Web's app.db)\n` });
+    expect(result).toEqual({
+      code: 1,
+      stderr: `calibre-web-kosync: app.db not found: ${missing} (set KOSYNC_APP_DB to Calibre-Web's app.db)\n`,
+    });
   });
 
-  it('stops with an error when the file is not Calibre-Web\'s app.db', async () => {
+  it("stops with an error when the file is not Calibre-Web's app.db", async () => {
     const notCalibreWeb = join(scratch, 'other.db');
     writeFileSync(notCalibreWeb, '');
     const result = await run({ KOSYNC_APP_DB: notCalibreWeb });

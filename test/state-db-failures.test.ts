@@ -2,7 +2,7 @@ import { closeSync, openSync, writeSync } from 'node:fs';
 import { PassThrough } from 'node:stream';
 import Database from 'better-sqlite3';
 import type { LightMyRequestResponse } from 'fastify';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { holdLock, type HeldLock } from '../bench/lock-holder.js';
 import { main } from '../src/cli/main.js';
 import { loadConfig } from '../src/config.js';
@@ -11,7 +11,7 @@ import { StartupError } from '../src/db/startup-error.js';
 import { basic, testApp, type TestApp } from './support/app.js';
 import { copyFixtures, query } from './support/fixtures.js';
 import { enable, keyHeaders, md5 } from './support/keys.js';
-import { BOOK1, DAVE, ERIN, get, json, put, UNKNOWN_DOC } from './support/requests.js';
+import { BOOK1, DAVE, ERIN, get, healthcheck, json, put, signIn, UNKNOWN_DOC } from './support/requests.js';
 
 const NOW = '2026-11-28 15:21:55.781869';
 const ADMIN = basic('admin', 'admin123');
@@ -27,6 +27,7 @@ afterEach(async () => {
   logLines = [];
 });
 
+/** The waits below prove a duration: that a write outlasts the 2 s SQLite itself used to wait, and still succeeds. */
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const stateRows = (sql: string) => query(t!.files.stateDb, sql);
 
@@ -34,61 +35,89 @@ const stateRows = (sql: string) => query(t!.files.stateDb, sql);
 async function deferredWritesDone(): Promise<void> {
   // Keys recorded after a login are deferred only once their verifier is made (bcrypt, in the background).
   await t!.app.kosync.syncKeys.settled();
-  for (let i = 0; i < 100 && t!.databases.stateDb.deferredWrites > 0; i++) await sleep(50);
-  expect(t!.databases.stateDb.deferredWrites).toBe(0);
+  await vi.waitFor(() => expect(t!.databases.stateDb.deferredWrites).toBe(0), { timeout: 5_000 });
 }
 
 describe('the state database locked by another process (kosync.db, BEGIN EXCLUSIVE)', () => {
-  it('answers pulls, pushes and logins that write to it without waiting for the lock, and records those writes once it is free', async () => {
-    t = await testApp({
-      library: 'calibre',
-      // Three first logins at once from one address: more than the default share of the verification queue.
-      env: { KOSYNC_LOG_LEVEL: 'info', KOSYNC_VERIFY_PER_ADDRESS: '4' },
-      logStream: { write: (line) => void logLines.push(JSON.parse(line) as { level: number; msg: string }) },
-    });
-    await t.app.ready();
-    await t.databases.scanner!.idle();
-    expect((await enable(t.app, 'dave', 'oldtimer')).statusCode).toBe(200);
+  it(
+    'answers pulls, pushes and logins that write to it without waiting for the lock, ' + 'and records those writes once it is free',
+    async () => {
+      t = await testApp({
+        library: 'calibre',
+        // Three first logins at once from one address: more than the default share of the verification queue.
+        env: { KOSYNC_LOG_LEVEL: 'info', KOSYNC_VERIFY_PER_ADDRESS: '4' },
+        logStream: { write: (line) => void logLines.push(JSON.parse(line) as { level: number; msg: string }) },
+      });
+      await t.app.ready();
+      await t.library!.scanner.idle();
+      expect((await enable(t.app, 'dave', 'oldtimer')).statusCode).toBe(200);
 
-    // Held for at most 10 s: on a server that waits 2 s in SQLite per state write, these 20 requests
-    // (7 of them write the state DB) would still be running when it lets go by itself.
-    lock = await holdLock(t.files.stateDb, 'exclusive', { touch: 'UPDATE sync_keys SET user_name = user_name', releaseAfterMs: 10_000 });
-    const requests: [string, Promise<LightMyRequestResponse>][] = [
-      // First logins record the stock-KOReader key of the user.
-      ['erin logs in', t.app.inject({ method: 'GET', url: '/kosync/users/auth', headers: ERIN })],
-      ['admin logs in', t.app.inject({ method: 'GET', url: '/kosync/users/auth', headers: ADMIN })],
-      // A key login records when the key was last used.
-      ['dave logs in with his key', t.app.inject({ method: 'GET', url: '/kosync/users/auth', headers: keyHeaders('dave', md5('oldtimer')) })],
-      // Matched by KOReader's metadata: recorded as an alias.
-      ['dave pushes a document known by its metadata', put(t.app, { document: ALIAS, progress: 'p1', percentage: 0.3, device: 'KOReader', metadata: { title: 'The Quiet Lighthouse', authors: 'Mara Ellison' } })],
-    ];
-    for (let i = 0; i < 8; i++) requests.push([`dave pushes ${i}`, put(t.app, { document: UNKNOWN_DOC, progress: `p${i}`, percentage: 0.5, device: 'KOReader' })]);
-    for (let i = 0; i < 8; i++) requests.push([`dave pulls ${i}`, get(t.app, UNKNOWN_DOC, DAVE)]);
-    const answers = await Promise.all(requests.map(async ([name, request]) => [name, (await request).statusCode] as const));
+      // Held for at most 10 s: on a server that waits 2 s in SQLite per state write, these 20 requests
+      // (7 of them write the state DB) would still be running when it lets go by itself.
+      lock = await holdLock(t.files.stateDb, 'exclusive', { touch: 'UPDATE sync_keys SET user_name = user_name', releaseAfterMs: 10_000 });
+      const requests: [string, Promise<LightMyRequestResponse>][] = [
+        // First logins record the stock-KOReader key of the user.
+        ['erin logs in', signIn(t.app, ERIN)],
+        ['admin logs in', signIn(t.app, ADMIN)],
+        // A key login records when the key was last used.
+        ['dave logs in with his key', signIn(t.app, keyHeaders('dave', md5('oldtimer')))],
+        // Matched by KOReader's metadata: recorded as an alias.
+        [
+          'dave pushes a document known by its metadata',
+          put(t.app, {
+            document: ALIAS,
+            progress: 'p1',
+            percentage: 0.3,
+            device: 'KOReader',
+            metadata: { title: 'The Quiet Lighthouse', authors: 'Mara Ellison' },
+          }),
+        ],
+      ];
+      for (let i = 0; i < 8; i++)
+        requests.push([`dave pushes ${i}`, put(t.app, { document: UNKNOWN_DOC, progress: `p${i}`, percentage: 0.5, device: 'KOReader' })]);
+      for (let i = 0; i < 8; i++) requests.push([`dave pulls ${i}`, get(t.app, UNKNOWN_DOC, DAVE)]);
+      const answers = await Promise.all(requests.map(async ([name, request]) => [name, (await request).statusCode] as const));
 
-    expect(lock.released).toBe(false);
-    expect(answers).toEqual(requests.map(([name]) => [name, 200]));
-    expect(json(await put(t.app, { document: ALIAS, progress: 'p2', percentage: 0.3, device: 'KOReader', metadata: { title: 'The Quiet Lighthouse', authors: 'Mara Ellison' } }))).toMatchObject(BOOK1);
-    // Nothing of it is in the state DB yet.
-    expect(stateRows(`SELECT user_id, last_used_at FROM sync_keys ORDER BY user_id`)).toEqual([{ user_id: 6, last_used_at: null }]);
-    expect(stateRows(`SELECT document FROM document_ids WHERE method = 'metadata'`)).toEqual([]);
+      expect(lock.released).toBe(false);
+      expect(answers).toEqual(requests.map(([name]) => [name, 200]));
+      expect(
+        json(
+          await put(t.app, {
+            document: ALIAS,
+            progress: 'p2',
+            percentage: 0.3,
+            device: 'KOReader',
+            metadata: { title: 'The Quiet Lighthouse', authors: 'Mara Ellison' },
+          }),
+        ),
+      ).toMatchObject(BOOK1);
+      // Nothing of it is in the state DB yet.
+      expect(stateRows(`SELECT user_id, last_used_at FROM sync_keys ORDER BY user_id`)).toEqual([{ user_id: 6, last_used_at: null }]);
+      expect(stateRows(`SELECT document FROM document_ids WHERE method = 'metadata'`)).toEqual([]);
+      // The keys of erin's and admin's logins are made in the background (bcrypt); all wait for the lock.
+      await t.app.kosync.syncKeys.settled();
 
-    await lock.release();
-    lock = undefined;
-    await deferredWritesDone();
-    expect(stateRows(`SELECT user_id, user_name, last_used_at FROM sync_keys ORDER BY user_id`)).toEqual([
-      { user_id: 1, user_name: 'admin', last_used_at: null },
-      { user_id: 6, user_name: 'dave', last_used_at: NOW },
-      { user_id: 7, user_name: 'erin', last_used_at: null },
-    ]);
-    expect(stateRows(`SELECT document, book_id, format FROM document_ids WHERE method = 'metadata'`)).toEqual([{ document: ALIAS, book_id: 1, format: 'EPUB' }]);
-    // The key recorded after erin's login while the state DB was locked works.
-    const erinKey = await t.app.inject({ method: 'GET', url: '/kosync/users/auth', headers: keyHeaders('erin', md5('legacy')) });
-    expect(erinKey.statusCode).toBe(200);
-    const said = logLines.map((l) => l.msg);
-    expect(said).toContain(`state database locked by another process: ${t.files.stateDb}; writes are deferred until it is free`);
-    expect(said.filter((m) => m.startsWith('state database free again'))).toEqual(['state database free again: 4 deferred write(s) done']);
-  });
+      await lock.release();
+      lock = undefined;
+      await deferredWritesDone();
+      expect(stateRows(`SELECT user_id, user_name, last_used_at FROM sync_keys ORDER BY user_id`)).toEqual([
+        { user_id: 1, user_name: 'admin', last_used_at: null },
+        { user_id: 6, user_name: 'dave', last_used_at: NOW },
+        { user_id: 7, user_name: 'erin', last_used_at: null },
+      ]);
+      expect(stateRows(`SELECT document, book_id, format FROM document_ids WHERE method = 'metadata'`)).toEqual([
+        { document: ALIAS, book_id: 1, format: 'EPUB' },
+      ]);
+      // The key recorded after erin's login while the state DB was locked works.
+      const erinKey = await signIn(t.app, keyHeaders('erin', md5('legacy')));
+      expect(erinKey.statusCode).toBe(200);
+      const said = logLines.map((l) => l.msg);
+      expect(said).toContain(`state database locked by another process: ${t.files.stateDb}; writes are deferred until it is free`);
+      expect(said.filter((m) => m.startsWith('state database free again'))).toEqual([
+        'state database free again: 4 deferred write(s) done',
+      ]);
+    },
+  );
 
   it('enables a key on the page once a lock held past 2 s is gone, answering other requests while it waits', async () => {
     t = await testApp({ library: null });
@@ -98,7 +127,7 @@ describe('the state database locked by another process (kosync.db, BEGIN EXCLUSI
     const enabling = enable(t.app, 'dave', 'oldtimer');
     // Past twice SQLite's own 2 s wait of old: the write waits for the lock, within its 10 s.
     await sleep(5000);
-    const meanwhile = await t.app.inject({ method: 'GET', url: '/kosync/users/auth', headers: DAVE });
+    const meanwhile = await signIn(t.app, DAVE);
     expect(meanwhile.statusCode).toBe(200);
     expect(lock.released).toBe(false);
     expect(stateRows('SELECT user_id FROM sync_keys')).toEqual([{ user_id: 7 }]);
@@ -111,10 +140,10 @@ describe('the state database locked by another process (kosync.db, BEGIN EXCLUSI
   it('finishes a checksum scan whose batch waited for the lock, answering requests meanwhile', async () => {
     t = await testApp({ library: 'calibre', calibreWrites: true });
     lock = await holdLock(t.files.stateDb, 'exclusive', { touch: 'UPDATE sync_keys SET user_name = user_name', releaseAfterMs: 15_000 });
-    const scanning = t.databases.scanner!.scan();
+    const scanning = t.library!.scanner.scan();
     // Past SQLite's own 2 s wait of old: the scan's batch waits for the lock, within its 5 s.
     await sleep(2500);
-    expect((await t.app.inject({ method: 'GET', url: '/kosync/healthcheck' })).statusCode).toBe(200);
+    expect((await healthcheck(t.app)).statusCode).toBe(200);
     expect(lock.released).toBe(false);
     expect(stateRows('SELECT count(*) AS n FROM library_files')).toEqual([{ n: 0 }]);
     await lock.release();
@@ -130,7 +159,7 @@ describe('the state database locked by another process (kosync.db, BEGIN EXCLUSI
       logStream: { write: (line) => void logLines.push(JSON.parse(line) as { level: number; msg: string }) },
     });
     lock = await holdLock(t.files.stateDb, 'exclusive', { touch: 'UPDATE sync_keys SET user_name = user_name', releaseAfterMs: 10_000 });
-    expect((await t.app.inject({ method: 'GET', url: '/kosync/users/auth', headers: ERIN })).statusCode).toBe(200);
+    expect((await signIn(t.app, ERIN)).statusCode).toBe(200);
     await t.app.close();
     t.databases.close();
     expect(lock.released).toBe(false);
@@ -148,10 +177,22 @@ describe('a state database with damaged pages', () => {
   /** A state DB with keys and a full checksum index, then garbage written over the index's first page. */
   function damagedStateDb() {
     const files = copyFixtures({ library: 'calibre' });
-    const config = loadConfig({ KOSYNC_APP_DB: files.appDb, KOSYNC_STATE_DB: files.stateDb, KOSYNC_LIBRARY: files.library!, KOSYNC_LOG_LEVEL: 'silent' });
+    const config = loadConfig({
+      KOSYNC_APP_DB: files.appDb,
+      KOSYNC_STATE_DB: files.stateDb,
+      KOSYNC_LIBRARY: files.library!,
+      KOSYNC_LOG_LEVEL: 'silent',
+    });
     const databases = openDatabases(config, { warn: () => {} });
-    databases.stateDb.conn.raw.exec(`INSERT INTO sync_keys (user_id, user_name, verifier, password_fingerprint, created_at, updated_at) VALUES (6, 'dave', 'v', 'f', '${NOW}', '${NOW}')`);
-    databases.stateDb.conn.raw.exec(`INSERT INTO document_ids (document, book_id, format, method, detail, first_seen, last_seen) WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 2000) SELECT hex(randomblob(16)), i, 'EPUB', 'binary', NULL, '${NOW}', '${NOW}' FROM n`);
+    databases.stateDb.conn.raw.exec(
+      'INSERT INTO sync_keys (user_id, user_name, verifier, password_fingerprint, created_at, updated_at) ' +
+        `VALUES (6, 'dave', 'v', 'f', '${NOW}', '${NOW}')`,
+    );
+    databases.stateDb.conn.raw.exec(
+      'INSERT INTO document_ids (document, book_id, format, method, detail, first_seen, last_seen) ' +
+        'WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 2000) ' +
+        `SELECT hex(randomblob(16)), i, 'EPUB', 'binary', NULL, '${NOW}', '${NOW}' FROM n`,
+    );
     databases.close();
     const raw = new Database(files.stateDb);
     const pageSize = raw.pragma('page_size', { simple: true }) as number;
@@ -176,7 +217,8 @@ describe('a state database with damaged pages', () => {
       expect((thrown as Error).message).toMatch(
         new RegExp(
           `^state database is damaged: ${files.stateDb.replace(/[.]/g, '\\.')} \\(PRAGMA quick_check: .+\\)\\. ` +
-            "It holds only the sidecar's own data: stop the server, move the file aside \\(with its -wal and -shm files\\) and start again\\. " +
+            "It holds only the sidecar's own data: stop the server, " +
+            'move the file aside \\(with its -wal and -shm files\\) and start again\\. ' +
             'Users then enable stock KOReader sync again on the page; the checksum index is rebuilt by itself\\.$',
         ),
       );
@@ -193,7 +235,13 @@ describe('a state database with damaged pages', () => {
       stderr.on('data', (chunk: Buffer) => (text += chunk.toString()));
       const code = await main({
         argv: ['serve'],
-        env: { KOSYNC_APP_DB: files.appDb, KOSYNC_STATE_DB: files.stateDb, KOSYNC_LIBRARY: files.library!, KOSYNC_PORT: '0', KOSYNC_LOG_LEVEL: 'silent' },
+        env: {
+          KOSYNC_APP_DB: files.appDb,
+          KOSYNC_STATE_DB: files.stateDb,
+          KOSYNC_LIBRARY: files.library!,
+          KOSYNC_PORT: '0',
+          KOSYNC_LOG_LEVEL: 'silent',
+        },
         stdout: new PassThrough(),
         stderr,
       });

@@ -1,7 +1,7 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { AppDb } from '../db/app-db.js';
-import { KosyncError } from '../errors.js';
+import { LoginFailed, VerificationsFull } from '../domain-errors.js';
 import { findUserByName, isGuest, type UserRow } from '../repos/users.js';
 import { verificationShareKey } from './client-address.js';
 import { readCredentials, type Credentials } from './credentials.js';
@@ -12,34 +12,34 @@ import type { PasswordVerifier } from './password-verifier.js';
 import type { HeaderLoginCheck } from './proxy-header/login.js';
 import type { RememberedLogins } from './remembered-logins.js';
 import type { SyncKeys } from './sync-keys.js';
-import { VerificationRefusedError, type VerificationQueue } from './verification-queue.js';
+import type { VerificationQueue } from './verification-queue.js';
 
 export type AuthMethod = 'basic' | 'key' | 'ldap' | 'proxy' | 'remembered';
 
-export interface Authenticated {
+interface Authenticated {
   user: UserRow;
   method: AuthMethod;
   /** Absent for a reverse-proxy header login. */
   credentials?: Credentials;
 }
 
-export interface AuthenticatorDeps {
+interface AuthenticatorDeps {
   appDb: AppDb;
   /** Monotonic milliseconds (src/clock.ts), against which lock-wait deadlines are counted. */
   now: () => number;
   remembered: RememberedLogins;
   verifyPassword: PasswordVerifier;
-  /** Stock-KOReader keys (PROTOCOL.md §3.5); without them an x-auth-key login always fails. */
+  /** Stock-KOReader keys (docs/PROTOCOL.md §3.5); without them an x-auth-key login always fails. */
   syncKeys?: Pick<SyncKeys, 'verify' | 'bindingOf' | 'recordLogin' | 'rememberMsOf'>;
   /** Failed-login limits, consulted before any verification (429); none when absent. */
   limiter?: LoginLimiter;
-  /** The cap on concurrent verifications, in total and per client (503 when full); unbounded when absent. */
+  /** The cap on concurrent verifications, in total and per client (VerificationsFull when full); unbounded when absent. */
   verifications?: VerificationQueue;
   /** Makes logins that cannot succeed cost a real verification; they fail at once when absent. */
   decoy?: DecoyPassword;
   /** Makes every failed password login last as long as one of the slowest hash format's; none when absent. */
   padding?: FailurePadding;
-  /** Calibre-Web's reverse-proxy header login (PROTOCOL.md §3.4), consulted before any credentials. */
+  /** Calibre-Web's reverse-proxy header login (docs/PROTOCOL.md §3.4), consulted before any credentials. */
   headerLogin?: HeaderLoginCheck;
 }
 
@@ -50,9 +50,9 @@ interface Checked {
 }
 
 /**
- * Who is asking: HTTP Basic with a Calibre-Web password (PROTOCOL.md §3.1–3.2), answered from memory
- * when the same credentials were verified before and the user's stored hash has not changed since.
- * Every failure is the same 401/2001.
+ * Who is asking: HTTP Basic with a Calibre-Web password (docs/PROTOCOL.md §3.1–3.2), answered from
+ * memory when the same credentials were verified before and the user's stored hash has not changed
+ * since. Every failure is the same LoginFailed.
  */
 export class Authenticator {
   /** Verifications under way, so concurrent first requests with one set of credentials verify once. */
@@ -65,17 +65,25 @@ export class Authenticator {
    * connecting socket's address, the one a proxy header must come from. `deadline` (monotonic ms) ends
    * every wait for app.db's lock, however many reads the check makes: one budget per request.
    */
-  async authenticate(headers: IncomingHttpHeaders, clientAddress: string | undefined, peerAddress: string | undefined, deadline: number): Promise<Authenticated> {
+  async authenticate(
+    headers: IncomingHttpHeaders,
+    clientAddress: string | undefined,
+    peerAddress: string | undefined,
+    deadline: number,
+  ): Promise<Authenticated> {
     const proxied = await this.deps.headerLogin?.(headers, peerAddress, deadline);
     if (proxied) return { user: proxied, method: 'proxy' };
     const credentials = readCredentials(headers);
-    if (!credentials) throw new KosyncError('unauthorized');
+    if (!credentials) throw new LoginFailed('no credentials, or malformed ones');
     return this.authenticateCredentials(credentials, clientAddress, deadline);
   }
 
   /** The same check for credentials that did not come in headers (the page's sign-in form). */
   async authenticateCredentials(credentials: Credentials, clientAddress: string | undefined, deadline: number): Promise<Authenticated> {
-    const user = await this.deps.appDb.reading((conn) => findUserByName(conn, credentials.username), Math.max(0, deadline - this.deps.now()));
+    const user = await this.deps.appDb.reading(
+      (conn) => findUserByName(conn, credentials.username),
+      Math.max(0, deadline - this.deps.now()),
+    );
     const key = this.deps.remembered.keyFor(credentials);
     const binding = user && this.bindingOf(credentials, user);
     if (user && binding !== undefined && this.deps.remembered.find(key, user.id, binding)) {
@@ -98,7 +106,7 @@ export class Authenticator {
     try {
       checked = await pending;
     } catch (error) {
-      if (error instanceof VerificationRefusedError) attempt?.refused();
+      if (error instanceof VerificationsFull) attempt?.refused();
       else attempt?.abandoned();
       throw error;
     }
@@ -107,13 +115,18 @@ export class Authenticator {
       attempt?.failed();
       // Outside the verification slot: the wait costs no CPU and holds no place in the queue.
       if (credentials.scheme === 'basic') await this.deps.padding?.pad(checked.startedAt);
-      throw new KosyncError('unauthorized');
+      throw new LoginFailed('wrong credentials');
     }
     attempt?.succeeded();
     return result;
   }
 
-  private async verify(credentials: Credentials, user: UserRow | undefined, key: string, deadline: number): Promise<Authenticated | undefined> {
+  private async verify(
+    credentials: Credentials,
+    user: UserRow | undefined,
+    key: string,
+    deadline: number,
+  ): Promise<Authenticated | undefined> {
     if (credentials.scheme === 'key') return this.verifyKey(credentials, user, key);
     if (!user || isGuest(user) || credentials.scheme !== 'basic') return this.failLikeAWrongPassword(credentials, deadline);
     const verified = await this.deps.verifyPassword(user, credentials.secret, deadline);
@@ -130,7 +143,7 @@ export class Authenticator {
     return { user, method: 'key', credentials };
   }
 
-  /** Unknown user, Guest, no local hash: same time and same 401 as a wrong password (no enumeration). */
+  /** Unknown user, Guest, no local hash: same time and same LoginFailed as a wrong password (no enumeration). */
   private async failLikeAWrongPassword(credentials: Credentials, deadline: number): Promise<undefined> {
     await this.deps.decoy?.check(credentials.username, credentials.secret, deadline);
     return undefined;

@@ -1,4 +1,5 @@
 import type { IncomingHttpHeaders } from 'node:http';
+import { decodeStrictUtf8 } from '../util/utf8.js';
 
 /** What a client presented: a Calibre-Web password (Basic) or a stock-KOReader key (x-auth-*). */
 export interface Credentials {
@@ -8,12 +9,11 @@ export interface Credentials {
 }
 
 const MAX_USERNAME_LENGTH = 100;
-const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
 
 /**
  * The credentials of a request, or undefined when they are missing or malformed. Basic auth is read as
- * CWA kosync.py authenticate_user does: base64, UTF-8, split at the first `:`, a non-empty password and
- * a username of 1–100 characters without `:`.
+ * CWA kosync.py authenticate_user does (docs/UPSTREAM.md#cwa-the-original-kosyncpy): base64, UTF-8,
+ * split at the first `:`, a non-empty password and a username of 1–100 characters without `:`.
  */
 export function readCredentials(headers: IncomingHttpHeaders): Credentials | undefined {
   const authorization = headers.authorization;
@@ -30,12 +30,8 @@ export function readCredentials(headers: IncomingHttpHeaders): Credentials | und
 function readBasic(header: string): Credentials | undefined {
   const match = /^basic (.*)$/is.exec(header.trim());
   if (!match) return undefined;
-  let decoded: string;
-  try {
-    decoded = strictUtf8.decode(Buffer.from(match[1]!.trim(), 'base64'));
-  } catch {
-    return undefined;
-  }
+  const decoded = decodeStrictUtf8(Buffer.from(match[1]!.trim(), 'base64'));
+  if (decoded === undefined) return undefined;
   const colon = decoded.indexOf(':');
   if (colon < 0) return undefined;
   const username = decoded.slice(0, colon);
@@ -52,9 +48,5 @@ function validUsername(name: string): boolean {
  * bytes are valid UTF-8, keep latin1 text otherwise.
  */
 export function headerText(value: string): string {
-  try {
-    return strictUtf8.decode(Buffer.from(value, 'latin1'));
-  } catch {
-    return value;
-  }
+  return decodeStrictUtf8(Buffer.from(value, 'latin1')) ?? value;
 }

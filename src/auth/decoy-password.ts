@@ -1,7 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import type { PasswordVerifier } from './password-verifier.js';
 
-/** What Calibre-Web writes when no user has a hash yet: werkzeug 3.x generate_password_hash's default. */
+/**
+ * What Calibre-Web writes when no user has a hash yet: werkzeug 3.x generate_password_hash's default
+ * (docs/UPSTREAM.md#werkzeug-password-hashes).
+ */
 const FALLBACK_FORMAT = { method: 'scrypt:32768:8:1', saltLength: 16, digestLength: 128 };
 /** How long the chosen format is trusted before app.db is looked at again (users change passwords). */
 const REFRESH_MS = 60 * 60 * 1000;
@@ -34,7 +37,9 @@ export function decoyHashOf(sample: string): string {
 
 function hashOfFormat(format: typeof FALLBACK_FORMAT): string {
   const salt = Array.from(randomBytes(format.saltLength), (b) => SALT_CHARS[b % SALT_CHARS.length]).join('');
-  const digest = randomBytes(Math.ceil(format.digestLength / 2)).toString('hex').slice(0, format.digestLength);
+  const digest = randomBytes(Math.ceil(format.digestLength / 2))
+    .toString('hex')
+    .slice(0, format.digestLength);
   return `${format.method}$${salt}$${digest}`;
 }
 
@@ -44,8 +49,8 @@ function formatOf(sample: string): typeof FALLBACK_FORMAT {
 }
 
 /**
- * Makes a login that cannot succeed (unknown user, Guest, a user without a local hash) cost what a
- * wrong password costs, so response time does not tell which usernames exist (PROTOCOL.md §3). The
+ * Makes a login that cannot succeed (unknown user, Guest, a user without a local hash) cost what a wrong
+ * password costs, so response time does not tell which usernames exist (docs/PROTOCOL.md §3.7). The
  * check runs through the same verifier as real logins, against a decoy hash of the commonest format.
  */
 export class DecoyPassword {

@@ -5,12 +5,12 @@ import type { PasswordVerifier } from './password-verifier.js';
 import { DEFAULT_PBKDF2_ITERATIONS, verifyWerkzeugHash } from './werkzeug.js';
 
 /** A password method of app.db's users, with one stored hash of it. */
-export interface StoredFormat {
+interface StoredFormat {
   method: string;
   sample: string;
 }
 
-export interface FailurePaddingDeps {
+interface FailurePaddingDeps {
   /** The methods app.db's users have, or undefined when app.db cannot be read without waiting. */
   storedFormats: () => StoredFormat[] | undefined;
   /** Changes whenever app.db may have changed (`PRAGMA data_version`); undefined when unreadable. */

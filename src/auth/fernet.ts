@@ -1,15 +1,20 @@
 import { createDecipheriv, createHmac, timingSafeEqual } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 
 /** A key or token that does not work; the message says which, never the secret itself. */
 export class FernetError extends Error {
-  constructor(message: string) {
+  constructor(
+    message: string,
+    /** The key file could not be read at all (missing, or not readable by this user). */
+    readonly unreadable = false,
+  ) {
     super(message);
     this.name = 'FernetError';
   }
 }
 
-export interface FernetKey {
+interface FernetKey {
   signing: Buffer;
   encryption: Buffer;
 }
@@ -31,13 +36,18 @@ export function parseFernetKey(text: string | Buffer): FernetKey {
   return { signing: raw.subarray(0, 16), encryption: raw.subarray(16) };
 }
 
-/** The key in Calibre-Web's `.key` file (config_sql.get_encryption_key); errors name the file. */
+/** Calibre-Web's Fernet key file: `.key` in the folder that holds app.db (docs/UPSTREAM.md#calibre-web-settings-and-the-key-file). */
+export function keyFileBeside(appDbPath: string): string {
+  return join(dirname(appDbPath), '.key');
+}
+
+/** The key in Calibre-Web's `.key` file; errors name the file. */
 export function readFernetKeyFile(path: string): FernetKey {
   let text: Buffer;
   try {
     text = readFileSync(path);
   } catch (error) {
-    throw new FernetError(`cannot read ${path}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
+    throw new FernetError(`cannot read ${path}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`, true);
   }
   try {
     return parseFernetKey(text);
@@ -48,8 +58,9 @@ export function readFernetKeyFile(path: string): FernetKey {
 
 /**
  * `Fernet(key).decrypt(token)` with no TTL, as Calibre-Web's ConfigSQL.load decrypts `*_e` columns
- * (stored as BLOBs of the ASCII token): version byte 0x80, HMAC-SHA256 over everything before the
- * tag checked in constant time, then AES-128-CBC with PKCS7 padding. Any defect is a FernetError.
+ * (docs/UPSTREAM.md#calibre-web-settings-and-the-key-file) (stored as BLOBs of the ASCII token): version
+ * byte 0x80, HMAC-SHA256 over everything before the tag checked in constant time, then AES-128-CBC with
+ * PKCS7 padding. Any defect is a FernetError.
  */
 export function decryptFernet(key: FernetKey, token: string | Buffer): string {
   const encoded = (typeof token === 'string' ? token : token.toString('latin1')).trim();
@@ -71,4 +82,28 @@ export function decryptFernet(key: FernetKey, token: string | Buffer): string {
     throw new FernetError('Fernet token does not decrypt');
   }
   return plain.toString('utf8');
+}
+
+/** A `*_e` settings column decrypted with the key file, or why not (its FernetError's message says which). */
+type KeyFileDecryption = { plaintext: string } | { problem: 'unreadable-key' | 'not-a-key' | 'does-not-decrypt'; message: string };
+
+/**
+ * Does the key fit: a `*_e` column of Calibre-Web's settings decrypted with the key file, as
+ * ConfigSQL.load does it. A missing token is `''` (None → ''), once the key file has been read. The
+ * server's login settings and `doctor` both ask this.
+ */
+export function decryptWithKeyFile(keyFile: string, token: Buffer | string | undefined): KeyFileDecryption {
+  let key: FernetKey;
+  try {
+    key = readFernetKeyFile(keyFile);
+  } catch (error) {
+    const fernet = error as FernetError;
+    return { problem: fernet.unreadable ? 'unreadable-key' : 'not-a-key', message: fernet.message };
+  }
+  if (token === undefined) return { plaintext: '' };
+  try {
+    return { plaintext: decryptFernet(key, token) };
+  } catch (error) {
+    return { problem: 'does-not-decrypt', message: (error as FernetError).message };
+  }
 }

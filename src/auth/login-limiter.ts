@@ -1,7 +1,8 @@
-import { KosyncError } from '../errors.js';
+import { TooManyFailures } from '../domain-errors.js';
+import { LruCache } from '../util/lru-cache.js';
 import { clientAddressKey, clientNetworkKey } from './client-address.js';
 
-export interface LoginLimits {
+interface LoginLimits {
   /** Failed logins allowed per client address (IPv6: /64) within the window; 0 turns the limit off. */
   perAddress: number;
   /** Failed logins allowed per username from one network (IPv4 /24, IPv6 /48) within the window; 0: off. */
@@ -12,12 +13,12 @@ export interface LoginLimits {
 }
 
 /** One login attempt that passed the limiter. Settle it exactly once. */
-export interface LoginAttempt {
+interface LoginAttempt {
   /** How long to wait before verifying: grows with the username's recent failures (from anywhere). */
   delayMs: number;
   succeeded(): void;
   failed(): void;
-  /** Refused unchecked for lack of capacity (503): counted against the address, which sent it. */
+  /** Refused unchecked for lack of capacity (VerificationsFull): counted against the address, which sent it. */
   refused(): void;
   /** The credentials were never checked for another reason (app.db locked): nothing is counted. */
   abandoned(): void;
@@ -50,27 +51,26 @@ const KNOWN_ADDRESS_MS = 30 * 24 * 60 * 60 * 1000;
 const MAX_KNOWN_ADDRESSES = 50_000;
 
 /**
- * Failed-login limits (PROTOCOL.md §3) over a sliding window: per client address, and per username
- * from one network. `begin` refuses with 429/2001 and Retry-After before any hash is verified.
- * Attempts being verified count as failures until they settle, so a burst of concurrent guesses
- * cannot outrun a limit.
+ * Failed-login limits (docs/PROTOCOL.md §3.7) over a sliding window: per client address, and per
+ * username from one network. `begin` refuses (TooManyFailures, with when to retry) before any hash is
+ * verified. Attempts being verified count as failures until they settle, so a burst of concurrent
+ * guesses cannot outrun a limit.
  *
  * No limit is per username alone: 20 wrong passwords from anywhere would otherwise lock the real user
  * out of every new device. A username under attack from many addresses is slowed instead: each attempt
- * waits (`delayMs`, a few seconds at most) before its check, whatever the address, and a right
- * password is never refused for it. The waits and limits depend on the name typed only, never on
- * whether such a user exists (no enumeration). An address that has logged in as the user before is
- * exempt from both (its own failures still count against its address), and remembered logins never
- * reach the limiter. A success does not reset any counter: otherwise one valid account would reset an
- * address's count.
+ * waits (`delayMs`, a few seconds at most) before its check, whatever the address, and a right password
+ * is never refused for it. The waits and limits depend on the name typed only, never on whether such a
+ * user exists (no enumeration). An address that has logged in as the user before is exempt from both
+ * (its own failures still count against its address), and remembered logins never reach the limiter. A
+ * success does not reset any counter: otherwise one valid account would reset an address's count.
  */
 export class LoginLimiter {
   private readonly byAddress: FailureWindow;
   private readonly byUserAndNetwork: FailureWindow;
   /** Recent failures per username from any address, counted up to where the wait is longest. */
   private readonly byUsername: FailureWindow;
-  /** `username \0 address key` → until when that address is known for that user. */
-  private readonly knownAddresses = new Map<string, number>();
+  /** `username \0 address key` of addresses that logged in as the user, for KNOWN_ADDRESS_MS. */
+  private readonly knownAddresses: LruCache<string, true>;
 
   constructor(
     private readonly limits: LoginLimits,
@@ -80,21 +80,22 @@ export class LoginLimiter {
     this.byAddress = new FailureWindow(limits.perAddress, limits.windowMs);
     this.byUserAndNetwork = new FailureWindow(limits.perUserAndNetwork, limits.windowMs);
     this.byUsername = new FailureWindow(saturation(limits.maxDelayMs), limits.windowMs);
+    this.knownAddresses = new LruCache({ maxEntries: MAX_KNOWN_ADDRESSES, ttlMs: KNOWN_ADDRESS_MS, now });
   }
 
-  /** Starts an attempt, or throws 429 when the address, or the username from its network, is over its limit. */
+  /** Starts an attempt, or throws TooManyFailures when the address, or the username from its network, is over its limit. */
   begin(address: string | undefined, username: string): LoginAttempt {
     const now = this.now();
     const userKey = username.toLowerCase();
     const addressKey = address === undefined ? undefined : clientAddressKey(address);
     const userNetworkKey = address === undefined ? undefined : `${userKey}\0${clientNetworkKey(address)}`;
-    const known = addressKey !== undefined && this.isKnown(userKey, addressKey, now);
+    const known = addressKey !== undefined && this.knownAddresses.peek(`${userKey}\0${addressKey}`) !== undefined;
     const waitMs = Math.max(
       addressKey === undefined ? 0 : this.byAddress.waitMs(addressKey, now),
       known || userNetworkKey === undefined ? 0 : this.byUserAndNetwork.waitMs(userNetworkKey, now),
     );
     if (waitMs > 0) {
-      throw new KosyncError('tooManyAttempts', undefined, { 'retry-after': String(Math.max(1, Math.ceil(waitMs / 1000))) });
+      throw new TooManyFailures(Math.max(1, Math.ceil(waitMs / 1000)));
     }
     // Failures only, not attempts in progress: a reader's concurrent first requests are never held back.
     const delayMs = known ? 0 : loginDelayMs(this.byUsername.failures(userKey, now), this.limits.maxDelayMs);
@@ -109,7 +110,7 @@ export class LoginLimiter {
       if (addressKey !== undefined) this.byAddress.release(addressKey, outcome === 'failed' || outcome === 'refused' ? at : undefined);
       if (userNetworkKey !== undefined) this.byUserAndNetwork.release(userNetworkKey, failedAt);
       if (failedAt !== undefined) this.byUsername.record(userKey, failedAt);
-      if (outcome === 'succeeded' && addressKey !== undefined) this.rememberAddress(userKey, addressKey);
+      if (outcome === 'succeeded' && addressKey !== undefined) this.knownAddresses.set(`${userKey}\0${addressKey}`, true);
     };
     return {
       delayMs,
@@ -118,22 +119,6 @@ export class LoginLimiter {
       refused: () => settle('refused'),
       abandoned: () => settle('abandoned'),
     };
-  }
-
-  private isKnown(userKey: string, addressKey: string, now: number): boolean {
-    const key = `${userKey}\0${addressKey}`;
-    const until = this.knownAddresses.get(key);
-    if (until === undefined) return false;
-    if (until > now) return true;
-    this.knownAddresses.delete(key);
-    return false;
-  }
-
-  private rememberAddress(userKey: string, addressKey: string): void {
-    const key = `${userKey}\0${addressKey}`;
-    this.knownAddresses.delete(key);
-    this.knownAddresses.set(key, this.now() + KNOWN_ADDRESS_MS);
-    if (this.knownAddresses.size > MAX_KNOWN_ADDRESSES) this.knownAddresses.delete(this.knownAddresses.keys().next().value!);
   }
 }
 
@@ -146,9 +131,12 @@ interface Failures {
 
 /** Failure times per key over a sliding window, with attempts in progress counted against the limit. */
 class FailureWindow {
-  private readonly entries = new Map<string, Failures>();
+  private readonly entries = new LruCache<string, Failures>({ maxEntries: MAX_KEYS });
 
-  constructor(private readonly limit: number, private readonly windowMs: number) {}
+  constructor(
+    private readonly limit: number,
+    private readonly windowMs: number,
+  ) {}
 
   /** 0 when an attempt may start now, else how long until one may. */
   waitMs(key: string, now: number): number {
@@ -170,27 +158,27 @@ class FailureWindow {
 
   reserve(key: string): void {
     if (this.limit <= 0) return;
-    const entry = this.entries.get(key) ?? { times: [], pending: 0 };
+    const entry = this.entries.peek(key) ?? { times: [], pending: 0 };
     entry.pending++;
-    this.touch(key, entry);
+    this.entries.set(key, entry);
   }
 
   release(key: string, failedAt: number | undefined): void {
     if (this.limit <= 0) return;
-    const entry = this.entries.get(key);
+    const entry = this.entries.peek(key);
     if (!entry) return; // dropped by the bound on keys
     entry.pending = Math.max(0, entry.pending - 1);
     if (failedAt !== undefined) this.push(entry, failedAt);
     if (entry.times.length === 0 && entry.pending === 0) this.entries.delete(key);
-    else this.touch(key, entry);
+    else this.entries.set(key, entry);
   }
 
   /** A failure of an attempt that was not reserved. */
   record(key: string, failedAt: number): void {
     if (this.limit <= 0) return;
-    const entry = this.entries.get(key) ?? { times: [], pending: 0 };
+    const entry = this.entries.peek(key) ?? { times: [], pending: 0 };
     this.push(entry, failedAt);
-    this.touch(key, entry);
+    this.entries.set(key, entry);
   }
 
   private push(entry: Failures, failedAt: number): void {
@@ -200,7 +188,7 @@ class FailureWindow {
 
   /** The entry with failures older than the window dropped. */
   private current(key: string, now: number): Failures | undefined {
-    const entry = this.entries.get(key);
+    const entry = this.entries.peek(key);
     if (!entry) return undefined;
     const firstInWindow = entry.times.findIndex((t) => t > now - this.windowMs);
     entry.times.splice(0, firstInWindow < 0 ? entry.times.length : firstInWindow);
@@ -209,12 +197,5 @@ class FailureWindow {
       return undefined;
     }
     return entry;
-  }
-
-  /** Moves the key to the newest end and drops the oldest keys past the bound. */
-  private touch(key: string, entry: Failures): void {
-    this.entries.delete(key);
-    this.entries.set(key, entry);
-    while (this.entries.size > MAX_KEYS) this.entries.delete(this.entries.keys().next().value!);
   }
 }

@@ -1,13 +1,14 @@
-import { dirname, join } from 'node:path';
 import type { FastifyBaseLogger } from 'fastify';
 import type { Clock } from '../clock.js';
 import type { Config } from '../config.js';
-import type { Databases } from '../databases.js';
+import type { AppDb } from '../db/app-db.js';
+import type { StateDb } from '../db/state-db.js';
 import { isBusy } from '../db/busy.js';
 import { listPasswordFormats, listPasswordHashes } from '../repos/users.js';
 import { Authenticator } from './authenticator.js';
 import { DecoyPassword } from './decoy-password.js';
 import { FailurePadding, timeFailedCheck } from './failure-padding.js';
+import { keyFileBeside } from './fernet.js';
 import { findLdapUser } from './ldap/directory.js';
 import { ldapThenLocalVerifier } from './ldap/ldap-then-local.js';
 import { LoginLimiter } from './login-limiter.js';
@@ -18,9 +19,10 @@ import { RememberedLogins } from './remembered-logins.js';
 import { SyncKeys } from './sync-keys.js';
 import { VerificationQueue } from './verification-queue.js';
 
-export interface LoginServicesOptions {
+interface LoginServicesOptions {
   config: Config;
-  databases: Databases;
+  appDb: AppDb;
+  stateDb: StateDb;
   clock: Clock;
   log: FastifyBaseLogger;
   /** The local Werkzeug-hash check (timed for metrics, or wrapped by tests). */
@@ -29,7 +31,7 @@ export interface LoginServicesOptions {
   padFailedLogins: boolean;
 }
 
-export interface LoginServices {
+interface LoginServices {
   authenticator: Authenticator;
   syncKeys: SyncKeys;
   /** Calibre-Web's LDAP and reverse-proxy settings, re-read from app.db while running. */
@@ -37,20 +39,27 @@ export interface LoginServices {
 }
 
 /** Everything that decides who a request is, wired from the configuration. */
-export function createLoginServices({ config, databases, clock, log, localVerifier, padFailedLogins }: LoginServicesOptions): LoginServices {
-  const { appDb } = databases;
+export function createLoginServices({
+  config,
+  appDb,
+  stateDb,
+  clock,
+  log,
+  localVerifier,
+  padFailedLogins,
+}: LoginServicesOptions): LoginServices {
   const now = () => clock.monotonicMs();
   const loginSettings = new LoginSettingsSource({
     appDb,
-    keyFile: join(dirname(appDb.path), '.key'),
+    keyFile: keyFileBeside(appDb.path),
     lockWaitMs: config.lockWaitMs,
     honourHeaderLogin: config.proxyHeaderLogin,
     log,
     now,
   });
   const syncKeys = new SyncKeys({
-    stateDb: databases.stateDb.conn,
-    stateWrites: databases.stateDb,
+    stateDb: stateDb.conn,
+    stateWrites: stateDb,
     clock,
     log,
     recordOnLogin: config.recordKeysOnLogin,
@@ -77,7 +86,11 @@ export function createLoginServices({ config, databases, clock, log, localVerifi
     verifyPassword: ldapThenLocalVerifier({ settings: loginSettings, local: verifyPassword, rememberMs: config.ldapRememberMs, log }),
     ...(config.proxyHeaderLogin ? { headerLogin: proxyHeaderLogin({ settings: loginSettings, appDb, now, log }) } : {}),
     limiter: new LoginLimiter(config.loginLimits, now),
-    verifications: new VerificationQueue({ concurrency: config.verifyConcurrency, maxWaiting: config.verifyQueue, perShare: config.verifyPerAddress }),
+    verifications: new VerificationQueue({
+      concurrency: config.verifyConcurrency,
+      maxWaiting: config.verifyQueue,
+      perShare: config.verifyPerAddress,
+    }),
     decoy: new DecoyPassword(verifyPassword, (lockWaitMs) => appDb.reading(listPasswordHashes, lockWaitMs), now),
     ...(padding ? { padding } : {}),
     syncKeys,

@@ -1,11 +1,12 @@
 import type { AppDb } from '../db/app-db.js';
-import { decryptFernet, FernetError, readFernetKeyFile, type FernetKey } from './fernet.js';
+import { readSettingsRow } from '../repos/settings.js';
+import { decryptWithKeyFile, FernetError } from './fernet.js';
 import type { ResolvedLdapSettings } from './ldap/directory.js';
 import { ldapSettingsFrom } from './ldap/settings.js';
 import { proxyHeaderSettingsFrom, type ProxyHeaderSettings } from './proxy-header/settings.js';
 
 /** LDAP login as configured in Calibre-Web: usable, or switched on but unusable (local logins only). */
-export type LdapLogin = { usable: true; settings: ResolvedLdapSettings } | { usable: false; problem: string };
+type LdapLogin = { usable: true; settings: ResolvedLdapSettings } | { usable: false; problem: string };
 
 export interface HeaderLogin extends ProxyHeaderSettings {
   /** The decrypted shared secret when one is required; undefined when it cannot be had (login refused). */
@@ -13,19 +14,19 @@ export interface HeaderLogin extends ProxyHeaderSettings {
 }
 
 /** What Calibre-Web's settings say about logging in, beyond the user's own password hash. */
-export interface LoginSettings {
+interface LoginSettings {
   /** Undefined unless config_login_type is LDAP. */
   ldap: LdapLogin | undefined;
   /** Undefined unless config_allow_reverse_proxy_header_login is on and this server honours it. */
   headerLogin: HeaderLogin | undefined;
 }
 
-export interface LoginSettingsLog {
+interface LoginSettingsLog {
   warn(message: string): void;
   info(message: string): void;
 }
 
-export interface LoginSettingsSourceOptions {
+interface LoginSettingsSourceOptions {
   appDb: AppDb;
   /** Calibre-Web's Fernet key: `.key` in the folder that holds app.db. */
   keyFile: string;
@@ -39,7 +40,7 @@ export interface LoginSettingsSourceOptions {
   now: () => number;
 }
 
-export const SETTINGS_MAX_AGE_MS = 5000;
+const SETTINGS_MAX_AGE_MS = 5000;
 
 /**
  * Calibre-Web's `settings` row, kept current without a restart: read again whenever another
@@ -79,10 +80,7 @@ export class LoginSettingsSource {
     const readAt = this.now();
     let row: Record<string, unknown>;
     try {
-      row = await this.options.appDb.reading(
-        (conn) => (conn.statement('SELECT * FROM settings ORDER BY id LIMIT 1').get() as Record<string, unknown> | undefined) ?? {},
-        lockWaitMs,
-      );
+      row = await this.options.appDb.reading(readSettingsRow, lockWaitMs);
       this.report('settings', undefined);
     } catch (error) {
       if (this.cached) return this.cached.settings;
@@ -95,27 +93,13 @@ export class LoginSettingsSource {
   }
 
   private resolve(row: Record<string, unknown>): LoginSettings {
-    let key: FernetKey | FernetError | undefined;
-    const fernetKey = (): FernetKey | FernetError => {
-      if (key === undefined) {
-        try {
-          key = readFernetKeyFile(this.options.keyFile);
-        } catch (error) {
-          key = error instanceof FernetError ? error : new FernetError(String(error));
-        }
-      }
-      return key;
-    };
-    /** `Fernet(key).decrypt(token)`; a missing token is "" as in Calibre-Web (None → ""). */
+    /** A missing token is "" as in Calibre-Web (None → ""), without reading the key. */
     const decrypt = (column: string, value: Buffer | string | undefined): string | FernetError => {
       if (value === undefined) return '';
-      const k = fernetKey();
-      if (k instanceof FernetError) return k;
-      try {
-        return decryptFernet(k, value);
-      } catch (error) {
-        return new FernetError(`settings.${column} does not decrypt with ${this.options.keyFile}: ${(error as Error).message}`);
-      }
+      const decrypted = decryptWithKeyFile(this.options.keyFile, value);
+      if ('plaintext' in decrypted) return decrypted.plaintext;
+      if (decrypted.problem !== 'does-not-decrypt') return new FernetError(decrypted.message);
+      return new FernetError(`settings.${column} does not decrypt with ${this.options.keyFile}: ${decrypted.message}`);
     };
 
     let ldap: LdapLogin | undefined;
@@ -134,7 +118,8 @@ export class LoginSettingsSource {
     this.report(
       'header-login-ignored',
       proxy && !this.options.honourHeaderLogin
-        ? `Calibre-Web's reverse-proxy header login is on, but this server ignores the '${proxy.headerName}' header unless KOSYNC_PROXY_HEADER_LOGIN is true`
+        ? `Calibre-Web's reverse-proxy header login is on, but this server ignores the '${proxy.headerName}' header ` +
+            'unless KOSYNC_PROXY_HEADER_LOGIN is true'
         : undefined,
     );
     if (proxy && this.options.honourHeaderLogin) {
@@ -180,4 +165,3 @@ export class LoginSettingsSource {
     }
   }
 }
-

@@ -1,15 +1,15 @@
 import { createHash, createHmac, randomBytes } from 'node:crypto';
+import { LruCache } from '../util/lru-cache.js';
 import type { Credentials } from './credentials.js';
 
-export interface RememberedLogin {
+interface RememberedLogin {
   userId: number;
   /** Fingerprint of the user's stored Calibre-Web password hash when the login was verified. */
   hashFingerprint: string;
   method: string;
-  expiresAt: number;
 }
 
-export interface RememberedLoginsOptions {
+interface RememberedLoginsOptions {
   maxEntries: number;
   ttlMs: number;
 }
@@ -21,19 +21,22 @@ export function fingerprintOf(storedHash: string): string {
 
 /**
  * Successful verifications, so a repeated sync costs microseconds instead of 100–400 ms of key
- * derivation (PROTOCOL.md §3). Keyed by an HMAC with a per-process secret over scheme, lower-cased
- * username and secret: the plaintext is never kept. An entry counts only while the user's stored hash
- * is unchanged, so a password change in Calibre-Web takes effect on the next request. LRU-bounded.
+ * derivation (docs/PROTOCOL.md §3.6). Keyed by an HMAC with a per-process secret over scheme,
+ * lower-cased username and secret: the plaintext is never kept. An entry counts only while the user's
+ * stored hash is unchanged, so a password change in Calibre-Web takes effect on the next request.
+ * LRU-bounded.
  */
 export class RememberedLogins {
   private readonly key = randomBytes(32);
-  private readonly entries = new Map<string, RememberedLogin>();
+  private readonly entries: LruCache<string, RememberedLogin>;
 
   /** `now`: monotonic milliseconds (src/clock.ts). */
   constructor(
     private readonly options: RememberedLoginsOptions,
-    private readonly now: () => number,
-  ) {}
+    now: () => number,
+  ) {
+    this.entries = new LruCache({ maxEntries: options.maxEntries, ttlMs: options.ttlMs, now });
+  }
 
   keyFor(credentials: Credentials): string {
     return createHmac('sha256', this.key)
@@ -45,29 +48,16 @@ export class RememberedLogins {
   /** The remembered login for this key if it still fits the user's current row. */
   find(key: string, userId: number, storedHash: string): RememberedLogin | undefined {
     const entry = this.entries.get(key);
-    if (!entry) return undefined;
-    if (entry.expiresAt <= this.now() || entry.userId !== userId || entry.hashFingerprint !== fingerprintOf(storedHash)) {
+    if (entry && (entry.userId !== userId || entry.hashFingerprint !== fingerprintOf(storedHash))) {
       this.entries.delete(key);
       return undefined;
     }
-    this.entries.delete(key); // move to the most recently used end
-    this.entries.set(key, entry);
     return entry;
   }
 
   /** `ttlMs` may shorten the configured time to live (LDAP logins), never lengthen it. */
   remember(key: string, userId: number, storedHash: string, method: string, ttlMs = this.options.ttlMs): void {
     const keepMs = Math.min(ttlMs, this.options.ttlMs);
-    if (this.options.maxEntries <= 0 || keepMs <= 0) return;
-    this.entries.delete(key);
-    this.entries.set(key, { userId, hashFingerprint: fingerprintOf(storedHash), method, expiresAt: this.now() + keepMs });
-    while (this.entries.size > this.options.maxEntries) {
-      const oldest = this.entries.keys().next().value as string;
-      this.entries.delete(oldest);
-    }
-  }
-
-  get size(): number {
-    return this.entries.size;
+    if (keepMs > 0) this.entries.set(key, { userId, hashFingerprint: fingerprintOf(storedHash), method }, keepMs);
   }
 }

@@ -1,14 +1,13 @@
-import { createHash } from 'node:crypto';
-import type { IncomingHttpHeaders } from 'node:http';
 import type { FastifyBaseLogger } from 'fastify';
 import type { Clock } from '../clock.js';
 import { formatSqlDatetime, storedDatetimeToEpochSeconds } from '../db/datetime.js';
 import type { Connection } from '../db/query.js';
 import type { StateDb } from '../db/state-db.js';
-import { KosyncError } from '../errors.js';
+import { type OutdatedKeyReason, SyncKeyOutdated } from '../domain-errors.js';
 import { confirmSyncKey, findSyncKey, markSyncKeyUsed, saveSyncKey, type SyncKeyRow } from '../repos/sync-keys.js';
 import type { UserRow } from '../repos/users.js';
 import type { LdapPresence } from './ldap/directory.js';
+import { md5Hex } from '../util/md5.js';
 import { fingerprintOf } from './remembered-logins.js';
 
 /**
@@ -18,33 +17,21 @@ import { fingerprintOf } from './remembered-logins.js';
 const ENABLE_WAIT_MS = 10_000;
 
 /** bcrypt work factor: about 50 ms of one core, paid once per fresh key login (then remembered). */
-export const BCRYPT_COST = 10;
+const BCRYPT_COST = 10;
 
 const MD5_HEX = /^[0-9a-f]{32}$/;
 
 let bcryptModule: Promise<typeof import('@node-rs/bcrypt')> | undefined;
 /** The bcrypt addon, loaded on the first key login or recording: servers without keys never need it. */
 function bcrypt(): Promise<typeof import('@node-rs/bcrypt')> {
-  return (bcryptModule ??= import('@node-rs/bcrypt'));
+  bcryptModule ??= import('@node-rs/bcrypt');
+  return bcryptModule;
 }
 
-/** KOReader's userkey: md5 of the password as lower-case hex (kosync.koplugin, notes/koreader.md §2.4). */
-export function userkeyOf(password: string): string {
-  return createHash('md5').update(password, 'utf8').digest('hex');
+/** KOReader's userkey: md5 of the password as lower-case hex (docs/UPSTREAM.md#koreader-keys-and-document-ids). */
+function userkeyOf(password: string): string {
+  return md5Hex(password);
 }
-
-/** Why a key that was right when enabled no longer is. */
-export type OutdatedReason = 'password' | 'account' | 'expired';
-
-const OUTDATED_MESSAGES: Record<OutdatedReason, (page: string) => string> = {
-  password: (page) =>
-    `Your Calibre-Web password has changed since KOReader sync was enabled. Open ${page} in a browser and enable it again.`,
-  // A rename (or a user id now held by another account): nothing says the password changed.
-  account: (page) =>
-    `Your Calibre-Web account has changed since KOReader sync was enabled. Open ${page} in a browser and sign in again to enable it.`,
-  expired: (page) =>
-    `KOReader sync for this account has expired: an account without a Calibre-Web password must sign in again now and then. Open ${page} in a browser and sign in to renew it.`,
-};
 
 const DAY_SECONDS = 24 * 60 * 60;
 
@@ -59,47 +46,12 @@ export function keyExpiresAt(row: SyncKeyRow, user: UserRow, days: number): numb
 }
 
 /** Undefined while a stored key still fits the account; else what changed (a rename says nothing of the password). */
-export function outdatedReason(row: SyncKeyRow, user: UserRow): OutdatedReason | undefined {
+export function outdatedReason(row: SyncKeyRow, user: UserRow): OutdatedKeyReason | undefined {
   if (row.user_name.toLowerCase() !== user.name.toLowerCase()) return 'account';
   return row.password_fingerprint === fingerprintOf(user.password) ? undefined : 'password';
 }
 
-/**
- * 401/2001 for a key that was right when enabled but whose Calibre-Web account changed since. The
- * message names the page where it is enabled again; `forPage` fills in its URL.
- */
-export class SyncKeyOutdatedError extends KosyncError {
-  constructor(
-    readonly reason: OutdatedReason,
-    pageUrl?: string,
-  ) {
-    super('unauthorized', OUTDATED_MESSAGES[reason](pageUrl ?? 'the sync server page'));
-  }
-
-  forPage(pageUrl: string): SyncKeyOutdatedError {
-    return new SyncKeyOutdatedError(this.reason, pageUrl);
-  }
-}
-
-/**
- * The 401 a stock-KOReader client shows its user (on Login it displays the message): says where to
- * enable sync rather than a bare "Unauthorized". The same text for every failed key login, so it tells
- * nothing about whether the account exists; only the holder of an outdated key learns that it is one.
- */
-export function explainKeyFailure(error: unknown, headers: IncomingHttpHeaders, pageUrl: string): unknown {
-  if (error instanceof SyncKeyOutdatedError) return error.forPage(pageUrl);
-  const keyLogin = headers.authorization === undefined && headers['x-auth-user'] !== undefined;
-  if (keyLogin && error instanceof KosyncError && error.kind === 'unauthorized') {
-    return new KosyncError(
-      'unauthorized',
-      `Wrong username or password, or KOReader sync is not enabled for this account yet: sign in once at ${pageUrl} to enable it.`,
-      { ...error.headers },
-    );
-  }
-  return error;
-}
-
-export interface SyncKeysDeps {
+interface SyncKeysDeps {
   stateDb: Connection;
   /** Writes to the state DB without stalling the event loop while another process holds its lock. */
   stateWrites: Pick<StateDb, 'writing' | 'later'>;
@@ -116,9 +68,9 @@ export interface SyncKeysDeps {
 }
 
 /**
- * Stock-KOReader keys (PROTOCOL.md §3.5). KOReader authenticates with md5(password), which a Werkzeug
- * hash cannot check, so the sidecar keeps its own bcrypt verifier of that md5 in the state database,
- * bound to a fingerprint of the Calibre-Web password hash and the user name it was made for.
+ * Stock-KOReader keys (docs/PROTOCOL.md §3.5). KOReader authenticates with md5(password), which a
+ * Werkzeug hash cannot check, so the sidecar keeps its own bcrypt verifier of that md5 in the state
+ * database, bound to a fingerprint of the Calibre-Web password hash and the user name it was made for.
  */
 export class SyncKeys {
   /**
@@ -140,7 +92,7 @@ export class SyncKeys {
     await this.store(user, password, 'now');
   }
 
-  /** Stores the verifier: at once when asked for on the page (503 if the state DB stays locked), else when it can. */
+  /** Stores the verifier: at once when asked for on the page (DatabaseBusy if the state DB stays locked), else when it can. */
   private async store(user: UserRow, password: string, wait: 'now' | 'later'): Promise<void> {
     const verifier = await (await bcrypt()).hash(userkeyOf(password), BCRYPT_COST);
     const key = { userId: user.id, userName: user.name, verifier, passwordFingerprint: fingerprintOf(user.password), at: this.now() };
@@ -165,8 +117,10 @@ export class SyncKeys {
           if (user.password !== '') return;
           if (await (await bcrypt()).verify(userkeyOf(password), row.verifier)) {
             const at = this.now();
-            this.deps.stateWrites.later(`key-confirmed:${user.id}`, 'recording when a KOReader sync key was confirmed by an LDAP login', (conn) =>
-              confirmSyncKey(conn, user.id, at),
+            this.deps.stateWrites.later(
+              `key-confirmed:${user.id}`,
+              'recording when a KOReader sync key was confirmed by an LDAP login',
+              (conn) => confirmSyncKey(conn, user.id, at),
             );
             return;
           }
@@ -181,7 +135,7 @@ export class SyncKeys {
   }
 
   /**
-   * Whether `key` (hex, any case) is the user's enabled key. Throws SyncKeyOutdatedError when it is the
+   * Whether `key` (hex, any case) is the user's enabled key. Throws SyncKeyOutdated when it is the
    * key that was enabled but the account changed since; that is said only to someone holding the key.
    * `user` is undefined for an unknown or Guest user.
    */
@@ -195,10 +149,12 @@ export class SyncKeys {
     }
     if (!(await (await bcrypt()).verify(userkey, row.verifier))) return false;
     const outdated = outdatedReason(row, user);
-    if (outdated) throw new SyncKeyOutdatedError(outdated);
+    if (outdated) throw new SyncKeyOutdated(outdated);
     if (user.password === '') await this.checkWithoutLocalPassword(row, user);
     const at = this.now();
-    this.deps.stateWrites.later(`last-used:${user.id}`, 'recording when a KOReader sync key was last used', (conn) => markSyncKeyUsed(conn, user.id, at));
+    this.deps.stateWrites.later(`last-used:${user.id}`, 'recording when a KOReader sync key was last used', (conn) =>
+      markSyncKeyUsed(conn, user.id, at),
+    );
     return true;
   }
 
@@ -215,13 +171,16 @@ export class SyncKeys {
    * alone decides).
    */
   private async checkWithoutLocalPassword(row: SyncKeyRow, user: UserRow): Promise<void> {
-    if (this.deps.clock.nowMicros() / 1_000_000 >= keyExpiresAt(row, user, this.deps.ldapKeyDays)!) throw new SyncKeyOutdatedError('expired');
+    if (this.deps.clock.nowMicros() / 1_000_000 >= keyExpiresAt(row, user, this.deps.ldapKeyDays)!) throw new SyncKeyOutdated('expired');
     const presence = await this.deps.directoryHas?.(user.name);
     if (presence?.result === 'unavailable') {
-      this.deps.log.warn(`LDAP directory not available to confirm "${user.name}" for a KOReader key login (${presence.reason}); the key stays valid until it expires`);
+      this.deps.log.warn(
+        `LDAP directory not available to confirm "${user.name}" for a KOReader key login (${presence.reason}); ` +
+          'the key stays valid until it expires',
+      );
     } else if (presence?.result === 'not-found') {
       this.deps.log.warn(`KOReader key of "${user.name}" refused: no longer in the LDAP directory`);
-      throw new SyncKeyOutdatedError('account');
+      throw new SyncKeyOutdated('account');
     }
   }
 
@@ -238,7 +197,6 @@ export class SyncKeys {
   async settled(): Promise<void> {
     while (this.pending.size > 0) await Promise.all([...this.pending.values()]);
   }
-
 
   private decoyVerifier(): Promise<string> {
     this.decoy ??= bcrypt().then((b) => b.hash('not a key', BCRYPT_COST));

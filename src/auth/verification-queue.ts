@@ -1,6 +1,6 @@
-import { KosyncError } from '../errors.js';
+import { VerificationsFull } from '../domain-errors.js';
 
-export interface VerificationQueueOptions {
+interface VerificationQueueOptions {
   /** Password checks running at once (each is 100–400 ms of key derivation on libuv's thread pool). */
   concurrency: number;
   /** Checks allowed to wait for a free slot; past that a new attempt is refused at once. */
@@ -9,17 +9,10 @@ export interface VerificationQueueOptions {
   perShare: number;
 }
 
-/** 503/1000: the check was refused unchecked, for lack of capacity. Counted against the sender's address. */
-export class VerificationRefusedError extends KosyncError {
-  constructor() {
-    super('storageUnavailable', 'Too many logins being checked, try again later', { 'retry-after': '1' });
-  }
-}
-
 /**
  * A cap on concurrent password verifications with a small FIFO queue, of which each share (see
  * verificationShareKey) may hold only a few places, so a flood from a handful of addresses cannot
- * take them all. When the share or the queue is full a new attempt gets 503/1000 immediately instead
+ * take them all. When the share or the queue is full a new attempt is refused (VerificationsFull) at once instead
  * of piling up; logins answered from memory never come here, so they keep working meanwhile.
  */
 export class VerificationQueue {
@@ -32,7 +25,9 @@ export class VerificationQueue {
 
   /** Runs `task` in turn; `share` is whose places it takes (none: counted in the total only). */
   async run<T>(task: () => Promise<T>, share?: string): Promise<T> {
-    if (share !== undefined && (this.held.get(share) ?? 0) >= this.options.perShare) throw new VerificationRefusedError();
+    if (share !== undefined && (this.held.get(share) ?? 0) >= this.options.perShare) {
+      throw new VerificationsFull(`this client holds ${this.options.perShare} of the password checks already`);
+    }
     if (this.running < this.options.concurrency) {
       this.running++;
       this.hold(share, 1);
@@ -41,7 +36,7 @@ export class VerificationQueue {
       // The finishing task hands its slot over, so `running` stays as it is.
       await new Promise<void>((resolve) => this.waiting.push(resolve));
     } else {
-      throw new VerificationRefusedError();
+      throw new VerificationsFull(`${this.options.maxWaiting} password checks are waiting already`);
     }
     try {
       return await task();
@@ -51,11 +46,6 @@ export class VerificationQueue {
       if (next) next();
       else this.running--;
     }
-  }
-
-  /** Verifications running and waiting, for tests and metrics. */
-  get load(): { running: number; waiting: number } {
-    return { running: this.running, waiting: this.waiting.length };
   }
 
   private hold(share: string | undefined, change: 1 | -1): void {

@@ -13,8 +13,9 @@ const PBKDF2_DIGESTS = new Set(['sha1', 'sha224', 'sha256', 'sha384', 'sha512'])
 const LEGACY_DIGESTS = new Set(['md5', 'sha1', 'sha224', 'sha256', 'sha384', 'sha512'].filter((d) => getHashes().includes(d)));
 /**
  * Iterations a bare `pbkdf2` or `pbkdf2:<digest>` hash stands for: each werkzeug version used its own
- * default (2.0–2.2: 260000, 2.3–3.0: 600000, 3.1: 1000000; werkzeug security.py at those tags). The
- * hash does not say which version wrote it, so each is tried.
+ * default (2.0–2.2: 260000, 2.3–3.0: 600000, 3.1: 1000000; security.py at those tags,
+ * docs/UPSTREAM.md#werkzeug-password-hashes). The hash does not say which version wrote it, so each is
+ * tried.
  */
 export const DEFAULT_PBKDF2_ITERATIONS = [1_000_000, 600_000, 260_000];
 /** Guards against a hash that would take minutes or gigabytes (werkzeug's own defaults are far below). */
@@ -24,10 +25,11 @@ const MAX_SCRYPT_MEMORY = 1024 * 1024 * 1024;
 const DECIMAL = /^\d+$/;
 
 /**
- * werkzeug.security.check_password_hash for every format Calibre-Web has stored (notes/calibre-web.md §6):
- * `pbkdf2:<digest>:<iterations>`, `scrypt:<n>:<r>:<p>`, and the pre-3.0 forms `plain$$pw`,
- * `<digest>$<salt>$<hmac>` and `<digest>$$<digest(pw)>`. A hash any released werkzeug accepts is accepted.
- * Key derivation runs on libuv's thread pool. Never throws: a malformed hash is a failed check.
+ * werkzeug.security.check_password_hash for every format Calibre-Web has stored
+ * (docs/UPSTREAM.md#werkzeug-password-hashes): `pbkdf2:<digest>:<iterations>`, `scrypt:<n>:<r>:<p>`, and
+ * the pre-2.3 forms `plain$$pw`, `<digest>$<salt>$<hmac>` and `<digest>$$<digest(pw)>`. A hash any
+ * released werkzeug accepts is accepted. Key derivation runs on libuv's thread pool. Never throws: a
+ * malformed hash is a failed check.
  */
 export async function verifyWerkzeugHash(stored: string, password: string): Promise<boolean> {
   try {
@@ -74,10 +76,7 @@ async function check(stored: string, password: string): Promise<boolean> {
   if (args.length > 0) return false;
   if (name === 'plain') return constantTimeEqual(expected, password);
   if (!LEGACY_DIGESTS.has(name!)) return false;
-  const digest =
-    salt.length === 0
-      ? createHash(name!).update(pw).digest('hex')
-      : createHmac(name!, salt).update(pw).digest('hex');
+  const digest = salt.length === 0 ? createHash(name!).update(pw).digest('hex') : createHmac(name!, salt).update(pw).digest('hex');
   return constantTimeEqual(digest, expected);
 }
 
@@ -85,7 +84,10 @@ function parseCount(text: string | undefined): number | undefined {
   return text !== undefined && DECIMAL.test(text) ? Number(text) : undefined;
 }
 
-/** werkzeug compares lower-case hex strings with hmac.compare_digest: an upper-case digest fails. */
+/**
+ * werkzeug compares lower-case hex strings with hmac.compare_digest: an upper-case digest fails
+ * (docs/UPSTREAM.md#werkzeug-password-hashes).
+ */
 function constantTimeEqual(actual: string, expected: string): boolean {
   const a = Buffer.from(actual, 'utf8');
   const b = Buffer.from(expected, 'utf8');
@@ -94,7 +96,10 @@ function constantTimeEqual(actual: string, expected: string): boolean {
 
 const SALT_CHARS = 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789';
 
-/** A hash as werkzeug 3.x generate_password_hash writes it (`scrypt:32768:8:1`, 16-char salt). */
+/**
+ * A hash as werkzeug 3.x generate_password_hash writes it (`scrypt:32768:8:1`, 16-char salt:
+ * docs/UPSTREAM.md#werkzeug-password-hashes).
+ */
 export async function generateWerkzeugHash(password: string): Promise<string> {
   const salt = Array.from(randomBytes(16), (b) => SALT_CHARS[b % SALT_CHARS.length]).join('');
   const [n, r, p] = [32768, 8, 1];

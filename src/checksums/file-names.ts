@@ -1,33 +1,30 @@
-import { createHash } from 'node:crypto';
+import { foldLatin } from '../util/latin.js';
+import { md5Hex } from '../util/md5.js';
 
-/** Calibre-Web's get_valid_filename limit (cps/helper.py: `chars=128`, counted in UTF-8 bytes). */
+/** Calibre-Web's get_valid_filename limit (helper.py `chars=128`, counted in UTF-8 bytes: docs/UPSTREAM.md#calibre-web-download-names). */
 const MAX_NAME_BYTES = 128;
 
-/** Calibre-Web's strip_whitespaces (cps/string_helper.py): whitespace and zero-width characters. */
+/**
+ * Calibre-Web's strip_whitespaces (string_helper.py, docs/UPSTREAM.md#calibre-web-users-and-roles):
+ * whitespace and zero-width characters.
+ */
 const EDGE_WHITESPACE = /^[\s\u200B-\u200D\uFEFF]+|[\s\u200B-\u200D\uFEFF]+$/g;
 
-/** Letters NFKD does not decompose, spelled as unidecode spells them. */
-const LATIN_LETTERS: Record<string, string> = {
-  ß: 'ss', Æ: 'AE', æ: 'ae', Œ: 'OE', œ: 'oe', Ø: 'O', ø: 'o', Ł: 'L', ł: 'l', Đ: 'D', đ: 'd',
-  Þ: 'Th', þ: 'th', Ð: 'D', ð: 'd', ı: 'i', '§': 'SS',
-};
-
 /**
- * ASCII spelling of Latin text, standing in for the unidecode that Calibre-Web applies when
- * "Convert non-English characters in title and author" (config_unicode_filename) is on. It covers
- * accented Latin letters; other scripts are left as they are.
+ * ASCII spelling of Latin text, standing in for the unidecode that Calibre-Web applies when "Convert
+ * non-English characters in title and author" (config_unicode_filename) is on
+ * (docs/UPSTREAM.md#calibre-web-download-names). It covers accented Latin letters (and unidecode's `SS`
+ * for §); other scripts are left as they are.
  */
 export function transliterate(text: string): string {
-  return text
-    .normalize('NFKD')
-    .replace(/\p{M}/gu, '')
-    .replace(/[ßÆæŒœØøŁłĐđÞþÐðı§]/g, (c) => LATIN_LETTERS[c] ?? c);
+  return foldLatin(text).replace(/§/g, 'SS');
 }
 
 /**
- * Calibre-Web's get_valid_filename(value, replace_whitespace=False) (janeczku/calibre-web
- * cps/helper.py), as get_download_link calls it: a trailing '.' becomes '_', '/' and ':' become '_',
- * NULs are stripped from the ends, the result is cut to 128 UTF-8 bytes and trimmed.
+ * Calibre-Web's get_valid_filename(value, replace_whitespace=False) (helper.py,
+ * docs/UPSTREAM.md#calibre-web-download-names), as get_download_link calls it: a trailing '.' becomes
+ * '_', '/' and ':' become '_', NULs are stripped from the ends, the result is cut to 128 UTF-8 bytes and
+ * trimmed.
  */
 export function validFilename(value: string, unicodeFilename: boolean): string {
   let name = value.endsWith('.') ? `${value.slice(0, -1)}_` : value;
@@ -41,7 +38,21 @@ export function validFilename(value: string, unicodeFilename: boolean): string {
   return text.replace(EDGE_WHITESPACE, '');
 }
 
-export interface NamedFormat {
+/**
+ * The name Calibre-Web's get_download_link gives a download
+ * (docs/UPSTREAM.md#calibre-web-download-names), without its extension: `<title> - <first author>` (the
+ * title alone without authors) through get_valid_filename.
+ */
+function downloadBaseName(file: Pick<NamedFormat, 'title' | 'author'>, unicodeFilename: boolean): string {
+  return validFilename(file.author ? `${file.title} - ${file.author}` : file.title, unicodeFilename);
+}
+
+/** The download's full name as Calibre-Web gives it with its default settings (no ASCII conversion). */
+export function downloadName(file: Omit<NamedFormat, 'dataName'>): string {
+  return `${downloadBaseName(file, false)}.${file.format.toLowerCase()}`;
+}
+
+interface NamedFormat {
   title: string;
   /** The first author (Calibre-Web's `book.authors[0]`), absent for a book without authors. */
   author: string | undefined;
@@ -54,15 +65,14 @@ export interface NamedFormat {
 /**
  * The base names a device may hold this format under: the library file's own name, and the names
  * Calibre-Web's get_download_link gives a download, `<title> - <first author>.<format>` through
- * get_valid_filename, with and without its ASCII conversion, and with the `.kepub.epub` ending its
- * Kobo endpoint uses for KEPUB (do_download_file).
+ * get_valid_filename, with and without its ASCII conversion, and with the `.kepub.epub` ending its Kobo
+ * endpoint uses for KEPUB (do_download_file; docs/UPSTREAM.md#calibre-web-download-names).
  */
 export function fileNamesOf(file: NamedFormat): string[] {
   const ext = file.format.toLowerCase();
   const names = [`${file.dataName}.${ext}`];
-  const display = file.author ? `${file.title} - ${file.author}` : file.title;
   for (const unicodeFilename of [false, true]) {
-    const base = validFilename(display, unicodeFilename);
+    const base = downloadBaseName(file, unicodeFilename);
     if (base === '') continue;
     names.push(`${base}.${ext}`);
     if (ext === 'kepub') names.push(`${base}.kepub.epub`);
@@ -71,15 +81,11 @@ export function fileNamesOf(file: NamedFormat): string[] {
 }
 
 /**
- * KOReader's "filename" document id (kosync.koplugin, checksum_method FILENAME): md5 of the file's
- * base name, extension included. Names are hashed as NFC and, where different, NFD, since devices and
- * file systems keep either form.
+ * KOReader's "filename" document id (checksum_method FILENAME,
+ * docs/UPSTREAM.md#koreader-keys-and-document-ids): md5 of the file's base name, extension included.
+ * Names are hashed as NFC and, where different, NFD, since devices and file systems keep either form.
  */
 export function filenameDocumentIds(name: string): { document: string; name: string }[] {
   const forms = [...new Set([name.normalize('NFC'), name.normalize('NFD')])];
   return forms.map((form) => ({ document: md5Hex(form), name: form }));
-}
-
-export function md5Hex(text: string): string {
-  return createHash('md5').update(text, 'utf8').digest('hex');
 }

@@ -4,9 +4,10 @@ import { open } from 'node:fs/promises';
 const SAMPLE_SIZE = 1024;
 
 /**
- * KOReader's document id (frontend/util.lua partialMD5): MD5 over up to 1024 bytes at each of
- * 0, 1 Ki, 4 Ki, 16 Ki … 1 Gi, stopping at the first empty read. LuaJIT's `lshift(1024, 2*i)` for
- * i = -1 masks the shift to 30 and overflows to 0; JavaScript's `<<` does the same.
+ * KOReader's document id (util.lua partialMD5, docs/UPSTREAM.md#koreader-keys-and-document-ids): MD5
+ * over up to 1024 bytes at each of 0, 1 Ki, 4 Ki, 16 Ki … 1 Gi, stopping at the first empty read.
+ * LuaJIT's `lshift(1024, 2*i)` for i = -1 masks the shift to 30 and overflows to 0; JavaScript's `<<`
+ * does the same.
  */
 export const SAMPLE_OFFSETS: readonly number[] = Array.from({ length: 12 }, (_, k) => (1024 << (2 * (k - 1))) >>> 0);
 

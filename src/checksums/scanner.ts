@@ -1,18 +1,13 @@
+import type { Stats } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Clock } from '../clock.js';
 import type { CalibreDb } from '../db/calibre-db.js';
 import { formatSqlDatetime } from '../db/datetime.js';
 import type { StateDb } from '../db/state-db.js';
-import { fileNamesOf, filenameDocumentIds, validFilename } from './file-names.js';
-import {
-  allLibraryFiles,
-  deleteLibraryFile,
-  recordDocument,
-  saveLibraryFile,
-  type LibraryFileRow,
-} from './index-store.js';
-import { listLibraryFormats, type LibraryFormat } from './library-formats.js';
+import { allLibraryFiles, deleteLibraryFile, type LibraryFileRow, recordDocument, saveLibraryFile } from '../repos/checksum-index.js';
+import { type LibraryFormat, listLibraryFormats } from '../repos/library.js';
+import { downloadName, fileNamesOf, filenameDocumentIds } from './file-names.js';
 import { partialMd5 } from './partial-md5.js';
 
 export interface ScanProgress {
@@ -36,7 +31,7 @@ export interface ScanSummary {
   durationMs: number;
 }
 
-export interface ScannerStatus {
+interface ScannerStatus {
   running: boolean;
   /** The first scan since start: until `complete`, only part of the library is matched by the index. */
   firstScan: ScanProgress & { complete: boolean };
@@ -46,12 +41,12 @@ export interface ScannerStatus {
 }
 
 /** The part of a pino/fastify logger the scanner uses. */
-export interface ScanLog {
+interface ScanLog {
   info(obj: object, msg: string): void;
   warn(obj: object, msg: string): void;
 }
 
-export interface ScannerOptions {
+interface ScannerOptions {
   library: string;
   calibre: CalibreDb;
   state: StateDb;
@@ -64,7 +59,7 @@ export interface ScannerOptions {
   concurrency?: number;
 }
 
-export interface ScanRequest {
+interface ScanRequest {
   /** Rehash every file, not only new or changed ones. */
   full?: boolean;
   onProgress?: (progress: ScanProgress) => void;
@@ -169,7 +164,7 @@ export class ChecksumScanner {
     const { calibre, state, library } = this.options;
     const startedAt = this.options.clock.monotonicMs();
     const full = request.full ?? false;
-    const formats = listLibraryFormats(calibre);
+    const formats = listLibraryFormats(calibre.conn);
     const known = new Map(allLibraryFiles(state.conn).map((row) => [row.data_id, row]));
     const isFirst = !this.first.complete;
     const progress: ScanProgress = { done: 0, total: formats.length };
@@ -249,39 +244,44 @@ export class ChecksumScanner {
     writes: (() => void)[],
   ): Promise<Outcome> {
     const { conn } = this.options.state;
-    const downloadName = `${validFilename(format.author ? `${format.title} - ${format.author}` : format.title, false)}.${format.format.toLowerCase()}`;
+    const downloaded = downloadName(format);
     const sameFormat =
-      previous !== undefined &&
-      previous.book_id === format.bookId &&
-      previous.format === format.format &&
-      previous.path === format.path;
+      previous !== undefined && previous.book_id === format.bookId && previous.format === format.format && previous.path === format.path;
     const row = (fields: Pick<LibraryFileRow, 'size' | 'mtime_ms' | 'checksum'>): LibraryFileRow => ({
       data_id: format.dataId,
       book_id: format.bookId,
       format: format.format,
       path: format.path,
-      download_name: downloadName,
+      download_name: downloaded,
       ...fields,
       scanned_at: this.now(),
     });
     const recordNames = (seen: string) => {
       for (const name of fileNamesOf(format)) {
         for (const id of filenameDocumentIds(name)) {
-          recordDocument(conn, { document: id.document, bookId: format.bookId, format: format.format, method: 'filename', detail: id.name, seen });
+          recordDocument(conn, {
+            document: id.document,
+            bookId: format.bookId,
+            format: format.format,
+            method: 'filename',
+            detail: id.name,
+            seen,
+          });
         }
       }
     };
 
-    let info;
+    let info: Stats;
     try {
       info = await stat(join(library, format.path));
     } catch {
-      if (!(sameFormat && previous.checksum === null)) writes.push(() => saveLibraryFile(conn, row({ size: null, mtime_ms: null, checksum: null })));
+      if (!(sameFormat && previous.checksum === null))
+        writes.push(() => saveLibraryFile(conn, row({ size: null, mtime_ms: null, checksum: null })));
       return 'missing';
     }
     if (!full && sameFormat && previous.checksum !== null && previous.size === info.size && previous.mtime_ms === info.mtimeMs) {
-      if (previous.download_name !== downloadName) {
-        const current = { ...previous, download_name: downloadName };
+      if (previous.download_name !== downloaded) {
+        const current = { ...previous, download_name: downloaded };
         writes.push(() => {
           saveLibraryFile(conn, current);
           recordNames(this.now());
@@ -299,7 +299,14 @@ export class ChecksumScanner {
     writes.push(() => {
       const seen = this.now();
       saveLibraryFile(conn, row({ size: info.size, mtime_ms: info.mtimeMs, checksum }));
-      recordDocument(conn, { document: checksum, bookId: format.bookId, format: format.format, method: 'binary', detail: format.path, seen });
+      recordDocument(conn, {
+        document: checksum,
+        bookId: format.bookId,
+        format: format.format,
+        method: 'binary',
+        detail: format.path,
+        seen,
+      });
       recordNames(seen);
     });
     return 'hashed';

@@ -1,13 +1,13 @@
 import { systemClock, type Clock } from '../clock.js';
 import { ConfigError, loadConfig } from '../config.js';
 import { StartupError } from '../db/startup-error.js';
-import { optionsHelp, parseArgs, UsageError } from './args.js';
+import { optionsHelp, type ParsedArgs, parseArgs, UsageError } from './args.js';
 import type { Command } from './command.js';
 import { COMMANDS } from './commands/index.js';
 
 const PROGRAM = 'calibre-web-kosync';
 
-export interface Io {
+interface Io {
   argv: readonly string[];
   /** The system clock unless a test pins it. */
   clock?: Clock;
@@ -50,7 +50,7 @@ function commandHelp(command: Command): string {
 /** Runs the CLI; returns the exit code (0 ok, 1 failure, 2 usage error). */
 export async function main(io: Io): Promise<number> {
   const switches = COMMANDS.flatMap((c) => c.switches ?? []);
-  let args;
+  let args: ParsedArgs;
   try {
     args = parseArgs(io.argv, io.env, switches);
   } catch (error) {

@@ -1,9 +1,9 @@
 import { accessSync, constants, statSync, type Stats } from 'node:fs';
 import Database from 'better-sqlite3';
 import { systemClock, type Clock } from '../clock.js';
-import { StorageUnavailableError } from '../errors.js';
+import { StorageUnavailable } from '../domain-errors.js';
 import { Connection, queryBuilder } from './query.js';
-import { isBusy, retryWhileBusy } from './busy.js';
+import { isBusy, retryWhileBusy, until } from './busy.js';
 import { GroupCommit } from './group-commit.js';
 import { StartupError } from './startup-error.js';
 import { storageFailure } from './storage-failure.js';
@@ -11,13 +11,34 @@ import type { AppDatabase } from './tables.js';
 
 export const appQuery = queryBuilder<AppDatabase>();
 
-/** The tables Calibre-Web's ub.py creates that the sidecar reads or writes. */
+/** The tables Calibre-Web's ub.py creates that the sidecar reads or writes (docs/UPSTREAM.md#calibre-web-read-status-and-kobo-state). */
 const REQUIRED_TABLES = ['user', 'book_read_link', 'kobo_reading_state', 'kobo_bookmark', 'kobo_statistics'];
 
+/** What app.db's tables say about it: which tables it has and which required ones it lacks, or that it is not SQLite. */
+export type AppDbTables = { tables: Set<string>; missing: string[] } | { notSqlite: Error };
+
 /**
- * CWA's KOSyncProgress as SQLAlchemy create_all emits it (variant A in notes/cwa.md §1.2; the same DDL
- * as schema/app-db.sql). Older variants (AUTOINCREMENT with indexes; DATETIME without CASCADE) are used
- * as found: every write names its columns.
+ * The start-up rule for app.db's tables (doctor applies the same): every table the sidecar reads or
+ * writes must be there. SQLITE_BUSY is thrown as is.
+ */
+export function inspectAppTables(conn: Connection): AppDbTables {
+  let tables: Set<string>;
+  try {
+    tables = new Set(
+      (conn.raw.prepare(`SELECT name FROM sqlite_master WHERE type = 'table'`).all() as { name: string }[]).map((r) => r.name),
+    );
+  } catch (error) {
+    if (isBusy(error)) throw error;
+    return { notSqlite: error as Error };
+  }
+  return { tables, missing: REQUIRED_TABLES.filter((t) => !tables.has(t)) };
+}
+
+/**
+ * CWA's KOSyncProgress as SQLAlchemy create_all emits it (variant A of
+ * docs/UPSTREAM.md#cwa-kosync_progress; the same DDL as schema/app-db.sql). Older variants
+ * (AUTOINCREMENT with indexes; DATETIME without CASCADE) are used as found: every write names its
+ * columns.
  */
 export const KOSYNC_PROGRESS_DDL = `CREATE TABLE kosync_progress (
 	id INTEGER NOT NULL, 
@@ -32,14 +53,14 @@ export const KOSYNC_PROGRESS_DDL = `CREATE TABLE kosync_progress (
 	FOREIGN KEY(user_id) REFERENCES user (id) ON DELETE CASCADE
 )`;
 
-export interface WriteOptions {
-  /** Milliseconds to wait for Calibre-Web's lock before giving up with 503/1000. */
+interface WriteOptions {
+  /** Milliseconds to wait for Calibre-Web's lock before giving up with DatabaseBusy. */
   lockWaitMs: number;
   onLockWait?: () => void;
 }
 
 /** Where AppDb says that app.db went away, came back, or cannot be used. */
-export interface AppDbLog {
+interface AppDbLog {
   info(message: string): void;
   warn(message: string): void;
 }
@@ -69,16 +90,16 @@ const PROBE_INTERVAL_MS = 1000;
  * or removed. Open connections would go on reading the old file, and SQLite refuses writes to it, so
  * every use first compares the path's device and inode with the open file's (one stat, ~2 µs): when
  * they differ the connections are opened again on the file now there, with the checks of start-up;
- * while no usable file is there every use answers 503/1000.
+ * while no usable file is there every use fails with StorageUnavailable.
  */
 export class AppDb {
   private file: OpenFile | undefined;
   /** Files opened at the path so far: part of `changeSignature`, since a new file's data_version starts afresh. */
   private opened = 0;
   /** Why the path holds no usable file, and its stat then (`missing` when there is none). */
-  private unusable: { error: StorageUnavailableError; seen: string; at: number } | undefined;
+  private unusable: { error: StorageUnavailable; seen: string; at: number } | undefined;
   /** The last write's storage failure, until a write commits again (the healthcheck reports it). */
-  private writeFailure: StorageUnavailableError | undefined;
+  private writeFailure: StorageUnavailable | undefined;
   private lastProbeAt = -Infinity;
   private closed = false;
   private log: AppDbLog = { info: () => {}, warn: () => {} };
@@ -118,12 +139,12 @@ export class AppDb {
     this.log = log;
   }
 
-  /** The read connection of the file at the path now; 503/1000 while there is no usable one. */
+  /** The read connection of the file at the path now; StorageUnavailable while there is no usable one. */
   get read(): Connection {
     return this.current().read;
   }
 
-  /** The write connection of the file at the path now; 503/1000 while there is no usable one. */
+  /** The write connection of the file at the path now; StorageUnavailable while there is no usable one. */
   get write(): Connection {
     return this.current().write;
   }
@@ -131,7 +152,7 @@ export class AppDb {
   /** A read on the read connection, waiting (off the event loop) while the file is locked. */
   async reading<T>(body: (conn: Connection) => T, lockWaitMs: number): Promise<T> {
     try {
-      return await retryWhileBusy(() => body(this.read), this.clock.monotonicMs() + lockWaitMs, this.clock);
+      return await retryWhileBusy(() => body(this.read), until(this.clock.monotonicMs() + lockWaitMs, this.clock));
     } catch (error) {
       throw storageFailure(error, `reading ${this.path}`) ?? error;
     }
@@ -141,8 +162,9 @@ export class AppDb {
    * `body` in a `BEGIN IMMEDIATE` … `COMMIT` on the write connection, shared with the writes that
    * arrive meanwhile (GroupCommit: each in its own savepoint). `body` runs synchronously, so the
    * transaction is as short as the statements themselves. A lock held elsewhere is waited for up to
-   * the budget, counted from this call; past it 503/1000 is answered, as for a storage failure
-   * (disk full, read-only, I/O error), which is also recorded for the healthcheck until a write commits.
+   * the budget, counted from this call; past it the write fails with DatabaseBusy. A storage failure
+   * (disk full, read-only, I/O error) fails it with StorageUnavailable, recorded for the healthcheck
+   * until a write commits.
    */
   async transaction<T>(body: (conn: Connection) => T, options: WriteOptions): Promise<T> {
     let value: T;
@@ -170,10 +192,13 @@ export class AppDb {
     const now = this.clock.monotonicMs();
     if (now - this.lastProbeAt < PROBE_INTERVAL_MS) throw failure;
     this.lastProbeAt = now;
-    await this.transaction((conn) => {
-      const version = Number(conn.raw.pragma('user_version', { simple: true }));
-      conn.raw.pragma(`user_version = ${version}`);
-    }, { lockWaitMs: budgetMs });
+    await this.transaction(
+      (conn) => {
+        const version = Number(conn.raw.pragma('user_version', { simple: true }));
+        conn.raw.pragma(`user_version = ${version}`);
+      },
+      { lockWaitMs: budgetMs },
+    );
   }
 
   /** COMMITs issued on the write connection: never more than one per sync, one per group of them. */
@@ -189,7 +214,7 @@ export class AppDb {
 
   /** The open file when it is still the one at the path; else the file there now, opened. */
   private current(): OpenFile {
-    if (this.closed) throw new StorageUnavailableError(`app.db is closed: ${this.path} (the server is stopping)`);
+    if (this.closed) throw new StorageUnavailable(`app.db is closed: ${this.path} (the server is stopping)`);
     const seen = statSync(this.path, { throwIfNoEntry: false });
     const file = this.file;
     if (file && seen && seen.ino === file.ino && seen.dev === file.dev) return file;
@@ -218,7 +243,7 @@ export class AppDb {
       if (isBusy(error)) throw error;
       const detail = error instanceof StartupError ? error.message : `app.db cannot be opened: ${this.path}: ${(error as Error).message}`;
       if (detail !== known?.error.detail) this.log.warn(`${detail}; answering 503 until a usable app.db is there`);
-      this.unusable = { error: new StorageUnavailableError(detail, { cause: error }), seen: signature, at: now };
+      this.unusable = { error: new StorageUnavailable(detail, { cause: error }), seen: signature, at: now };
       throw this.unusable.error;
     }
     this.unusable = undefined;
@@ -263,17 +288,9 @@ function openFile(path: string, busyWaitMs: number): OpenFile {
 }
 
 function checkSchema(conn: Connection, path: string): void {
-  let tables: Set<string>;
-  try {
-    tables = new Set((conn.raw.prepare(`SELECT name FROM sqlite_master WHERE type = 'table'`).all() as { name: string }[]).map((r) => r.name));
-  } catch (error) {
-    if (isBusy(error)) throw error;
-    throw new StartupError(`app.db is not a SQLite database: ${path}: ${(error as Error).message}`);
-  }
-  const missing = REQUIRED_TABLES.filter((t) => !tables.has(t));
-  if (missing.length > 0) {
-    throw new StartupError(`not Calibre-Web's app.db: ${path} has no table ${missing.join(', ')}`);
-  }
+  const found = inspectAppTables(conn);
+  if ('notSqlite' in found) throw new StartupError(`app.db is not a SQLite database: ${path}: ${found.notSqlite.message}`);
+  if (found.missing.length > 0) throw new StartupError(`not Calibre-Web's app.db: ${path} has no table ${found.missing.join(', ')}`);
 }
 
 /** Creates kosync_progress if missing, as CWA's ub.init_db create_all does on every start. */

@@ -1,5 +1,6 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Clock } from '../clock.js';
-import { KosyncError } from '../errors.js';
+import { DatabaseBusy } from '../domain-errors.js';
 
 /** SQLITE_BUSY and its extended codes: another connection (Calibre-Web, calibre) holds the lock. */
 export function isBusy(error: unknown): boolean {
@@ -7,31 +8,59 @@ export function isBusy(error: unknown): boolean {
   return typeof code === 'string' && code.startsWith('SQLITE_BUSY');
 }
 
-export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+/** Waits that double from `first` to at most `max` milliseconds between tries for a lock. */
+export class Backoff {
+  private delay: number;
+
+  constructor(
+    private readonly first: number,
+    private readonly max: number,
+  ) {
+    this.delay = first;
+  }
+
+  /** The next wait, at most `limit`; the one after is twice as long (up to `max`). */
+  next(limit = Number.POSITIVE_INFINITY): number {
+    const wait = Math.min(this.delay, limit);
+    this.delay = Math.min(this.delay * 2, this.max);
+    return wait;
+  }
+
+  reset(): void {
+    this.delay = this.first;
+  }
+}
+
+/** How long retrying may go on, asked after each SQLITE_BUSY, and who hears of each wait. */
+interface BusyRetry {
+  /** Milliseconds waiting may still go on; at 0 or less the retry gives up with DatabaseBusy. */
+  waitLeft(): number;
+  /** Told before each wait (lock waits are counted). */
+  onWait?: () => void;
+}
+
+/** Retry until the clock's monotonic `deadline`. */
+export function until(deadline: number, clock: Clock): BusyRetry {
+  return { waitLeft: () => deadline - clock.monotonicMs() };
+}
 
 /**
- * Runs `attempt` until it stops failing with SQLITE_BUSY or the deadline (the clock's monotonic
- * milliseconds) passes (then 503/1000).
- * Connections use busy_timeout 0, so a lock held by Calibre-Web is waited for here, between event-loop
- * turns, instead of inside SQLite where it would freeze every other request.
+ * Runs `attempt` until it stops failing with SQLITE_BUSY, waiting 1, 2, 4 … 25 ms between tries, or
+ * until `retry.waitLeft()` says to stop (then DatabaseBusy). Connections use busy_timeout 0, so a lock
+ * held by Calibre-Web is waited for here, between event-loop turns, instead of inside SQLite where it
+ * would freeze every other request.
  */
-export async function retryWhileBusy<T>(
-  attempt: () => T,
-  deadline: number,
-  clock: Clock,
-  onWait?: () => void,
-): Promise<T> {
-  let delay = 1;
+export async function retryWhileBusy<T>(attempt: () => T, retry: BusyRetry): Promise<T> {
+  const backoff = new Backoff(1, 25);
   for (;;) {
     try {
       return attempt();
     } catch (error) {
       if (!isBusy(error)) throw error;
-      const left = deadline - clock.monotonicMs();
-      if (left <= 0) throw new KosyncError('storageUnavailable');
-      onWait?.();
-      await sleep(Math.min(delay, left));
-      delay = Math.min(delay * 2, 25);
+      const left = retry.waitLeft();
+      if (left <= 0) throw new DatabaseBusy('the database stayed locked by another process past the wait budget');
+      retry.onWait?.();
+      await sleep(backoff.next(left));
     }
   }
 }

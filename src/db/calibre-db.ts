@@ -42,13 +42,11 @@ export class CalibreDb {
     }
   }
 
-  /** Whether CWA's `book_format_checksums` exists (notes/cwa.md §2.2: only once its KOReader flag was on). */
+  /** Whether CWA's `book_format_checksums` exists (only once its KOReader flag was on: docs/UPSTREAM.md#cwa-book_format_checksums). */
   hasChecksumTable(): boolean {
     const now = this.clock.monotonicMs();
     if (!this.checksumTable || now - this.checksumTable.checkedAt > TABLE_CHECK_TTL_MS) {
-      const row = this.conn.raw
-        .prepare(`SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'book_format_checksums'`)
-        .get();
+      const row = this.conn.raw.prepare(`SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'book_format_checksums'`).get();
       this.checksumTable = { present: row !== undefined, checkedAt: now };
     }
     return this.checksumTable.present;

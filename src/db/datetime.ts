@@ -1,7 +1,8 @@
 /**
- * SQLAlchemy's SQLite DATETIME text: `YYYY-MM-DD HH:MM:SS.ffffff`, UTC wall time, no zone.
- * Calibre-Web and CWA write exactly this (sqlalchemy/dialects/sqlite DATETIME storage format with
- * datetime.now(timezone.utc)); a `T`, a `Z`, an offset or an integer breaks their readers.
+ * SQLAlchemy's SQLite DATETIME text: `YYYY-MM-DD HH:MM:SS.ffffff`, UTC wall time, no zone. Calibre-Web
+ * and CWA write exactly this (SQLAlchemy's SQLite DATETIME storage format with
+ * datetime.now(timezone.utc): docs/UPSTREAM.md#sqlalchemy-datetimes-in-sqlite); a `T`, a `Z`, an offset
+ * or an integer breaks their readers.
  */
 export function formatSqlDatetime(epochMicros: number): string {
   const millis = Math.floor(epochMicros / 1000);
@@ -13,9 +14,9 @@ export function formatSqlDatetime(epochMicros: number): string {
 const STORED = /^(\d{4})-(\d{2})-(\d{2})[ T](\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?\s*(Z|[+-]\d{2}:?\d{2})?$/;
 
 /**
- * Epoch seconds of a stored timestamp. Naive values are UTC, as every writer of these columns stores
- * UTC (PROTOCOL.md §2: the original reads them as container-local time, which is wrong off UTC).
- * Also reads the ISO forms other writers leave behind (CWA's raw DDL default, `+00:00` suffixes).
+ * Epoch seconds of a stored timestamp. Naive values are UTC, as every writer of these columns stores UTC
+ * (docs/PROTOCOL.md §2.2: the original reads them as container-local time, which is wrong off UTC). Also
+ * reads the ISO forms other writers leave behind (CWA's raw DDL default, `+00:00` suffixes).
  */
 export function storedDatetimeToEpochSeconds(value: unknown): number | undefined {
   if (typeof value !== 'string') return undefined;

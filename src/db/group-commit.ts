@@ -1,8 +1,11 @@
 import type { Clock } from '../clock.js';
-import { KosyncError } from '../errors.js';
-import { isBusy, sleep } from './busy.js';
+import { DatabaseBusy } from '../domain-errors.js';
+import { isBusy, retryWhileBusy } from './busy.js';
 import type { Connection } from './query.js';
 import { isStorageFailure } from './storage-failure.js';
+
+/** What one write came to: its value, or the error that rolled back its savepoint. */
+type Outcome = { value?: unknown; error?: unknown };
 
 interface Write {
   body: (conn: Connection) => unknown;
@@ -23,7 +26,7 @@ interface Write {
  * is held elsewhere, or another process still reads when we commit) rolls the whole group back and
  * retries later: in rollback-journal mode a COMMIT left waiting keeps the PENDING lock, which would
  * shut out every new reader, this process's GETs and logins included. Each write gives up with
- * 503/1000 once its own budget, counted from its arrival, has passed.
+ * DatabaseBusy once its own budget, counted from its arrival, has passed.
  *
  * When SQLite rolls the whole transaction back itself (disk full, an I/O error, a trigger's
  * RAISE(ROLLBACK)), a storage failure fails the whole group (every write would meet it), any other
@@ -43,7 +46,13 @@ export class GroupCommit {
 
   run<T>(body: (conn: Connection) => T, lockWaitMs: number, onLockWait?: () => void): Promise<T> {
     return new Promise<T>((resolve, reject) => {
-      this.queue.push({ body, deadline: this.clock.monotonicMs() + lockWaitMs, onLockWait, resolve: resolve as (value: unknown) => void, reject });
+      this.queue.push({
+        body,
+        deadline: this.clock.monotonicMs() + lockWaitMs,
+        onLockWait,
+        resolve: resolve as (value: unknown) => void,
+        reject,
+      });
       if (!this.running) {
         this.running = true;
         // Writes arriving in this turn of the event loop join the first group.
@@ -61,49 +70,57 @@ export class GroupCommit {
     this.running = false;
   }
 
-  private async commitGroup(group: Write[]): Promise<void> {
-    let delay = 1;
-    for (;;) {
-      let outcomes: { value?: unknown; error?: unknown }[];
-      try {
-        outcomes = this.attempt(this.connection(), group);
-      } catch (error) {
-        if (error instanceof TransactionLost) {
-          error.write.reject(error.cause);
-          group = group.filter((write) => write !== error.write);
-          if (group.length === 0) return;
-          continue;
-        }
-        if (!isBusy(error)) {
-          for (const write of group) write.reject(error);
-          return;
-        }
-        const now = this.clock.monotonicMs();
-        group = group.filter((write) => {
-          if (write.deadline > now) return true;
-          write.reject(new KosyncError('storageUnavailable'));
-          return false;
-        });
-        if (group.length === 0) return;
-        for (const write of group) write.onLockWait?.();
-        await sleep(Math.min(delay, Math.min(...group.map((w) => w.deadline)) - now));
-        delay = Math.min(delay * 2, 25);
-        continue;
-      }
-      group.forEach((write, i) => {
-        const outcome = outcomes[i]!;
-        if ('error' in outcome) write.reject(outcome.error);
-        else write.resolve(outcome.value);
-      });
+  private async commitGroup(writes: Write[]): Promise<void> {
+    let group = writes;
+    let outcomes: Outcome[];
+    try {
+      outcomes = await retryWhileBusy(
+        () => {
+          // A write SQLite rolled the whole transaction back for fails alone; the others run again at once.
+          for (;;) {
+            if (group.length === 0) return [];
+            try {
+              return this.attempt(this.connection(), group);
+            } catch (error) {
+              if (!(error instanceof TransactionLost)) throw error;
+              error.write.reject(error.cause);
+              group = group.filter((write) => write !== error.write);
+            }
+          }
+        },
+        {
+          // Each write gives up once its own budget has passed; the others wait on.
+          waitLeft: () => {
+            const now = this.clock.monotonicMs();
+            group = group.filter((write) => {
+              if (write.deadline > now) return true;
+              write.reject(new DatabaseBusy("the database stayed locked by another process past the write's wait budget"));
+              return false;
+            });
+            return group.length === 0 ? 0 : Math.min(...group.map((w) => w.deadline)) - now;
+          },
+          onWait: () => {
+            for (const write of group) write.onLockWait?.();
+          },
+        },
+      );
+    } catch (error) {
+      // When the lock outlasted every budget, each write has had its answer already.
+      if (!(error instanceof DatabaseBusy && group.length === 0)) for (const write of group) write.reject(error);
       return;
     }
+    group.forEach((write, i) => {
+      const outcome = outcomes[i]!;
+      if ('error' in outcome) write.reject(outcome.error);
+      else write.resolve(outcome.value);
+    });
   }
 
   /**
    * One BEGIN IMMEDIATE … COMMIT over the group; throws (after rolling back) on SQLITE_BUSY, a storage
    * failure, a failed COMMIT, or TransactionLost.
    */
-  private attempt(conn: Connection, group: Write[]): { value?: unknown; error?: unknown }[] {
+  private attempt(conn: Connection, group: Write[]): Outcome[] {
     conn.statement('BEGIN IMMEDIATE').run();
     try {
       const outcomes = group.map((write) => {

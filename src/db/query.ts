@@ -1,3 +1,16 @@
+/**
+ * Queries: Kysely builds and types the SQL, better-sqlite3 runs it (Connection), and `prepared`
+ * compiles a query once for every later run.
+ *
+ * The rule for `prepared((p) => …)`: the build function runs once, with placeholders standing for the
+ * values of every later run. It may only hand `p.<name>` to Kysely as a value (`.where('id', '=', p.id)`,
+ * `.values({ a: p.a })`); any logic on it would be computed once, at build time, and silently become a
+ * constant of the query. So a placeholder throws PlaceholderMisuse on every other use that can be
+ * caught (property reads, arithmetic, templates, comparisons with `<` or `==`, JSON), and a value read
+ * but not bound as a parameter (a branch on it) throws when the query is built. `===` and truthiness
+ * cannot be caught: never branch on a value; build one query per shape instead (as repos/progress.ts
+ * does per number of documents).
+ */
 import type Database from 'better-sqlite3';
 import {
   DummyDriver,
@@ -60,9 +73,38 @@ class InlineLimits implements KyselyPlugin {
   }
 }
 
-/** Stands for a value while a prepared query is built; its name says which value of a run it is. */
-class Placeholder {
-  constructor(readonly name: string) {}
+/** A placeholder used for anything but a value handed to Kysely (see the rule at the top of this file). */
+export class PlaceholderMisuse extends Error {
+  override name = 'PlaceholderMisuse';
+
+  constructor(value: string, what: string) {
+    super(
+      `prepared query: the value \`${value}\` was ${what}; while a prepared query is built its values are ` +
+        'placeholders, which may only be passed to Kysely as values (src/db/query.ts)',
+    );
+  }
+}
+
+/** Each placeholder's name: kept outside it, as the placeholder refuses every property read. */
+const placeholderNames = new WeakMap<object, string>();
+
+/**
+ * Stands for the value `name` while a prepared query is built. Any use but being handed on throws:
+ * reading a property (`.length`, `.map`), turning it into a primitive (arithmetic, a template, `<`,
+ * `==`, `String()`), JSON, assigning to it. Kysely itself only asks `'expressionType' in value` of a
+ * value, which answers false.
+ */
+function placeholder(name: string): object {
+  const refuse = (what: string) => {
+    throw new PlaceholderMisuse(name, what);
+  };
+  const stand = new Proxy(Object.create(null) as object, {
+    get: (_target, key) => refuse(typeof key === 'symbol' ? `used as a primitive or an object (${key.description})` : `read for .${key}`),
+    set: () => refuse('assigned to'),
+    apply: () => refuse('called'),
+  });
+  placeholderNames.set(stand, name);
+  return stand;
 }
 
 /**
@@ -70,19 +112,34 @@ class Placeholder {
  * more than running it on Calibre-Web's small tables (Kysely parses every reference: 4–25 µs, against
  * 2–5 µs for the statement), so the lookups and writes of every request are prepared this way.
  * `build` receives placeholders in place of the values; their positions in the compiled parameters
- * say which value goes to which `?`.
+ * say which value goes to which `?`. A value that was read but is no parameter of the query was used
+ * for something else (a branch on it, decided once at build time for every run): that throws too.
  */
 export class PreparedQuery<P, R> {
   readonly sql: string;
   private readonly slots: readonly ((values: P) => unknown)[];
 
   constructor(build: (values: P) => Compilable<R>) {
-    const placeholders = new Proxy({}, { get: (_target, name) => new Placeholder(String(name)) }) as P;
-    const compiled = build(placeholders).compile();
-    this.sql = compiled.sql;
-    this.slots = compiled.parameters.map((parameter) =>
-      parameter instanceof Placeholder ? (values: P) => values[parameter.name as keyof P] : () => parameter,
+    const read = new Set<string>();
+    const values = new Proxy(Object.create(null) as object, {
+      get: (_target, key) => {
+        if (typeof key === 'symbol') throw new PlaceholderMisuse('(all values)', `used as a primitive or an object (${key.description})`);
+        read.add(key);
+        return placeholder(key);
+      },
+    }) as P;
+    const compiled = build(values).compile();
+    const bound = compiled.parameters.map((parameter) =>
+      typeof parameter === 'object' && parameter ? placeholderNames.get(parameter) : undefined,
     );
+    for (const name of read) {
+      if (!bound.includes(name)) throw new PlaceholderMisuse(name, 'read but is no parameter of the query (was it branched on?)');
+    }
+    this.sql = compiled.sql;
+    this.slots = compiled.parameters.map((parameter, i) => {
+      const name = bound[i];
+      return name === undefined ? () => parameter : (run: P) => run[name as keyof P];
+    });
   }
 
   bind(values: P): unknown[] {

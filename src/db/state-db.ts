@@ -3,9 +3,12 @@ import { dirname, join } from 'node:path';
 import Database from 'better-sqlite3';
 import { systemClock, type Clock } from '../clock.js';
 import { SCHEMA_DIR } from '../paths.js';
-import { isBusy, retryWhileBusy } from './busy.js';
-import { Connection } from './query.js';
+import { Backoff, isBusy, retryWhileBusy, until } from './busy.js';
+import { Connection, queryBuilder } from './query.js';
 import { StartupError } from './startup-error.js';
+import type { StateDatabase } from './tables.js';
+
+export const stateQuery = queryBuilder<StateDatabase>();
 
 /** schema/state/NNN-name.sql, applied in order; `PRAGMA user_version` records the last one applied. */
 export const STATE_MIGRATIONS_DIR = join(SCHEMA_DIR, 'state');
@@ -16,7 +19,7 @@ interface Migration {
   sql: string;
 }
 
-export function listMigrations(dir = STATE_MIGRATIONS_DIR): Migration[] {
+function listMigrations(dir = STATE_MIGRATIONS_DIR): Migration[] {
   return readdirSync(dir)
     .map((file) => /^(\d{3})-([\w-]+)\.sql$/.exec(file))
     .filter((m): m is RegExpExecArray => m !== null)
@@ -24,13 +27,27 @@ export function listMigrations(dir = STATE_MIGRATIONS_DIR): Migration[] {
     .sort((a, b) => a.version - b.version);
 }
 
+/**
+ * The start-up rule for the state DB's file (doctor applies the same): its folder is writable (SQLite
+ * puts the WAL and journal there, and creates the file) and the file, if there, readable and writable.
+ */
+export function canWriteStateDb(path: string): boolean {
+  try {
+    accessSync(dirname(path), constants.W_OK);
+    if (existsSync(path)) accessSync(path, constants.R_OK | constants.W_OK);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /** Where StateDb reports writes it had to defer, and those it dropped. */
-export interface StateDbLog {
+interface StateDbLog {
   info(message: string): void;
   warn(obj: object, message: string): void;
 }
 
-export interface StateDbOptions {
+interface StateDbOptions {
   /** Times retries and deferred writes (its monotonic milliseconds). */
   clock?: Clock;
   /**
@@ -46,6 +63,7 @@ const STARTUP_BUSY_WAIT_MS = 5000;
 const DEFERRED_GIVE_UP_MS = 10 * 60_000;
 /** Deferred writes kept at most; past that new ones are dropped (and counted in the warning). */
 const MAX_DEFERRED = 1000;
+/** Deferred writes are tried again after 25 ms, doubling up to a second. */
 const FIRST_RETRY_MS = 25;
 const LAST_RETRY_MS = 1000;
 
@@ -72,7 +90,7 @@ export class StateDb {
   private readonly deferred = new Map<string, Deferred>();
   private droppedWhileFull = 0;
   private retryTimer: NodeJS.Timeout | undefined;
-  private retryDelay = FIRST_RETRY_MS;
+  private readonly retryWaits = new Backoff(FIRST_RETRY_MS, LAST_RETRY_MS);
   private log: StateDbLog = { info: () => {}, warn: () => {} };
 
   private constructor(
@@ -89,11 +107,7 @@ export class StateDb {
   }
 
   static open(path: string, options: StateDbOptions = {}): StateDb {
-    const dir = dirname(path);
-    try {
-      accessSync(dir, constants.W_OK);
-      if (existsSync(path)) accessSync(path, constants.R_OK | constants.W_OK);
-    } catch {
+    if (!canWriteStateDb(path)) {
       throw new StartupError(`state database is not writable: ${path} (set KOSYNC_STATE_DB to a writable file)`);
     }
     let db: StateDb;
@@ -128,12 +142,12 @@ export class StateDb {
 
   /**
    * `body` in a `BEGIN IMMEDIATE` transaction now, or, while another process holds the lock, as soon
-   * as it is free within `waitMs` (503/1000 past it). A deferred write under the same `key` is
+   * as it is free within `waitMs` (DatabaseBusy past it). A deferred write under the same `key` is
    * superseded by this one.
    */
   writing<T>(body: (conn: Connection) => T, waitMs: number, key?: string): Promise<T> {
     if (key !== undefined) this.deferred.delete(key);
-    return retryWhileBusy(() => this.inTransaction(body), this.clock.monotonicMs() + waitMs, this.clock);
+    return retryWhileBusy(() => this.inTransaction(body), until(this.clock.monotonicMs() + waitMs, this.clock));
   }
 
   /**
@@ -185,9 +199,8 @@ export class StateDb {
     this.retryTimer = setTimeout(() => {
       this.retryTimer = undefined;
       this.flushDeferred(false);
-    }, this.retryDelay);
+    }, this.retryWaits.next());
     this.retryTimer.unref();
-    this.retryDelay = Math.min(this.retryDelay * 2, LAST_RETRY_MS);
   }
 
   /** All deferred writes in one transaction; on a lock, those past their time are dropped and the rest wait. */
@@ -202,13 +215,16 @@ export class StateDb {
       const expired = [...this.deferred].filter(([, entry]) => closing || !isBusy(error) || now - entry.since >= DEFERRED_GIVE_UP_MS);
       for (const [key] of expired) this.deferred.delete(key);
       if (expired.length > 0 || this.droppedWhileFull > 0) {
-        this.reportDropped(expired.map(([, entry]) => entry.what), error);
+        this.reportDropped(
+          expired.map(([, entry]) => entry.what),
+          error,
+        );
       }
       if (this.deferred.size > 0 && !closing) this.retryLater();
       return;
     }
     this.deferred.clear();
-    this.retryDelay = FIRST_RETRY_MS;
+    this.retryWaits.reset();
     if (this.droppedWhileFull > 0) this.reportDropped([], undefined);
     this.log.info(`state database free again: ${entries.length} deferred write(s) done`);
   }
@@ -235,8 +251,9 @@ export class StateDb {
     }
     if (problems.length === 1 && problems[0] === 'ok') return;
     throw new StartupError(
-      `state database is damaged: ${this.path} (PRAGMA quick_check: ${problems.slice(0, 3).join('; ')}${problems.length > 3 ? '; …' : ''}). ` +
-        'It holds only the sidecar\'s own data: stop the server, move the file aside (with its -wal and -shm files) and start again. ' +
+      `state database is damaged: ${this.path} ` +
+        `(PRAGMA quick_check: ${problems.slice(0, 3).join('; ')}${problems.length > 3 ? '; …' : ''}). ` +
+        "It holds only the sidecar's own data: stop the server, move the file aside (with its -wal and -shm files) and start again. " +
         'Users then enable stock KOReader sync again on the page; the checksum index is rebuilt by itself.',
     );
   }

@@ -1,10 +1,10 @@
-import { StorageUnavailableError } from '../errors.js';
+import { StorageUnavailable } from '../domain-errors.js';
 import { isBusy } from './busy.js';
 import type { Connection } from './query.js';
 
 /**
  * SQLite's result codes (extended ones by prefix) that say the file cannot be used right now, as
- * opposed to a bad statement or a lock: answered 503/1000 (try again later), with the cause logged.
+ * opposed to a bad statement or a lock: reported as StorageUnavailable (try again later), with the cause.
  */
 const CAUSES: readonly [prefix: string, cause: string][] = [
   ['SQLITE_FULL', 'the disk is full'],
@@ -24,13 +24,13 @@ export function isStorageFailure(error: unknown): boolean {
   return causeOf(error) !== undefined;
 }
 
-/** The 503/1000 for a storage failure of `what` (e.g. `writing /config/app.db`), or undefined for any other error. */
-export function storageFailure(error: unknown, what: string): StorageUnavailableError | undefined {
-  if (error instanceof StorageUnavailableError) return error;
+/** The StorageUnavailable for a storage failure of `what` (e.g. `writing /config/app.db`), or undefined for any other error. */
+export function storageFailure(error: unknown, what: string): StorageUnavailable | undefined {
+  if (error instanceof StorageUnavailable) return error;
   const cause = causeOf(error);
   if (cause === undefined) return undefined;
   const { code, message } = error as { code: string; message: string };
-  return new StorageUnavailableError(`${what} failed: ${cause} (${code}: ${message})`, { cause: error });
+  return new StorageUnavailable(`${what} failed: ${cause} (${code}: ${message})`, { cause: error });
 }
 
 /**

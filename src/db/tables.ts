@@ -1,6 +1,9 @@
 import type { ColumnType, Generated } from 'kysely';
 
-/** Calibre-Web app.db (Calibre-Web ub.py models; DDL in schema/app-db.sql). Datetimes are SQLAlchemy text. */
+/**
+ * Calibre-Web app.db (ub.py models, docs/UPSTREAM.md#calibre-web-users-and-roles; DDL in
+ * schema/app-db.sql). Datetimes are SQLAlchemy text.
+ */
 export interface UserTable {
   id: Generated<number>;
   name: string | null;
@@ -46,7 +49,7 @@ export interface KoboStatisticsTable {
   spent_reading_minutes: number | null;
 }
 
-/** CWA's progress table (progress_syncing/models.py KOSyncProgress); percentage on the 0–100 scale. */
+/** CWA's progress table (models.py KOSyncProgress, docs/UPSTREAM.md#cwa-kosync_progress); percentage on the 0–100 scale. */
 export interface KosyncProgressTable {
   id: Generated<number>;
   user_id: number;
@@ -93,4 +96,53 @@ export interface CalibreDatabase {
     version: string;
     created: string | null;
   }>;
+}
+
+/** The state DB's `sync_keys` (schema/state/001-sync-keys.sql): one stock-KOReader key verifier per user. */
+export interface SyncKeysTable {
+  user_id: number;
+  user_name: string;
+  verifier: string;
+  password_fingerprint: string;
+  created_at: string;
+  updated_at: string;
+  last_used_at: string | null;
+  /** The last password login that matched the key (schema/state/003-key-confirmation.sql). */
+  confirmed_at: string | null;
+}
+
+/** The checksum index's `library_files` (schema/state/002-checksum-index.sql): every library file as last scanned. */
+export interface LibraryFilesTable {
+  data_id: number;
+  book_id: number;
+  format: string;
+  path: string;
+  download_name: string;
+  size: number | null;
+  mtime_ms: number | null;
+  /** The file's KOReader partial MD5; null while the file is missing on disk. */
+  checksum: string | null;
+  scanned_at: string;
+}
+
+/** How a document id was learnt (schema/state/002-checksum-index.sql). */
+export type DocumentMethod = 'binary' | 'filename' | 'metadata';
+
+/** The checksum index's `document_ids`: every document id ever seen for a book and format, by method. */
+export interface DocumentIdsTable {
+  id: Generated<number>;
+  document: string;
+  book_id: number;
+  format: string;
+  method: DocumentMethod;
+  detail: string | null;
+  first_seen: string;
+  last_seen: string;
+}
+
+/** The sidecar's own state DB (KOSYNC_STATE_DB; migrations in schema/state/). */
+export interface StateDatabase {
+  sync_keys: SyncKeysTable;
+  library_files: LibraryFilesTable;
+  document_ids: DocumentIdsTable;
 }

@@ -1,13 +1,14 @@
 import { accessSync, constants, existsSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
+import { type AppDbTables, inspectAppTables } from '../db/app-db.js';
+import { Connection } from '../db/query.js';
+import { readSettingsRow } from '../repos/settings.js';
 import { fail, note, ok, type Finding } from './findings.js';
 
-/** The tables of Calibre-Web's ub.py that syncing reads or writes (as AppDb.open requires). */
-const REQUIRED_TABLES = ['user', 'book_read_link', 'kobo_reading_state', 'kobo_bookmark', 'kobo_statistics'];
 const PROGRESS_COLUMNS = ['id', 'user_id', 'document', 'progress', 'percentage', 'device', 'device_id', 'timestamp'];
 
-export interface AppDbInspection {
+interface AppDbInspection {
   findings: Finding[];
   /** The `settings` row, when app.db could be read. */
   settings: Record<string, unknown> | undefined;
@@ -31,7 +32,11 @@ export function inspectAppDb(path: string | undefined): AppDbInspection {
   const findings: Finding[] = [];
   const done = (settings?: Record<string, unknown>) => ({ findings, settings });
   if (!path) {
-    findings.push(fail('KOSYNC_APP_DB is not set: `serve` would run the demo instead of syncing your Calibre-Web (in the container it is /config/app.db)'));
+    findings.push(
+      fail(
+        'KOSYNC_APP_DB is not set: `serve` would run the demo instead of syncing your Calibre-Web (in the container it is /config/app.db)',
+      ),
+    );
     return done();
   }
   if (!existsSync(path)) {
@@ -65,15 +70,19 @@ export function inspectAppDb(path: string | undefined): AppDbInspection {
     findings.push(fail(`app.db cannot be opened: ${(error as Error).message}`));
     return done();
   }
+  const conn = new Connection(db);
   try {
-    let tables: Set<string>;
+    let found: AppDbTables;
     try {
-      tables = new Set((db.prepare(`SELECT name FROM sqlite_master WHERE type = 'table'`).all() as { name: string }[]).map((r) => r.name));
+      found = inspectAppTables(conn);
     } catch (error) {
-      findings.push(fail(`${path} is not a SQLite database: ${(error as Error).message}`));
+      found = { notSqlite: error as Error }; // locked past the connection's busy timeout
+    }
+    if ('notSqlite' in found) {
+      findings.push(fail(`${path} is not a SQLite database: ${found.notSqlite.message}`));
       return done();
     }
-    const missing = REQUIRED_TABLES.filter((t) => !tables.has(t));
+    const { tables, missing } = found;
     if (missing.length > 0) {
       findings.push(fail(`${path} is not Calibre-Web's app.db: no table ${missing.join(', ')}`));
       return done();
@@ -83,21 +92,19 @@ export function inspectAppDb(path: string | undefined): AppDbInspection {
     findings.push(progressTableFinding(db, tables.has('kosync_progress')));
     const mode = db.pragma('journal_mode', { simple: true }) as string;
     findings.push(note(`journal mode: ${mode} (left as Calibre-Web set it)`));
-    const settings = tables.has('settings')
-      ? ((db.prepare('SELECT * FROM settings ORDER BY id LIMIT 1').get() as Record<string, unknown> | undefined) ?? {})
-      : {};
-    return done(settings);
+    return done(tables.has('settings') ? readSettingsRow(conn) : {});
   } finally {
-    db.close();
+    conn.close();
   }
 }
 
-/** Which of CWA's kosync_progress DDLs this is (notes/cwa.md §1.2), or that the server will create it. */
+/** Which of CWA's kosync_progress DDLs this is (docs/UPSTREAM.md#cwa-kosync_progress), or that the server will create it. */
 function progressTableFinding(db: Database.Database, present: boolean): Finding {
-  if (!present) return ok('kosync_progress: absent, will be created at the first start with CWA\'s DDL');
+  if (!present) return ok("kosync_progress: absent, will be created at the first start with CWA's DDL");
   const columns = (db.prepare(`SELECT name FROM pragma_table_info('kosync_progress')`).all() as { name: string }[]).map((c) => c.name);
   const missing = PROGRESS_COLUMNS.filter((c) => !columns.includes(c));
-  if (missing.length > 0) return fail(`kosync_progress has no column ${missing.join(', ')}: not a form CWA ever created, progress cannot be written`);
+  if (missing.length > 0)
+    return fail(`kosync_progress has no column ${missing.join(', ')}: not a form CWA ever created, progress cannot be written`);
   const { sql } = db.prepare(`SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'kosync_progress'`).get() as { sql: string };
   const { rows } = db.prepare('SELECT count(*) AS rows FROM kosync_progress').get() as { rows: number };
   const variant = /AUTOINCREMENT/i.test(sql)

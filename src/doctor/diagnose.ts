@@ -1,10 +1,11 @@
-import { constants, existsSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { request } from 'node:http';
 import { hostname } from 'node:os';
 import { dirname } from 'node:path';
 import type { Config } from '../config.js';
 import { defaultStatePath } from '../databases.js';
-import { canAccess, inspectAppDb, whoAmI } from './app-db-checks.js';
+import { canWriteStateDb } from '../db/state-db.js';
+import { inspectAppDb, whoAmI } from './app-db-checks.js';
 import { fail, note, ok, type Finding } from './findings.js';
 import { inspectLdap } from './ldap-check.js';
 import { inspectLibrary } from './library-checks.js';
@@ -27,11 +28,11 @@ export async function diagnose(config: Config): Promise<Finding[]> {
 
 function inspectStateDb(path: string): Finding {
   if (existsSync(path)) {
-    return canAccess(path, constants.R_OK | constants.W_OK) && canAccess(dirname(path), constants.W_OK)
+    return canWriteStateDb(path)
       ? ok(`state database ${path}: present and writable`)
       : fail(`state database ${path} (and its folder) must be writable by ${whoAmI()}; set KOSYNC_STATE_DB elsewhere or fix the owner`);
   }
-  return canAccess(dirname(path), constants.W_OK)
+  return canWriteStateDb(path)
     ? ok(`state database ${path}: will be created at the first start`)
     : fail(`state database ${path} cannot be created: ${dirname(path)} is not writable by ${whoAmI()} (set KOSYNC_STATE_DB)`);
 }
@@ -41,10 +42,18 @@ async function inspectAddress(config: Config): Promise<Finding[]> {
   const host = config.host === '0.0.0.0' || config.host === '::' ? hostname() : config.host;
   const base = config.basePath || '/';
   const findings: Finding[] = [
-    note(`server URL for readers: http://${host}:${config.port}${base} directly, or https://<your Calibre-Web address>${base} through the reverse proxy`),
+    note(
+      `server URL for readers: http://${host}:${config.port}${base} directly, ` +
+        `or https://<your Calibre-Web address>${base} through the reverse proxy`,
+    ),
   ];
   if (config.trustProxy === false) {
-    findings.push(note('KOSYNC_TRUST_PROXY is off: behind a reverse proxy, set it to the proxy\'s address so the page shows the public URL and login limits see each reader'));
+    findings.push(
+      note(
+        "KOSYNC_TRUST_PROXY is off: behind a reverse proxy, set it to the proxy's address " +
+          'so the page shows the public URL and login limits see each reader',
+      ),
+    );
   }
   const probeHost = config.host === '0.0.0.0' ? '127.0.0.1' : config.host === '::' ? '::1' : config.host;
   const answered = await healthcheck(probeHost, config.port, `${config.basePath}/healthcheck`);

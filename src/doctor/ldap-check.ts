@@ -1,9 +1,6 @@
-import { constants, existsSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { decryptFernet, readFernetKeyFile } from '../auth/fernet.js';
+import { decryptWithKeyFile, keyFileBeside } from '../auth/fernet.js';
 import { bindLdapUser } from '../auth/ldap/directory.js';
 import { ldapSettingsFrom } from '../auth/ldap/settings.js';
-import { canAccess } from './app-db-checks.js';
 import { fail, ok, warn, type Finding } from './findings.js';
 
 /** A name no directory should hold: the bind test runs the service bind and the search, and finds nobody. */
@@ -17,19 +14,22 @@ export async function inspectLdap(appDbPath: string, settings: Record<string, un
   const ldap = ldapSettingsFrom(settings);
   if (!ldap) return [];
   const findings: Finding[] = [ok(`LDAP login is on in Calibre-Web: ${ldap.host}:${ldap.port}`)];
-  const keyFile = join(dirname(appDbPath), '.key');
+  const keyFile = keyFileBeside(appDbPath);
   let servicePassword = '';
   if (ldap.authentication === 2) {
-    if (!existsSync(keyFile) || !canAccess(keyFile, constants.R_OK)) {
-      findings.push(fail(`${keyFile} is missing or unreadable: the LDAP service password cannot be decrypted, so LDAP users cannot log in (local passwords still work)`));
+    const decrypted = decryptWithKeyFile(keyFile, ldap.servicePasswordToken);
+    if ('problem' in decrypted) {
+      findings.push(
+        decrypted.problem === 'unreadable-key'
+          ? fail(
+              `${keyFile} is missing or unreadable: the LDAP service password cannot be decrypted, ` +
+                'so LDAP users cannot log in (local passwords still work)',
+            )
+          : fail(`the LDAP service password does not decrypt with ${keyFile}: ${decrypted.message}`),
+      );
       return findings;
     }
-    try {
-      servicePassword = ldap.servicePasswordToken === undefined ? '' : decryptFernet(readFernetKeyFile(keyFile), ldap.servicePasswordToken);
-    } catch (error) {
-      findings.push(fail(`the LDAP service password does not decrypt with ${keyFile}: ${(error as Error).message}`));
-      return findings;
-    }
+    servicePassword = decrypted.plaintext;
     findings.push(ok(`${keyFile}: readable, decrypts the LDAP service password`));
   }
   const outcome = await bindLdapUser({ ...ldap, servicePassword }, PROBE_USER, 'probe');

@@ -1,7 +1,8 @@
 import type { Server } from 'node:http';
-import { BlockList, isIP, type Socket } from 'node:net';
+import type { Socket } from 'node:net';
 import { clientAddressKey } from '../auth/client-address.js';
 import { ERRORS } from '../errors.js';
+import { AddressList } from '../util/addresses.js';
 
 export interface ConnectionLimits {
   /** Open connections at most (KOSYNC_MAX_CONNECTIONS); 0: no limit. */
@@ -10,7 +11,7 @@ export interface ConnectionLimits {
   perAddress: number;
 }
 
-export interface ConnectionLimitDeps {
+interface ConnectionLimitDeps {
   /** Peers the per-address limit does not apply to: the reverse proxies of KOSYNC_TRUST_PROXY. */
   isProxy: (address: string) => boolean;
   /** Monotonic milliseconds (src/clock.ts): when a connection went idle. */
@@ -28,7 +29,7 @@ interface Tracked {
 /** At most one warning per this many milliseconds while connections are refused. */
 const REFUSAL_REPORT_MS = 60_000;
 
-const REFUSAL_BODY = JSON.stringify({ code: ERRORS.storageUnavailable.code, message: 'Too many connections, try again later' });
+const REFUSAL_BODY = JSON.stringify({ code: ERRORS.tooManyConnections.code, message: ERRORS.tooManyConnections.message });
 const REFUSAL =
   `HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(REFUSAL_BODY)}\r\n` +
   `Cache-Control: no-store\r\nConnection: close\r\n\r\n${REFUSAL_BODY}`;
@@ -114,19 +115,9 @@ export function limitConnections(server: Server, limits: ConnectionLimits, deps:
 /** KOSYNC_TRUST_PROXY as a test of a peer address: `true` trusts every peer, a list its entries. */
 export function proxyPeers(trustProxy: boolean | readonly string[]): (address: string) => boolean {
   if (typeof trustProxy === 'boolean') return () => trustProxy;
-  const peers = new BlockList();
-  for (const entry of trustProxy) {
-    for (const range of NAMED_RANGES[entry] ?? [entry]) {
-      const [address = '', prefix] = range.split('/');
-      const family = isIP(address) === 6 ? 'ipv6' : 'ipv4';
-      peers.addSubnet(address, prefix === undefined ? (family === 'ipv6' ? 128 : 32) : Number(prefix), family);
-    }
-  }
-  // BlockList matches an IPv4 entry against its IPv4-mapped IPv6 form (a dual-stack socket's peer) too.
-  return (address) => {
-    const family = isIP(address);
-    return family !== 0 && peers.check(address, family === 6 ? 'ipv6' : 'ipv4');
-  };
+  const peers = new AddressList();
+  for (const entry of trustProxy) for (const range of NAMED_RANGES[entry] ?? [entry]) peers.add(range);
+  return (address) => peers.includes(address);
 }
 
 /** proxy-addr's names for address ranges, which fastify's trustProxy (and so KOSYNC_TRUST_PROXY) accepts. */

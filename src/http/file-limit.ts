@@ -7,7 +7,7 @@ import type { ConnectionLimits } from './connection-limits.js';
  * listening socket), plus up to 4 library files a scan reads at once, LDAP connections (one per
  * running verification), the metrics port and a margin.
  */
-export const RESERVED_DESCRIPTORS = 64;
+const RESERVED_DESCRIPTORS = 64;
 
 /** The soft `ulimit -n` of this process, from /proc (Linux); undefined where it cannot be read. */
 export function openFileLimit(limitsFile = '/proc/self/limits'): number | undefined {

@@ -1,6 +1,6 @@
 import { KosyncError } from '../errors.js';
+import { decodeStrictUtf8 } from '../util/utf8.js';
 
-const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
 /** Deeper nesting than any kosync body needs; refused before JSON.parse recurses into it. */
 const MAX_JSON_DEPTH = 32;
 
@@ -8,12 +8,8 @@ const MAX_JSON_DEPTH = 32;
 export function parseJsonBody(body: unknown): unknown {
   if (body === undefined || body === null) throw new KosyncError('invalidFields');
   if (!Buffer.isBuffer(body)) return body;
-  let text: string;
-  try {
-    text = strictUtf8.decode(body);
-  } catch {
-    throw new KosyncError('invalidFields', 'Request body is not valid UTF-8');
-  }
+  const text = decodeStrictUtf8(body);
+  if (text === undefined) throw new KosyncError('invalidFields', 'Request body is not valid UTF-8');
   if (nestingDepth(text) > MAX_JSON_DEPTH) throw new KosyncError('invalidFields', 'Request body is nested too deeply');
   try {
     return JSON.parse(text);

@@ -3,7 +3,7 @@ import type { FastifyHttpOptions } from 'fastify';
 import { answerClientError } from './client-errors.js';
 
 /** Largest request line plus headers (node's maxHeaderSize), set here rather than left to NODE_OPTIONS. */
-export const MAX_HEADER_BYTES = 16 * 1024;
+const MAX_HEADER_BYTES = 16 * 1024;
 
 /**
  * The router's limit on a path parameter: as long as a URL can be, so the route itself answers 2004

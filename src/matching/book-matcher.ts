@@ -1,5 +1,8 @@
 import type { MatchCache } from './match-cache.js';
 
+/** Which source matched a document: CWA's table, the index's partial MD5s or file names, or KOReader's metadata. */
+export type MatchSource = 'cwa' | 'binary' | 'filename' | 'metadata';
+
 /** A KOReader document matched to a book of the Calibre library. */
 export interface BookMatch {
   bookId: number;
@@ -8,6 +11,7 @@ export interface BookMatch {
   format: string;
   /** The checksum algorithm tag, e.g. `koreader` (CWA's `book_format_checksums.version`). */
   checksumVersion: string;
+  source: MatchSource;
 }
 
 /** What KOReader optionally sends with a PUT (`metadata`: filename, title, authors). */
@@ -17,17 +21,29 @@ export interface DocumentHints {
   authors?: string;
 }
 
-/** Finds the library book behind a document id; sources are asked in order, first answer wins. */
+/**
+ * Finds the library book behind a document id from the id alone (and the library's state). Its answers
+ * may be cached: they change only when metadata.db or the state DB does.
+ */
 export interface BookSource {
-  match(document: string, hints?: DocumentHints): BookMatch | undefined;
+  match(document: string): BookMatch | undefined;
   /** Every document id this source knows for the book and format (the files of one book). */
   documentsOf(bookId: number, format: string): string[];
 }
 
-export interface BookMatcherOptions {
-  /** Told about a document no source matched (the checksum index refreshes, rate-limited). */
+/** Finds the book from what KOReader says about the file: asked only after every BookSource, never cached. */
+export interface HintSource {
+  match(document: string, hints: DocumentHints | undefined): BookMatch | undefined;
+}
+
+interface BookMatcherOptions {
+  /** Asked in order, first answer wins. */
+  sources: readonly BookSource[];
+  /** Asked in order after the sources, for a document none of them matched. */
+  hintSources?: readonly HintSource[];
+  /** Told about a document nothing matched (the checksum index refreshes, rate-limited). */
   onMiss?: (document: string) => void;
-  /** Matches and document lists of earlier lookups, valid while the library and index are unchanged. */
+  /** Matches and document lists of the sources' earlier answers, valid while the library and index are unchanged. */
   cache?: MatchCache;
 }
 
@@ -38,18 +54,17 @@ export interface MatchLookup {
   documents(): string[];
 }
 
+/**
+ * The library book behind a document id. The cache holds only what the id sources answered, which
+ * depends on nothing but the document and the databases its version covers; a hint source's answer
+ * depends on the hints too, so it is never cached. A cached match is therefore exactly what the chain
+ * would answer now, with or without hints: the id sources come first.
+ */
 export class BookMatcher {
-  constructor(
-    private readonly sources: readonly BookSource[],
-    private readonly options: BookMatcherOptions = {},
-  ) {}
+  constructor(private readonly options: BookMatcherOptions) {}
 
   match(document: string, hints?: DocumentHints): BookMatch | undefined {
     return this.matchWith(this.cacheUsable(), document, hints);
-  }
-
-  documentsOf(bookId: number, format: string): string[] {
-    return this.documentsWith(this.cacheUsable(), bookId, format);
   }
 
   lookup(document: string): MatchLookup {
@@ -63,17 +78,19 @@ export class BookMatcher {
     return cache?.validate() ? cache : undefined;
   }
 
-  // A cached match is what the chain would answer, hints or not: only the last source reads hints,
-  // and its answers are recorded in the index, which moves the cache's version.
   private matchWith(cache: MatchCache | undefined, document: string, hints?: DocumentHints): BookMatch | undefined {
     const cached = cache?.match(document);
     if (cached) return cached;
-    for (const source of this.sources) {
-      const found = source.match(document, hints);
+    for (const source of this.options.sources) {
+      const found = source.match(document);
       if (found) {
         cache?.rememberMatch(document, found);
         return found;
       }
+    }
+    for (const source of this.options.hintSources ?? []) {
+      const found = source.match(document, hints);
+      if (found) return found;
     }
     this.options.onMiss?.(document);
     return undefined;
@@ -82,7 +99,7 @@ export class BookMatcher {
   private documentsWith(cache: MatchCache | undefined, bookId: number, format: string): string[] {
     const cached = cache?.documentsOf(bookId, format);
     if (cached) return cached;
-    const documents = [...new Set(this.sources.flatMap((s) => s.documentsOf(bookId, format)))];
+    const documents = [...new Set(this.options.sources.flatMap((s) => s.documentsOf(bookId, format)))];
     cache?.rememberDocuments(bookId, format, documents);
     return documents;
   }

@@ -1,6 +1,7 @@
+import { LruCache } from '../util/lru-cache.js';
 import type { BookMatch } from './book-matcher.js';
 
-export interface MatchCacheOptions {
+interface MatchCacheOptions {
   /** Entries kept per kind (matches, document lists); the least recently used go first. */
   maxEntries: number;
   /** Longest time an entry is trusted, whatever the version says. */
@@ -13,11 +14,6 @@ export interface MatchCacheOptions {
   version: () => string;
 }
 
-interface Entry<T> {
-  value: T;
-  expiresAt: number;
-}
-
 /**
  * Library matches and a book's document lists from earlier requests, so a repeated pull costs one
  * version check instead of a statement per source. Only matches are kept: a document nothing matched
@@ -25,10 +21,13 @@ interface Entry<T> {
  */
 export class MatchCache {
   private version: string | undefined;
-  private readonly matches = new Map<string, Entry<BookMatch>>();
-  private readonly documents = new Map<string, Entry<string[]>>();
+  private readonly matches: LruCache<string, BookMatch>;
+  private readonly documents: LruCache<string, string[]>;
 
-  constructor(private readonly options: MatchCacheOptions) {}
+  constructor(private readonly options: MatchCacheOptions) {
+    this.matches = new LruCache(options);
+    this.documents = new LruCache(options);
+  }
 
   /** Whether entries may be used for the lookup at hand; everything is dropped when the version moved. */
   validate(): boolean {
@@ -47,40 +46,24 @@ export class MatchCache {
   }
 
   match(document: string): BookMatch | undefined {
-    return this.get(this.matches, document);
+    return this.matches.get(document);
   }
 
   rememberMatch(document: string, match: BookMatch): void {
-    this.set(this.matches, document, Object.freeze({ ...match }));
+    this.matches.set(document, Object.freeze({ ...match }));
   }
 
   documentsOf(bookId: number, format: string): string[] | undefined {
-    return this.get(this.documents, `${bookId}\0${format}`);
+    return this.documents.get(`${bookId}\0${format}`);
   }
 
   rememberDocuments(bookId: number, format: string, documents: string[]): void {
-    this.set(this.documents, `${bookId}\0${format}`, Object.freeze([...documents]) as string[]);
+    this.documents.set(`${bookId}\0${format}`, Object.freeze([...documents]) as string[]);
   }
 
   private clear(): void {
     this.version = undefined;
     this.matches.clear();
     this.documents.clear();
-  }
-
-  private get<T>(entries: Map<string, Entry<T>>, key: string): T | undefined {
-    const entry = entries.get(key);
-    if (!entry) return undefined;
-    entries.delete(key);
-    if (entry.expiresAt <= this.options.now()) return undefined;
-    entries.set(key, entry); // most recently used last
-    return entry.value;
-  }
-
-  private set<T>(entries: Map<string, Entry<T>>, key: string, value: T): void {
-    if (this.options.maxEntries <= 0) return;
-    entries.delete(key);
-    entries.set(key, { value, expiresAt: this.options.now() + this.options.ttlMs });
-    if (entries.size > this.options.maxEntries) entries.delete(entries.keys().next().value as string);
   }
 }

@@ -1,20 +1,15 @@
 import { extname } from 'node:path';
-import { liveFormatsOf, recordDocument } from '../checksums/index-store.js';
 import type { Clock } from '../clock.js';
-import { calibreQuery, type CalibreDb } from '../db/calibre-db.js';
+import type { CalibreDb } from '../db/calibre-db.js';
 import { formatSqlDatetime } from '../db/datetime.js';
 import type { StateDb } from '../db/state-db.js';
-import type { BookMatch, BookSource, DocumentHints } from './book-matcher.js';
+import { liveFormatsOf, recordDocument } from '../repos/checksum-index.js';
+import { type LibraryBook, listBooksWithAuthors } from '../repos/library.js';
+import type { BookMatch, DocumentHints, HintSource } from './book-matcher.js';
 import { authorsMatch, normaliseTitle } from './title-author.js';
 
 /** How long the table of library titles is reused before metadata.db is read again. */
 const TITLES_TTL_MS = 60_000;
-
-interface LibraryBook {
-  id: number;
-  title: string;
-  authors: string[];
-}
 
 /**
  * The last resort for an unknown document: KOReader's optional `metadata` (title, authors, filename)
@@ -22,7 +17,7 @@ interface LibraryBook {
  * between two; its format must be clear (the file name's extension, or the book's only format). The
  * document is then recorded in the index as an alias of that book, so later requests match by id.
  */
-export class MetadataSource implements BookSource {
+export class MetadataSource implements HintSource {
   private titles: { byTitle: Map<string, LibraryBook[]>; loadedAt: number } | undefined;
 
   constructor(
@@ -31,7 +26,7 @@ export class MetadataSource implements BookSource {
     private readonly clock: Clock,
   ) {}
 
-  match(document: string, hints?: DocumentHints): BookMatch | undefined {
+  match(document: string, hints: DocumentHints | undefined): BookMatch | undefined {
     if (!hints?.title || !hints.authors) return undefined;
     const { title, authors } = hints;
     const candidates = (this.booksByTitle().get(normaliseTitle(title)) ?? []).filter((b) => authorsMatch(authors, b.authors));
@@ -48,13 +43,10 @@ export class MetadataSource implements BookSource {
       seen: formatSqlDatetime(this.clock.nowMicros()),
     };
     // Deferred while another process holds the state DB's lock: this sync is matched all the same.
-    this.state.later(`alias:${document}:${book.id}:${format}`, 'recording a document alias from KOReader metadata', (conn) => recordDocument(conn, alias));
-    return { bookId: book.id, title: book.title, format, checksumVersion: 'koreader' };
-  }
-
-  /** Aliases are found by the checksum index source. */
-  documentsOf(): string[] {
-    return [];
+    this.state.later(`alias:${document}:${book.id}:${format}`, 'recording a document alias from KOReader metadata', (conn) =>
+      recordDocument(conn, alias),
+    );
+    return { bookId: book.id, title: book.title, format, checksumVersion: 'koreader', source: 'metadata' };
   }
 
   /** The device file's extension when the book has that format (`.kepub.epub` is KEPUB), else its only format. */
@@ -71,23 +63,8 @@ export class MetadataSource implements BookSource {
   private booksByTitle(): Map<string, LibraryBook[]> {
     const now = this.clock.monotonicMs();
     if (this.titles && now - this.titles.loadedAt < TITLES_TTL_MS) return this.titles.byTitle;
-    const rows = this.calibre.conn.all(
-      calibreQuery
-        .selectFrom('books as b')
-        .leftJoin('books_authors_link as l', 'l.book', 'b.id')
-        .leftJoin('authors as a', 'a.id', 'l.author')
-        .select(['b.id', 'b.title', 'a.name'])
-        .orderBy('b.id')
-        .orderBy('l.id'),
-    );
-    const books = new Map<number, LibraryBook>();
-    for (const row of rows) {
-      let book = books.get(row.id);
-      if (!book) books.set(row.id, (book = { id: row.id, title: row.title, authors: [] }));
-      if (row.name) book.authors.push(row.name);
-    }
     const byTitle = new Map<string, LibraryBook[]>();
-    for (const book of books.values()) {
+    for (const book of listBooksWithAuthors(this.calibre.conn)) {
       const key = normaliseTitle(book.title);
       byTitle.set(key, [...(byTitle.get(key) ?? []), book]);
     }

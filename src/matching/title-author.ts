@@ -2,16 +2,11 @@
  * Normalised forms of titles and author names, so KOReader's metadata (what the book file says) and
  * Calibre's (what the library says) compare equal despite case, accents, punctuation and name order.
  */
-
-const LETTERS: Record<string, string> = { ß: 'ss', æ: 'ae', œ: 'oe', ø: 'o', ł: 'l', đ: 'd', þ: 'th', ð: 'd', ı: 'i' };
+import { foldLatin } from '../util/latin.js';
 
 /** Lower case, accents removed, `&` read as "and", apostrophes dropped, other punctuation as spaces. */
 function words(text: string): string[] {
-  return text
-    .toLowerCase()
-    .normalize('NFKD')
-    .replace(/\p{M}/gu, '')
-    .replace(/[ßæœøłđþðı]/g, (c) => LETTERS[c] ?? c)
+  return foldLatin(text.toLowerCase())
     .replace(/&/g, ' and ')
     .replace(/['’ʼ`]/g, '')
     .split(/[^\p{L}\p{N}]+/u)
@@ -31,7 +26,7 @@ export function authorKey(name: string): string {
  * The author keys of KOReader's `authors` text: one per author, split at new lines (KOReader joins
  * several authors with them), `;` and `&`. A comma stays inside a name ("Last, First").
  */
-export function authorKeysOf(authors: string): string[] {
+function authorKeysOf(authors: string): string[] {
   return authors
     .split(/\n|;|&/)
     .map(authorKey)

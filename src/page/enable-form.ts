@@ -1,10 +1,10 @@
 import { z } from 'zod';
-
-const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
+import { decodeStrictUtf8 } from '../util/utf8.js';
 
 /**
  * The sign-in form's fields. The username is trimmed as Calibre-Web's login form does (web.py
- * login_post: `username.strip()`); the limits are those of Basic auth (PROTOCOL.md §3.1).
+ * login_post, docs/UPSTREAM.md#calibre-web-users-and-roles); the limits are those of Basic auth
+ * (docs/PROTOCOL.md §3.1).
  */
 const enableFormSchema = z.object({
   username: z
@@ -15,7 +15,7 @@ const enableFormSchema = z.object({
   password: z.string().min(1).max(1024),
 });
 
-export type EnableForm = z.output<typeof enableFormSchema>;
+type EnableForm = z.output<typeof enableFormSchema>;
 
 /** The username the visitor typed, to fill in again; empty when the body is unreadable. */
 export function typedUsername(body: unknown): string {
@@ -34,12 +34,8 @@ export function parseEnableForm(contentType: string | undefined, body: unknown):
 
 function formFields(body: unknown): Record<string, string> | undefined {
   if (!Buffer.isBuffer(body)) return undefined;
-  let text: string;
-  try {
-    text = strictUtf8.decode(body);
-  } catch {
-    return undefined;
-  }
+  const text = decodeStrictUtf8(body);
+  if (text === undefined) return undefined;
   const params = new URLSearchParams(text);
   const fields: Record<string, string> = {};
   for (const name of ['username', 'password']) {

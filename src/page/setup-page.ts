@@ -3,7 +3,7 @@ import { PAGE_CSS } from './style.js';
 
 export type Notice = { kind: 'ok'; user: string } | { kind: 'error'; text: string };
 
-export interface SetupPageView {
+interface SetupPageView {
   /** The URL stock KOReader and Readest take: the scheme, host and BASE this page was reached at. */
   serverUrl: string;
   /** What CWA's plugin takes (it appends `/kosync` itself); undefined when BASE does not end in /kosync. */
@@ -49,7 +49,8 @@ Calibre-Web cannot check by itself. Sign in here once with your Calibre-Web user
 enable it for your account.</p>
 <form method="post" action="${h(view.formAction)}" accept-charset="utf-8">
 <label>Username
-<input name="username" autocomplete="username" autocapitalize="none" autocorrect="off" spellcheck="false" required maxlength="100" value="${h(view.username ?? '')}">
+<input name="username" autocomplete="username" autocapitalize="none" autocorrect="off" spellcheck="false" required maxlength="100"
+ value="${h(view.username ?? '')}">
 </label>
 <label>Password
 <input name="password" type="password" autocomplete="current-password" required maxlength="1024">

@@ -5,7 +5,7 @@ import type { KosyncProgressTable } from '../db/tables.js';
 
 export type ProgressRow = Omit<Selectable<KosyncProgressTable>, 'user_id'>;
 
-export interface ProgressWrite {
+interface ProgressWrite {
   userId: number;
   document: string;
   progress: string;
@@ -61,7 +61,11 @@ function newestProgressQuery(count: number): PreparedQuery<NewestValues, Progres
         .selectFrom('kosync_progress')
         .select(PROGRESS_COLUMNS)
         .where('user_id', '=', p.userId)
-        .where('document', 'in', Array.from({ length: count }, (_, i) => p[`document${i}`] as string))
+        .where(
+          'document',
+          'in',
+          Array.from({ length: count }, (_, i) => p[`document${i}`] as string),
+        )
         .orderBy('timestamp', 'desc')
         .orderBy('id', 'desc')
         .limit(1),
@@ -80,7 +84,9 @@ export function findProgress(conn: Connection, userId: number, document: string)
 export function findNewestProgress(conn: Connection, userId: number, documents: readonly string[]): ProgressRow | undefined {
   if (documents.length === 0) return undefined;
   const values: NewestValues = { userId };
-  documents.forEach((document, i) => (values[`document${i}`] = document));
+  documents.forEach((document, i) => {
+    values[`document${i}`] = document;
+  });
   return conn.first(newestProgressQuery(documents.length), values);
 }
 

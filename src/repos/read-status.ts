@@ -1,17 +1,20 @@
 import { appQuery } from '../db/app-db.js';
 import { prepared, type Connection } from '../db/query.js';
 
-/** Calibre-Web's ReadBook constants (ub.py). */
-export const READ_STATUS = { unread: 0, finished: 1, inProgress: 2 } as const;
+/** Calibre-Web's ReadBook constants (ub.py, docs/UPSTREAM.md#calibre-web-read-status-and-kobo-state). */
+const READ_STATUS = { unread: 0, finished: 1, inProgress: 2 } as const;
 
-/** CWA kosync.py update_book_read_status thresholds: finished at ≥ 99 %, in progress above 0. */
-export function readStatusFor(percentage: number): number {
+/**
+ * CWA kosync.py update_book_read_status thresholds (docs/UPSTREAM.md#cwa-the-original-kosyncpy):
+ * finished at ≥ 99 %, in progress above 0.
+ */
+function readStatusFor(percentage: number): number {
   if (percentage >= 99) return READ_STATUS.finished;
   if (percentage > 0) return READ_STATUS.inProgress;
   return READ_STATUS.unread;
 }
 
-export interface ReadStatusWrite {
+interface ReadStatusWrite {
   userId: number;
   bookId: number;
   /** 0–100. */
@@ -110,8 +113,9 @@ const insertStatisticsRow = prepared((p: Stamp & { stateId: number }) =>
 
 /**
  * Read status and Kobo state for one user and book, exactly as CWA's update_book_read_status plus
- * Calibre-Web's session hooks leave the rows (PROTOCOL.md §4 step 2). Runs inside the caller's
- * transaction; every lookup takes the lowest id, as `.first()` does, and nothing is inserted twice.
+ * Calibre-Web's session hooks leave the rows (docs/PROTOCOL.md §4.1, step 2;
+ * docs/UPSTREAM.md#cwa-the-original-kosyncpy). Runs inside the caller's transaction; every lookup takes
+ * the lowest id, as `.first()` does, and nothing is inserted twice.
  */
 export function updateReadStatus(conn: Connection, write: ReadStatusWrite): void {
   const { userId, bookId, percentage, now } = write;
@@ -148,7 +152,7 @@ export function updateReadStatus(conn: Connection, write: ReadStatusWrite): void
 /**
  * Calibre-Web's before_flush listener sets kobo_reading_state.last_modified whenever its ReadBook,
  * bookmark or statistics change, and priority_timestamp follows by its onupdate: the bump Kobo sync
- * compares with a device's sync token.
+ * compares with a device's sync token (docs/UPSTREAM.md#calibre-web-read-status-and-kobo-state).
  */
 function touchReadingState(conn: Connection, stateId: number, now: string): void {
   conn.run(touchState, { stateId, now });

@@ -9,8 +9,11 @@ export interface UserRow {
   password: string;
 }
 
-/** Calibre-Web's ROLE_ANONYMOUS (constants.py): the Guest account, which never logs in by password. */
-export const ROLE_ANONYMOUS = 32;
+/**
+ * Calibre-Web's ROLE_ANONYMOUS (constants.py, docs/UPSTREAM.md#calibre-web-users-and-roles): the Guest
+ * account, which never logs in by password.
+ */
+const ROLE_ANONYMOUS = 32;
 
 const userByName = prepared((p: { name: string }) =>
   appQuery
@@ -23,7 +26,8 @@ const userByName = prepared((p: { name: string }) =>
 
 /**
  * A user by name, as Calibre-Web looks it up everywhere (`func.lower(User.name) == name.lower()`,
- * `.first()`): SQLite's ASCII-only lower() on the column, a Unicode lower-casing of the input, lowest id.
+ * `.first()`: docs/UPSTREAM.md#calibre-web-users-and-roles): SQLite's ASCII-only lower() on the column,
+ * a Unicode lower-casing of the input, lowest id.
  */
 export function findUserByName(conn: Connection, name: string): UserRow | undefined {
   const row = conn.first(userByName, { name: name.toLowerCase() });

@@ -1,12 +1,13 @@
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
-import { KosyncError } from '../errors.js';
+import type { UserRow } from '../repos/users.js';
+import { expectedAnswer } from '../http/error-answers.js';
 import { publicBaseUrl } from '../http/public-url.js';
 import { parseEnableForm, typedUsername } from '../page/enable-form.js';
 import { isSameOriginPost } from '../page/same-origin.js';
 import { renderSetupPage, type Notice } from '../page/setup-page.js';
 import { PAGE_CSS_HASH } from '../page/style.js';
 
-/** CWA's plugin appends this to the server it is given (notes/cwa.md §4.2). */
+/** CWA's plugin appends this to the server it is given (docs/UPSTREAM.md#cwa-its-koreader-plugin). */
 const CWA_PLUGIN_SUFFIX = '/kosync';
 
 const PAGE_HEADERS = {
@@ -24,7 +25,7 @@ interface PageState {
 
 /**
  * `BASE`: the page people open in a browser to set up their reader, and `BASE/enable`, where its form
- * signs in with Calibre-Web credentials to enable stock KOReader's key (PROTOCOL.md §3.5).
+ * signs in with Calibre-Web credentials to enable stock KOReader's key (docs/PROTOCOL.md §3.5).
  */
 export const pageRoutes: FastifyPluginAsync = async (app) => {
   const { config, authenticator, syncKeys } = app.kosync;
@@ -38,7 +39,11 @@ export const pageRoutes: FastifyPluginAsync = async (app) => {
       recordsOnLogin: config.recordKeysOnLogin,
       ...state,
     });
-    return reply.code(status).headers({ ...PAGE_HEADERS, ...headers }).type('text/html; charset=utf-8').send(html);
+    return reply
+      .code(status)
+      .headers({ ...PAGE_HEADERS, ...headers })
+      .type('text/html; charset=utf-8')
+      .send(html);
   };
 
   const page = async (request: FastifyRequest, reply: FastifyReply) => render(request, reply, 200, {});
@@ -47,7 +52,9 @@ export const pageRoutes: FastifyPluginAsync = async (app) => {
 
   app.post('/enable', async (request, reply) => {
     if (!isSameOriginPost(request)) {
-      return render(request, reply, 403, { notice: { kind: 'error', text: 'This form can only be sent from this page. Reload it and try again.' } });
+      return render(request, reply, 403, {
+        notice: { kind: 'error', text: 'This form can only be sent from this page. Reload it and try again.' },
+      });
     }
     const form = parseEnableForm(request.headers['content-type'], request.body);
     if (!form) {
@@ -56,7 +63,7 @@ export const pageRoutes: FastifyPluginAsync = async (app) => {
         notice: { kind: 'error', text: 'Enter your Calibre-Web username and password.' },
       });
     }
-    let user;
+    let user: UserRow;
     try {
       // The authenticator's own check, so Guest, LDAP and the failed-login limit apply as for any login.
       ({ user } = await authenticator.authenticateCredentials(
@@ -65,14 +72,15 @@ export const pageRoutes: FastifyPluginAsync = async (app) => {
         request.lockDeadline,
       ));
     } catch (error) {
-      if (!(error instanceof KosyncError)) throw error;
-      const failed = error.kind === 'unauthorized';
+      const answer = expectedAnswer(error, request, config.basePath);
+      if (!answer) throw error;
+      const failed = answer.kind === 'unauthorized';
       return render(
         request,
         reply,
-        failed ? 403 : error.status,
-        { username: form.username, notice: { kind: 'error', text: failed ? 'Wrong username or password.' : error.message } },
-        { ...error.headers },
+        failed ? 403 : answer.status,
+        { username: form.username, notice: { kind: 'error', text: failed ? 'Wrong username or password.' : answer.message } },
+        { ...answer.headers },
       );
     }
     await syncKeys.enable(user, form.password);

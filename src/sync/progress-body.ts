@@ -20,15 +20,23 @@ const length = (text: string) => [...text].length;
  */
 const isText = (value: unknown, max: number): value is string => typeof value === 'string' && value.isWellFormed() && length(value) <= max;
 
-/** CWA kosync.py is_valid_key_field, plus `/` (a path segment cannot carry it; PROTOCOL.md §2). */
+/**
+ * CWA kosync.py is_valid_key_field (docs/UPSTREAM.md#cwa-the-original-kosyncpy), plus `/`: a path
+ * segment cannot carry it (docs/PROTOCOL.md §2.2).
+ */
 export function isValidDocument(value: unknown): value is string {
   return isText(value, MAX_DOCUMENT_LENGTH) && value !== '' && !value.includes(':') && !value.includes('/');
 }
 
 /** Python truthiness of a JSON value, which the original's `not progress` / `not device` test. */
 const isFalsy = (v: unknown) =>
-  v === undefined || v === null || v === false || v === 0 || v === '' ||
-  (Array.isArray(v) && v.length === 0) || (typeof v === 'object' && v !== null && Object.keys(v).length === 0);
+  v === undefined ||
+  v === null ||
+  v === false ||
+  v === 0 ||
+  v === '' ||
+  (Array.isArray(v) && v.length === 0) ||
+  (typeof v === 'object' && v !== null && Object.keys(v).length === 0);
 
 interface Problem {
   kind: ErrorKind;
@@ -89,7 +97,8 @@ function hintsFrom(metadata: unknown): DocumentHints | undefined {
 
 /**
  * The body of `PUT BASE/syncs/progress`, validated with the original's rules and messages
- * (PROTOCOL.md §2). Unknown fields are ignored; KOReader's optional `metadata` becomes match hints.
+ * (docs/PROTOCOL.md §2.2). Unknown fields are ignored; KOReader's optional `metadata` becomes match
+ * hints.
  */
 export const progressBodySchema = z
   .record(z.string(), z.unknown(), { error: 'Invalid request data' })

@@ -9,7 +9,7 @@ import { updateReadStatus } from '../repos/read-status.js';
 import type { UserRow } from '../repos/users.js';
 import type { ProgressUpdate } from './progress-body.js';
 
-export interface ProgressServiceDeps {
+interface ProgressServiceDeps {
   appDb: AppDb;
   /** Undefined when no Calibre library is available: sync still works, unmatched. */
   matcher: BookMatcher | undefined;
@@ -27,8 +27,8 @@ type CalibreFields = {
   calibre_checksum_version: string;
 };
 
-export type PutAnswer = { document: string; timestamp: number } & Partial<CalibreFields>;
-export type GetAnswer =
+type PutAnswer = { document: string; timestamp: number } & Partial<CalibreFields>;
+type GetAnswer =
   | Record<string, never>
   | ({
       document: string;
@@ -39,15 +39,16 @@ export type GetAnswer =
       timestamp?: number;
     } & Partial<CalibreFields>);
 
-/** The two sync operations of PROTOCOL.md §1–2 and §4 over app.db and the library. */
+/** The two sync operations (docs/PROTOCOL.md §2 and §4) over app.db and the library. */
 export class ProgressService {
   constructor(private readonly deps: ProgressServiceDeps) {}
 
   /**
-   * PROTOCOL.md §4: the progress row, then read status and Kobo state when the document is a library
-   * book, in one `BEGIN IMMEDIATE` transaction. The read-status step sits in a savepoint: if it fails
-   * only it is rolled back, the progress row commits and the answer is still 200 — the original's
-   * guarantee (CWA kosync.py commits progress first) with one commit instead of two.
+   * docs/PROTOCOL.md §4: the progress row, then read status and Kobo state when the document is a library
+   * book, in one `BEGIN IMMEDIATE` transaction. The read-status step sits in a savepoint: if it fails only
+   * it is rolled back, the progress row commits and the answer is still 200 — the original's guarantee
+   * (CWA kosync.py commits progress first: docs/UPSTREAM.md#cwa-the-original-kosyncpy) with one commit
+   * instead of two.
    */
   /** `deadline` (monotonic ms) ends any wait for app.db's lock: the request's budget, what authentication left of it. */
   async put(user: UserRow, update: ProgressUpdate, log: FastifyBaseLogger, deadline: number): Promise<PutAnswer> {
@@ -84,8 +85,8 @@ export class ProgressService {
   }
 
   /**
-   * The stored progress, `{}` when there is none. When the document is a library book and sharing is
-   * on, the newest progress of any file of the same book and format (PROTOCOL.md §2), echoing the
+   * The stored progress, `{}` when there is none. When the document is a library book and sharing is on,
+   * the newest progress of any file of the same book and format (docs/PROTOCOL.md §2.3), echoing the
    * requested document.
    */
   async get(user: UserRow, document: string, log: FastifyBaseLogger, deadline: number): Promise<GetAnswer> {
@@ -93,10 +94,7 @@ export class ProgressService {
     const match = lookup?.match;
     const siblings = lookup && match && this.deps.shareProgressAcrossFiles ? this.documentsOf(lookup, log) : [];
     const row = await this.deps.appDb.reading(
-      (conn) =>
-        siblings.length > 0
-          ? findNewestProgress(conn, user.id, [document, ...siblings])
-          : findProgress(conn, user.id, document),
+      (conn) => (siblings.length > 0 ? findNewestProgress(conn, user.id, [document, ...siblings]) : findProgress(conn, user.id, document)),
       this.waitUntil(deadline),
     );
     this.deps.onSync?.('pull', match !== undefined);
@@ -143,7 +141,8 @@ function progressFields(document: string, row: ProgressRow) {
     progress: row.progress,
     percentage: row.percentage / 100,
     device: row.device,
-    // The reference server leaves device_id out when none was stored (the original sends null).
+    // The reference server leaves device_id out when none was stored, the original sends null
+    // (docs/UPSTREAM.md#the-reference-server-errors-and-fields).
     ...(row.device_id !== null && row.device_id !== undefined ? { device_id: row.device_id } : {}),
     ...(timestamp !== undefined ? { timestamp } : {}),
   };

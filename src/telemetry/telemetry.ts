@@ -1,11 +1,10 @@
 import { createServer, type Server } from 'node:http';
-import type { FastifyInstance, FastifyRequest } from 'fastify';
-import type { Authenticated } from '../auth/authenticator.js';
-import { readCredentials } from '../auth/credentials.js';
+import type { FastifyInstance } from 'fastify';
 import type { PasswordVerifier } from '../auth/password-verifier.js';
 import type { Config } from '../config.js';
+import type { SignInObserver } from '../http/sign-in.js';
 import type { Connection } from '../db/query.js';
-import { KosyncError } from '../errors.js';
+import { LoginFailed, SyncKeyOutdated, TooManyFailures } from '../domain-errors.js';
 import type { KosyncMetrics, LoginOutcome } from './metrics.js';
 
 /** The User-Agent of the image's HEALTHCHECK probe (docker/healthcheck.mjs). */
@@ -13,14 +12,12 @@ const HEALTHCHECK_PROBE = 'calibre-web-kosync-healthcheck';
 
 /**
  * Metrics and the one log line per request. The rest of the app reports through small callbacks
- * (`timedVerifier`, `authenticated`, `lockWaited`, `synced`); `install` adds the hooks and, when
+ * (`timedVerifier`, `signIns`, `lockWaited`, `synced`); `install` adds the hooks and, when
  * KOSYNC_METRICS is not off, serves `/metrics` on the main port (BASE/metrics) or on a port of its own.
  */
 export class Telemetry {
   /** None when KOSYNC_METRICS is off: nothing is counted, and prom-client is never loaded. */
   readonly metrics: KosyncMetrics | undefined;
-  /** Who each request authenticated as, for its log line. */
-  private readonly users = new WeakMap<FastifyRequest, string>();
 
   static async create(config: Pick<Config, 'metrics' | 'host' | 'basePath'>, stateDb: Connection): Promise<Telemetry> {
     if (config.metrics === 'off') return new Telemetry(config, undefined);
@@ -54,19 +51,11 @@ export class Telemetry {
     };
   }
 
-  /** Counts the outcome of one authentication and remembers the user for the request's log line. */
-  async authenticated(request: FastifyRequest, pending: Promise<Authenticated>): Promise<Authenticated> {
-    try {
-      const result = await pending;
-      this.users.set(request, result.user.name);
-      this.metrics?.logins.inc({ method: result.method, outcome: 'success' });
-      return result;
-    } catch (error) {
-      const method = readCredentials(request.headers)?.scheme ?? 'none';
-      this.metrics?.logins.inc({ method, outcome: loginOutcomeOf(error) });
-      throw error;
-    }
-  }
+  /** Counts the outcome of every sign-in (src/http/sign-in.ts). */
+  readonly signIns: SignInObserver = {
+    succeeded: (method) => this.metrics?.logins.inc({ method, outcome: 'success' }),
+    failed: (scheme, error) => this.metrics?.logins.inc({ method: scheme, outcome: loginOutcomeOf(error) }),
+  };
 
   readonly lockWaited = (): void => {
     this.metrics?.lockWaits.inc();
@@ -77,10 +66,6 @@ export class Telemetry {
   };
 
   install(app: FastifyInstance): void {
-    // Every route authenticates through app.kosync.authenticate; observing it here counts each outcome once.
-    const authenticate = app.kosync.authenticate;
-    app.kosync.authenticate = (request) => this.authenticated(request, authenticate(request));
-
     // The access line holds only the fields below, none of them a redacted key, so it skips the root
     // logger's redaction (two thirds of a line's cost): same line, reqId as in request.log's binding.
     const accessLog = app.log.child({}, { redact: [] });
@@ -98,7 +83,7 @@ export class Telemetry {
       accessLog[probe ? 'debug' : 'info'](
         {
           reqId: request.id,
-          user: this.users.get(request),
+          user: request.user?.name,
           method: request.method,
           route,
           path: request.originalUrl.split('?', 1)[0],
@@ -147,8 +132,7 @@ export class Telemetry {
 }
 
 function loginOutcomeOf(error: unknown): LoginOutcome {
-  if (!(error instanceof KosyncError)) return 'error';
-  if (error.status === 401) return 'failure';
-  if (error.status === 429) return 'throttled';
+  if (error instanceof LoginFailed || error instanceof SyncKeyOutdated) return 'failure';
+  if (error instanceof TooManyFailures) return 'throttled';
   return 'error';
 }

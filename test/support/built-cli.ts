@@ -45,7 +45,12 @@ export function builtCli(): string {
 function sourceHash(): string {
   const hash = createHash('sha256');
   const files = ['tsconfig.json', 'tsconfig.build.json', ...listFiles('src'), ...listFiles('bench')];
-  for (const file of files) hash.update(file).update('\0').update(readFileSync(join(PROJECT_ROOT, file))).update('\0');
+  for (const file of files)
+    hash
+      .update(file)
+      .update('\0')
+      .update(readFileSync(join(PROJECT_ROOT, file)))
+      .update('\0');
   return hash.digest('hex').slice(0, 16);
 }
 

@@ -13,13 +13,29 @@ db.pragma('busy_timeout = 5000');
 const now = () => new Date().toISOString().replace('T', ' ').replace('Z', '000');
 
 db.exec('BEGIN IMMEDIATE');
-const link = db.prepare('INSERT INTO book_read_link (book_id, user_id, read_status, last_modified, last_time_started_reading, times_started_reading) VALUES (2, 3, 2, ?, ?, 0)').run(now(), now());
-const state = db.prepare('INSERT INTO kobo_reading_state (user_id, book_id, last_modified, priority_timestamp) VALUES (3, 2, ?, ?)').run(now(), now());
-db.prepare('INSERT INTO kobo_bookmark (kobo_reading_state_id, last_modified, progress_percent) VALUES (?, ?, 0)').run(state.lastInsertRowid, now());
-db.prepare('INSERT INTO kobo_statistics (kobo_reading_state_id, last_modified, spent_reading_minutes) VALUES (?, ?, 0)').run(state.lastInsertRowid, now());
+const link = db
+  .prepare(
+    'INSERT INTO book_read_link (book_id, user_id, read_status, last_modified, last_time_started_reading, times_started_reading) ' +
+      'VALUES (2, 3, 2, ?, ?, 0)',
+  )
+  .run(now(), now());
+const state = db
+  .prepare('INSERT INTO kobo_reading_state (user_id, book_id, last_modified, priority_timestamp) VALUES (3, 2, ?, ?)')
+  .run(now(), now());
+db.prepare('INSERT INTO kobo_bookmark (kobo_reading_state_id, last_modified, progress_percent) VALUES (?, ?, 0)').run(
+  state.lastInsertRowid,
+  now(),
+);
+db.prepare('INSERT INTO kobo_statistics (kobo_reading_state_id, last_modified, spent_reading_minutes) VALUES (?, ?, 0)').run(
+  state.lastInsertRowid,
+  now(),
+);
 db.exec('COMMIT');
 
-const readCounters = db.prepare('SELECT l.times_started_reading AS started, s.spent_reading_minutes AS spent FROM book_read_link l, kobo_statistics s WHERE l.id = ? AND s.kobo_reading_state_id = ?');
+const readCounters = db.prepare(
+  'SELECT l.times_started_reading AS started, s.spent_reading_minutes AS spent ' +
+    'FROM book_read_link l, kobo_statistics s WHERE l.id = ? AND s.kobo_reading_state_id = ?',
+);
 const writeStarted = db.prepare('UPDATE book_read_link SET times_started_reading = ?, last_modified = ? WHERE id = ?');
 const writeSpent = db.prepare('UPDATE kobo_statistics SET spent_reading_minutes = ?, last_modified = ? WHERE kobo_reading_state_id = ?');
 const touchOwnState = db.prepare('UPDATE kobo_reading_state SET last_modified = ?, priority_timestamp = ? WHERE id = ?');

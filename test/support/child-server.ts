@@ -15,7 +15,12 @@ export interface ChildServer {
  * Runs `node <cli> serve` on a free loopback port and resolves once it listens; `wrapper` runs node
  * under another command (e.g. `prlimit --nofile=128`).
  */
-export async function startChildServer(cli: string, env: Record<string, string>, args: string[] = ['serve'], wrapper: string[] = []): Promise<ChildServer> {
+export async function startChildServer(
+  cli: string,
+  env: Record<string, string>,
+  args: string[] = ['serve'],
+  wrapper: string[] = [],
+): Promise<ChildServer> {
   const [command = process.execPath, ...wrapperArgs] = [...wrapper, process.execPath];
   const child = spawn(command, [...wrapperArgs, cli, ...args], {
     env: { PATH: process.env.PATH ?? '', KOSYNC_HOST: '127.0.0.1', KOSYNC_PORT: '0', KOSYNC_LOG_LEVEL: 'info', ...env },
@@ -38,8 +43,15 @@ export async function startChildServer(cli: string, env: Record<string, string>,
 }
 
 /** `node <cli> …` to completion. */
-export async function runCli(cli: string, args: string[], env: Record<string, string>): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const child = spawn(process.execPath, [cli, ...args], { env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+export async function runCli(
+  cli: string,
+  args: string[],
+  env: Record<string, string>,
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const child = spawn(process.execPath, [cli, ...args], {
+    env: { PATH: process.env.PATH ?? '', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString('utf8')));

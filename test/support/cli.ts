@@ -1,7 +1,7 @@
 import { Writable } from 'node:stream';
 import { main } from '../../src/cli/main.js';
 
-export interface CliRun {
+interface CliRun {
   code: number;
   stdout: string;
   stderr: string;

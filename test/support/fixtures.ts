@@ -6,6 +6,10 @@ import { fileHash } from './metadata-guard.js';
 
 export const FIXTURES = new URL('../fixtures/', import.meta.url).pathname;
 
+/** The fixture app.db's ids for dave and erin. */
+export const DAVE_ID = 6;
+export const ERIN_ID = 7;
+
 export interface FixtureCopy {
   dir: string;
   appDb: string;
@@ -42,7 +46,11 @@ export function copyFixtures(options: FixtureOptions = {}): FixtureCopy {
     remove: () => {
       // metadata.db is calibre's, opened read-only: a test that changed the copy found a bug.
       const copy = library === undefined ? undefined : join(library, 'metadata.db');
-      const changed = copy !== undefined && !options.calibreWrites && existsSync(copy) && fileHash(copy) !== fileHash(join(FIXTURES, libraryName!, 'metadata.db'));
+      const changed =
+        copy !== undefined &&
+        !options.calibreWrites &&
+        existsSync(copy) &&
+        fileHash(copy) !== fileHash(join(FIXTURES, libraryName!, 'metadata.db'));
       rmSync(dir, { recursive: true, force: true });
       if (changed) throw new Error(`the test changed its copy of ${libraryName}/metadata.db, which must stay byte-identical`);
     },
@@ -57,6 +65,11 @@ export function query<T = Record<string, unknown>>(path: string, sql: string, ..
   } finally {
     db.close();
   }
+}
+
+/** Every row of `table`, in id order. */
+export function tableRows(path: string, table: string): Record<string, unknown>[] {
+  return query(path, `SELECT * FROM ${table} ORDER BY id`);
 }
 
 export function execute(path: string, sql: string): void {

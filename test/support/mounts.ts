@@ -12,27 +12,28 @@ function why(error: unknown): string {
   return stderr || (error as Error).message;
 }
 
+/** Only root may mount or make a file immutable: as another user, the tests that need it are skipped. */
+export const NOT_ROOT = process.getuid?.() === 0 ? undefined : 'not running as root, whom mounts and chattr +i need';
+
 /**
- * Why this process cannot mount file systems (not root, or no CAP_SYS_ADMIN in a container), or
- * undefined when it can: tried once with a tiny tmpfs.
+ * Why this process, as root, cannot mount file systems (no `mount`, or no CAP_SYS_ADMIN in a
+ * container), or undefined when it can: tried once with a tiny tmpfs.
  */
 export function cannotMount(): string | undefined {
-  if (process.getuid?.() !== 0) return 'not running as root, so no tmpfs or bind mount can be made';
   const dir = mkdtempSync(join(tmpdir(), 'kosync-mount-probe-'));
   try {
     run('mount', ['-t', 'tmpfs', '-o', 'size=64k', 'tmpfs', dir]);
     run('umount', [dir]);
     return undefined;
   } catch (error) {
-    return `mount failed: ${why(error)}`;
+    return `mount -t tmpfs failed: ${why(error)} (util-linux's mount, and CAP_SYS_ADMIN in a container)`;
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
 }
 
-/** Why `chattr +i` does not work in the temp folder's file system (tmpfs, overlayfs…), or undefined. */
+/** Why `chattr +i` does not work, as root, in the temp folder's file system (tmpfs, overlayfs…), or undefined. */
 export function cannotMakeImmutable(): string | undefined {
-  if (process.getuid?.() !== 0) return 'not running as root, so chattr +i is not allowed';
   const dir = mkdtempSync(join(tmpdir(), 'kosync-chattr-probe-'));
   const file = join(dir, 'probe');
   try {
@@ -41,7 +42,7 @@ export function cannotMakeImmutable(): string | undefined {
     run('chattr', ['-i', file]);
     return undefined;
   } catch (error) {
-    return `chattr +i failed in ${tmpdir()}: ${why(error)}`;
+    return `chattr +i failed in ${tmpdir()}: ${why(error)} (e2fsprogs' chattr, on ext4 or another file system that has the flag)`;
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -17,11 +17,15 @@ export const BOOK1 = {
   calibre_checksum_version: 'koreader',
 } as const;
 
+/** Answers written out as the wire carries them, not taken from src/errors.ts, so a changed message fails. */
+export const UNAUTHORIZED = { code: 2001, message: 'Unauthorized' } as const;
+export const UNAVAILABLE = { code: 1000, message: 'Database unavailable, try again later' } as const;
+
 /** dave's hash is pbkdf2:sha1:1000: the cheapest fixture user, for tests not about hashing. */
 export const DAVE = basic('dave', 'oldtimer');
 export const ERIN = basic('erin', 'legacy');
 
-export interface Push {
+interface Push {
   document?: unknown;
   progress?: unknown;
   percentage?: unknown;
@@ -41,6 +45,16 @@ export function put(app: FastifyInstance, body: Push | string, headers: Record<s
 
 export function get(app: FastifyInstance, document: string, headers: Record<string, string> = DAVE) {
   return app.inject({ method: 'GET', url: `/kosync/syncs/progress/${document}`, headers });
+}
+
+/** GET BASE/users/auth with `headers`, as a client at `remoteAddress` (light-my-request's 127.0.0.1 when not given). */
+export function signIn(app: FastifyInstance, headers: Record<string, string> = {}, remoteAddress?: string) {
+  return app.inject({ method: 'GET', url: '/kosync/users/auth', headers, ...(remoteAddress === undefined ? {} : { remoteAddress }) });
+}
+
+/** GET BASE/healthcheck. */
+export function healthcheck(app: FastifyInstance) {
+  return app.inject({ method: 'GET', url: '/kosync/healthcheck' });
 }
 
 export function json(response: LightMyRequestResponse): unknown {

@@ -4,6 +4,7 @@ import { Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort } from './ports.js';
+import { missingCommand } from './system.js';
 
 /**
  * A throwaway OpenLDAP server for tests (Debian slapd + ldap-utils, installed by .ci/run): its own
@@ -25,7 +26,12 @@ export function slapdMissing(): string | undefined {
   return missing.length > 0 ? `slapd is not installed (missing ${missing.join(', ')}); .ci/run installs slapd and ldap-utils` : undefined;
 }
 
-export interface SlapdOptions {
+/** Why certificates cannot be made here (the openssl command), or undefined. */
+export function opensslMissing(): string | undefined {
+  return missingCommand('openssl', ['version'], 'apt-get install openssl; .ci/run does');
+}
+
+interface SlapdOptions {
   /** Also listen with TLS: STARTTLS on the plain port and LDAPS on a second one, with a fresh self-signed certificate. */
   tls?: boolean;
   /** Accept unauthenticated binds (a DN with an empty password), which slapd refuses by default. */
@@ -81,8 +87,25 @@ export async function startSlapd(options: SlapdOptions = {}): Promise<Slapd> {
 export function selfSignedCertificate(certFile: string, keyFile: string): void {
   execFileSync(
     'openssl',
-    ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '2',
-      '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1', '-keyout', keyFile, '-out', certFile],
+    [
+      'req',
+      '-x509',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:prime256v1',
+      '-nodes',
+      '-days',
+      '2',
+      '-subj',
+      '/CN=127.0.0.1',
+      '-addext',
+      'subjectAltName=IP:127.0.0.1',
+      '-keyout',
+      keyFile,
+      '-out',
+      certFile,
+    ],
     { stdio: 'pipe' },
   );
 }
@@ -136,7 +159,6 @@ const SEED = [
   person('*', 'Star User', 'star', 10004),
   person('ldaponly', 'Directory Only', 'onlyhere', 10005),
 ].join('\n');
-
 
 async function waitForPort(port: number, child: ChildProcess, stderr: () => string): Promise<void> {
   const deadline = Date.now() + 10_000;

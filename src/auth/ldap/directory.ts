@@ -11,10 +11,11 @@ export interface ResolvedLdapSettings extends LdapSettings {
 }
 
 /**
- * What an LDAP login attempt came to. Only `bound` logs the user in; every other outcome sends the
- * login on to the local password, as CWA's kosync authenticate_user does.
+ * What an LDAP login attempt came to. Only `bound` logs the user in; every other outcome sends the login
+ * on to the local password, as CWA's kosync.py authenticate_user does
+ * (docs/UPSTREAM.md#cwa-the-original-kosyncpy).
  */
-export type LdapOutcome =
+type LdapOutcome =
   | { result: 'bound' }
   /** The user's own bind was refused (wrong password, or any error on that bind). */
   | { result: 'rejected'; reason: string }
@@ -42,11 +43,12 @@ export interface LdapTimeouts {
 export const DEFAULT_LDAP_TIMEOUTS: LdapTimeouts = { connectMs: 1500, operationMs: 1500, totalMs: 3000 };
 
 /**
- * Calibre-Web's LDAP login (cps/services/simpleldap.py `bind_user` over Flask-SimpleLDAP): bind as the
- * service account per config_ldap_authentication, search config_ldap_dn (subtree) with
- * config_ldap_user_object, take the first entry's DN (or its `distinguishedName` attribute when
- * config_ldap_openldap is off), then bind as that DN with the password on a new connection. Referrals
- * are not chased (OPT_REFERRALS 0). Every connection is closed before this returns.
+ * Calibre-Web's LDAP login (simpleldap.py `bind_user` over Flask-SimpleLDAP,
+ * docs/UPSTREAM.md#calibre-web-ldap): bind as the service account per config_ldap_authentication, search
+ * config_ldap_dn (subtree) with config_ldap_user_object, take the first entry's DN (or its
+ * `distinguishedName` attribute when config_ldap_openldap is off), then bind as that DN with the
+ * password on a new connection. Referrals are not chased (OPT_REFERRALS 0). Every connection is closed
+ * before this returns.
  */
 export async function bindLdapUser(
   settings: ResolvedLdapSettings,
@@ -73,7 +75,10 @@ export async function findLdapUser(
 }
 
 /** Runs `attempt` within `timeouts.totalMs`; every connection it opened is closed before this returns. */
-async function withSession<T>(timeouts: LdapTimeouts, attempt: (session: Session) => Promise<T>): Promise<T | { result: 'unavailable'; reason: string }> {
+async function withSession<T>(
+  timeouts: LdapTimeouts,
+  attempt: (session: Session) => Promise<T>,
+): Promise<T | { result: 'unavailable'; reason: string }> {
   const session: Session = { clients: [], closed: false };
   let timer: NodeJS.Timeout | undefined;
   const deadline = new Promise<{ result: 'unavailable'; reason: string }>((resolve) => {
@@ -102,8 +107,9 @@ interface Progress {
 type Connect = (purpose: string) => Promise<Client>;
 
 /**
- * The service bind and search for `username` (simpleldap.py bind_user up to the user's bind): the
- * entry's DN and a way to open the next connection, or the outcome that ends the attempt.
+ * The service bind and search for `username` (simpleldap.py bind_user up to the user's bind,
+ * docs/UPSTREAM.md#calibre-web-ldap): the entry's DN and a way to open the next connection, or the
+ * outcome that ends the attempt.
  */
 async function searchEntry(
   settings: ResolvedLdapSettings,
@@ -111,7 +117,11 @@ async function searchEntry(
   timeouts: LdapTimeouts,
   session: Session,
   progress: Progress,
-): Promise<{ dn: string; connect: Connect; invalidCredentials: (error: unknown) => boolean } | { result: 'not-found' } | { result: 'unavailable'; reason: string }> {
+): Promise<
+  | { dn: string; connect: Connect; invalidCredentials: (error: unknown) => boolean }
+  | { result: 'not-found' }
+  | { result: 'unavailable'; reason: string }
+> {
   try {
     const filter = userFilter(settings.userObject, username);
     const tls = await tlsOptions(settings);
@@ -120,8 +130,9 @@ async function searchEntry(
     // ldapts connects on the first operation; a connection failure is reported as that operation's.
     const connect: Connect = async (purpose) => {
       if (session.closed) throw new Error('attempt abandoned');
+      const host = isIPv6(settings.host) ? `[${settings.host}]` : settings.host;
       const client = new ldapts.Client({
-        url: `${settings.encryption === 2 ? 'ldaps' : 'ldap'}://${isIPv6(settings.host) ? `[${settings.host}]` : settings.host}:${settings.port}`,
+        url: `${settings.encryption === 2 ? 'ldaps' : 'ldap'}://${host}:${settings.port}`,
         connectTimeout: timeouts.connectMs,
         timeout: timeouts.operationMs,
         // ldapts speaks TLS from the first byte whenever tlsOptions is given: only for ldaps://.
@@ -179,7 +190,7 @@ async function runAttempt(
   }
 }
 
-/** simpleldap.py: anonymous `("", "")`, unauthenticated `(DN, "")`, simple `(DN, password)`. */
+/** simpleldap.py: anonymous `("", "")`, unauthenticated `(DN, "")`, simple `(DN, password)` (docs/UPSTREAM.md#calibre-web-ldap). */
 function serviceCredentials(settings: ResolvedLdapSettings): [string, string] {
   if (settings.authentication === 0) return ['', ''];
   if (settings.authentication === 1) return [settings.serviceDn, ''];
@@ -188,8 +199,9 @@ function serviceCredentials(settings: ResolvedLdapSettings): [string, string] {
 
 /**
  * Flask-SimpleLDAP sets OPT_X_TLS_REQUIRE_CERT NEVER whenever TLS is on, so by default the server's
- * certificate is not checked. Calibre-Web switches to DEMAND, with its CA file and a client certificate
- * and key, only when config_ldap_cert_path is set.
+ * certificate is not checked (docs/UPSTREAM.md#flask-simpleldap-tls). Calibre-Web switches to DEMAND,
+ * with its CA file and a client certificate and key, only when config_ldap_cert_path is set
+ * (docs/UPSTREAM.md#calibre-web-ldap).
  */
 async function tlsOptions(settings: LdapSettings): Promise<ConnectionOptions> {
   if (settings.certPath === '') return { rejectUnauthorized: false };

@@ -2,7 +2,7 @@ import type { LoginSettingsSource } from '../login-settings.js';
 import type { PasswordVerifier } from '../password-verifier.js';
 import { bindLdapUser, DEFAULT_LDAP_TIMEOUTS, type LdapTimeouts } from './directory.js';
 
-export interface LdapThenLocalDeps {
+interface LdapThenLocalDeps {
   settings: LoginSettingsSource;
   /** The local Werkzeug-hash check tried whenever the LDAP bind does not succeed. */
   local: PasswordVerifier;
@@ -13,10 +13,11 @@ export interface LdapThenLocalDeps {
 }
 
 /**
- * CWA kosync.py authenticate_user: when Calibre-Web's login type is LDAP, bind as the user's stored
- * `name` first; whenever that does not succeed — wrong password, not in the directory, server down,
- * service password unavailable — try the local password hash next. Empty passwords are refused before
- * any bind (an empty simple bind is an anonymous success on many servers).
+ * CWA kosync.py authenticate_user (docs/UPSTREAM.md#cwa-the-original-kosyncpy): when Calibre-Web's login
+ * type is LDAP, bind as the user's stored `name` first; whenever that does not succeed — wrong password,
+ * not in the directory, server down, service password unavailable — try the local password hash next.
+ * Empty passwords are refused before any bind (an empty simple bind is an anonymous success on many
+ * servers).
  */
 export function ldapThenLocalVerifier(deps: LdapThenLocalDeps): PasswordVerifier {
   return async (user, password, deadline) => {
@@ -28,7 +29,8 @@ export function ldapThenLocalVerifier(deps: LdapThenLocalDeps): PasswordVerifier
       if (outcome.result === 'unavailable') {
         deps.log.warn(`LDAP login for "${user.name}" not possible (${outcome.reason}); trying the local password`);
       } else {
-        deps.log.debug(`LDAP login for "${user.name}" failed (${outcome.result === 'rejected' ? outcome.reason : 'not in the directory'}); trying the local password`);
+        const why = outcome.result === 'rejected' ? outcome.reason : 'not in the directory';
+        deps.log.debug(`LDAP login for "${user.name}" failed (${why}); trying the local password`);
       }
     }
     return deps.local(user, password);

@@ -3,7 +3,7 @@ export type LdapEncryption = 0 | 1 | 2;
 /** config_ldap_authentication as the admin form offers it: 0 anonymous, 1 unauthenticated, 2 simple. */
 export type LdapServiceAuthentication = 0 | 1 | 2;
 
-/** Calibre-Web's LDAP login settings (notes/calibre-web.md §5.1), with its defaults filled in. */
+/** Calibre-Web's LDAP login settings (docs/UPSTREAM.md#calibre-web-ldap), with its defaults filled in. */
 export interface LdapSettings {
   host: string;
   port: number;
@@ -23,12 +23,12 @@ export interface LdapSettings {
 }
 
 /** config_login_type value for LDAP (constants.LOGIN_LDAP). */
-export const LOGIN_LDAP = 1;
+const LOGIN_LDAP = 1;
 
 /**
- * The LDAP settings from Calibre-Web's `settings` row, or undefined when the login type is not LDAP.
- * A missing column or a NULL takes the column's default, as ConfigSQL.load does (the `_Settings`
- * defaults of cps/config_sql.py).
+ * The LDAP settings from Calibre-Web's `settings` row, or undefined when the login type is not LDAP. A
+ * missing column or a NULL takes the column's default, as ConfigSQL.load does (the `_Settings` defaults
+ * of cps/config_sql.py: docs/UPSTREAM.md#calibre-web-settings-and-the-key-file).
  */
 export function ldapSettingsFrom(row: Record<string, unknown>): LdapSettings | undefined {
   if (integer(row.config_login_type, 0) !== LOGIN_LDAP) return undefined;
@@ -69,12 +69,12 @@ export function token(value: unknown): Buffer | string | undefined {
   return undefined;
 }
 
-/** simpleldap.py tests `== 2` for `ldaps://` and `== 1` for STARTTLS; anything else is plain. */
+/** simpleldap.py tests `== 2` for `ldaps://` and `== 1` for STARTTLS; anything else is plain (docs/UPSTREAM.md#calibre-web-ldap). */
 function encryption(n: number): LdapEncryption {
   return n === 1 || n === 2 ? n : 0;
 }
 
-/** simpleldap.py tests `> 0` (bind with the service DN) and `> 1` (with its password). */
+/** simpleldap.py tests `> 0` (bind with the service DN) and `> 1` (with its password) (docs/UPSTREAM.md#calibre-web-ldap). */
 function serviceAuthentication(n: number): LdapServiceAuthentication {
   return n > 1 ? 2 : n > 0 ? 1 : 0;
 }

@@ -1,6 +1,5 @@
 import { timingSafeEqual } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
-import { isIP } from 'node:net';
 import type { AppDb } from '../../db/app-db.js';
 import { findUserByName, isGuest, type UserRow } from '../../repos/users.js';
 import { headerText } from '../credentials.js';
@@ -10,9 +9,13 @@ import type { HeaderLogin, LoginSettingsSource } from '../login-settings.js';
  * The user a trusted reverse proxy vouches for, or undefined (then the usual credentials apply).
  * `deadline` (monotonic ms) ends every wait for app.db's lock.
  */
-export type HeaderLoginCheck = (headers: IncomingHttpHeaders, peerAddress: string | undefined, deadline: number) => Promise<UserRow | undefined>;
+export type HeaderLoginCheck = (
+  headers: IncomingHttpHeaders,
+  peerAddress: string | undefined,
+  deadline: number,
+) => Promise<UserRow | undefined>;
 
-export interface ProxyHeaderLoginDeps {
+interface ProxyHeaderLoginDeps {
   settings: LoginSettingsSource;
   appDb: AppDb;
   /** Monotonic milliseconds (src/clock.ts). */
@@ -21,12 +24,13 @@ export interface ProxyHeaderLoginDeps {
 }
 
 /**
- * Calibre-Web's reverse-proxy header login (usermanagement.load_user_from_reverse_proxy_header with
- * 0.6.27's reverse_proxy_auth checks): only when config_allow_reverse_proxy_header_login is on, only
- * from a peer listed in config_reverse_proxy_trusted_ips (the connecting address, never a forwarded
- * one), with the shared-secret header when config_reverse_proxy_use_shared_secret is on; the header's
- * value names the user, matched case-insensitively. A header that names no user falls through to the
- * usual credentials, as in Calibre-Web. Unlike Calibre-Web, the Guest account is never logged in.
+ * Calibre-Web's reverse-proxy header login (usermanagement.py load_user_from_reverse_proxy_header with
+ * 0.6.27's reverse_proxy_auth.py checks, docs/UPSTREAM.md#calibre-web-reverse-proxy-header-login): only
+ * when config_allow_reverse_proxy_header_login is on, only from a peer listed in
+ * config_reverse_proxy_trusted_ips (the connecting address, never a forwarded one), with the
+ * shared-secret header when config_reverse_proxy_use_shared_secret is on; the header's value names the
+ * user, matched case-insensitively. A header that names no user falls through to the usual credentials,
+ * as in Calibre-Web. Unlike Calibre-Web, the Guest account is never logged in.
  */
 export function proxyHeaderLogin(deps: ProxyHeaderLoginDeps): HeaderLoginCheck {
   return async (headers, peerAddress, deadline) => {
@@ -34,7 +38,7 @@ export function proxyHeaderLogin(deps: ProxyHeaderLoginDeps): HeaderLoginCheck {
     if (!login) return undefined;
     const value = headers[login.headerName];
     if (typeof value !== 'string' || value.trim() === '') return undefined;
-    if (!isTrustedPeer(login, peerAddress)) {
+    if (peerAddress === undefined || !login.trustedPeers.includes(peerAddress)) {
       deps.log.warn(`Discarded reverse proxy auth header '${login.headerName}' from untrusted source address ${peerAddress ?? 'unknown'}`);
       return undefined;
     }
@@ -47,12 +51,10 @@ export function proxyHeaderLogin(deps: ProxyHeaderLoginDeps): HeaderLoginCheck {
   };
 }
 
-function isTrustedPeer(login: HeaderLogin, peer: string | undefined): boolean {
-  const family = peer === undefined ? 0 : isIP(peer);
-  return family !== 0 && login.trustedPeers.check(peer!, family === 6 ? 'ipv6' : 'ipv4');
-}
-
-/** reverse_proxy_auth.is_shared_secret_valid: hmac.compare_digest of the header and the secret. */
+/**
+ * reverse_proxy_auth.py is_shared_secret_valid: hmac.compare_digest of the header and the secret
+ * (docs/UPSTREAM.md#calibre-web-reverse-proxy-header-login).
+ */
 function sharedSecretMatches(login: HeaderLogin, provided: string | string[] | undefined): boolean {
   if (login.sharedSecretValue === undefined || typeof provided !== 'string') return false;
   const a = Buffer.from(headerText(provided), 'utf8');

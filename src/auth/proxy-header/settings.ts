@@ -1,4 +1,4 @@
-import { BlockList, isIP } from 'node:net';
+import { AddressList } from '../../util/addresses.js';
 import { integer, text, token } from '../ldap/settings.js';
 
 /** Calibre-Web's reverse-proxy header login settings, when it is switched on. */
@@ -6,15 +6,18 @@ export interface ProxyHeaderSettings {
   /** config_reverse_proxy_login_header_name, lower-cased as Node presents header names. */
   headerName: string;
   /** config_reverse_proxy_trusted_ips: the peers allowed to send the header. */
-  trustedPeers: BlockList;
+  trustedPeers: AddressList;
   /** Entries of the trusted list that are neither an address nor a network (ignored, as Calibre-Web does). */
   invalidEntries: string[];
   /** Present when config_reverse_proxy_use_shared_secret is on. */
   sharedSecret: { headerName: string; token: Buffer | string | undefined } | undefined;
 }
 
-/** Calibre-Web 0.6.27's default for config_reverse_proxy_trusted_ips (cps/config_sql.py). */
-export const DEFAULT_TRUSTED_PEERS = '127.0.0.1,::1';
+/**
+ * Calibre-Web 0.6.27's default for config_reverse_proxy_trusted_ips (config_sql.py,
+ * docs/UPSTREAM.md#calibre-web-settings-and-the-key-file).
+ */
+const DEFAULT_TRUSTED_PEERS = '127.0.0.1,::1';
 
 /**
  * The header-login settings from the `settings` row, or undefined when
@@ -43,26 +46,17 @@ export function proxyHeaderSettingsFrom(row: Record<string, unknown>): ProxyHead
 
 /**
  * A comma-separated list of addresses and networks, read as Calibre-Web's reverse_proxy_auth.py does
- * with `ipaddress.ip_network(entry, strict=False)`: blanks skipped, host bits allowed, bad entries
- * ignored. Unlike Python's ipaddress, an IPv4-mapped IPv6 address (`::ffff:10.0.0.5`) and its IPv4
- * form match each other (node:net BlockList), so one list serves the sidecar whether it listens on
- * IPv4 or dual-stack.
+ * (docs/UPSTREAM.md#calibre-web-reverse-proxy-header-login) with `ipaddress.ip_network(entry,
+ * strict=False)`: blanks skipped, host bits allowed, bad entries ignored. Unlike Python's ipaddress, an
+ * IPv4-mapped IPv6 address (`::ffff:10.0.0.5`) and its IPv4 form match each other (AddressList), so one
+ * list serves the sidecar whether it listens on IPv4 or dual-stack.
  */
-export function parseTrustedPeers(list: string): { peers: BlockList; invalid: string[] } {
-  const peers = new BlockList();
+export function parseTrustedPeers(list: string): { peers: AddressList; invalid: string[] } {
+  const peers = new AddressList();
   const invalid: string[] = [];
   for (const raw of list.split(',')) {
     const entry = raw.trim();
-    if (entry === '') continue;
-    const [address = '', prefix, extra] = entry.split('/');
-    const family = isIP(address);
-    const bits = family === 4 ? 32 : 128;
-    const prefixLength = prefix === undefined ? bits : /^\d{1,3}$/.test(prefix) ? Number(prefix) : -1;
-    if (family === 0 || extra !== undefined || prefixLength < 0 || prefixLength > bits) {
-      invalid.push(entry);
-      continue;
-    }
-    peers.addSubnet(address, prefixLength, family === 4 ? 'ipv4' : 'ipv6');
+    if (entry !== '' && !peers.add(entry)) invalid.push(entry);
   }
   return { peers, invalid };
 }

@@ -1,9 +1,11 @@
-import { explainDocument, type DocumentExplanation, type MatchMethod } from '../../checksums/explain.js';
+import { type DocumentExplanation, explainDocument } from '../../matching/explain.js';
 import type { ScanProgress, ScanSummary } from '../../checksums/scanner.js';
-import { openDatabases, type Databases } from '../../databases.js';
+import { type Databases, openDatabases } from '../../databases.js';
+import { type Library, libraryOf } from '../../library.js';
+import type { MatchSource } from '../../matching/book-matcher.js';
 import type { Command, CommandContext } from '../command.js';
 
-const METHOD_NAMES: Record<MatchMethod, string> = {
+const METHOD_NAMES: Record<MatchSource, string> = {
   cwa: "CWA's book_format_checksums",
   binary: 'its KOReader partial MD5 (checksum index)',
   filename: 'the md5 of its file name (KOReader "filename" method)',
@@ -31,27 +33,24 @@ export const checksumsCommand: Command = {
   },
 };
 
-type Library = Databases & {
-  calibreDb: NonNullable<Databases['calibreDb']>;
-  matcher: NonNullable<Databases['matcher']>;
-  scanner: NonNullable<Databases['scanner']>;
-};
+type Opened = Library & { stateDb: Databases['stateDb'] };
 
-async function withLibrary(context: CommandContext, work: (db: Library) => Promise<number>): Promise<number> {
+async function withLibrary(context: CommandContext, work: (db: Opened) => Promise<number>): Promise<number> {
   const databases = openDatabases(context.config, { warn: (m) => context.stderr.write(`${m}\n`) });
+  const library = libraryOf(context.config, databases, context.clock);
   try {
-    const { calibreDb, matcher, scanner } = databases;
-    if (!calibreDb || !matcher || !scanner) {
+    if (!library) {
       context.stderr.write('calibre-web-kosync checksums: no Calibre library to index (set KOSYNC_LIBRARY)\n');
       return 1;
     }
-    return await work({ ...databases, calibreDb, matcher, scanner });
+    return await work({ ...library, stateDb: databases.stateDb });
   } finally {
+    await library?.scanner.stop();
     databases.close();
   }
 }
 
-async function scan({ stdout, switches }: CommandContext, db: Library): Promise<number> {
+async function scan({ stdout, switches }: CommandContext, db: Opened): Promise<number> {
   const bar = stdout.isTTY && !switches.has('--json') ? progressBar(stdout) : undefined;
   const summary = await db.scanner.scan({ full: true, ...(bar ? { onProgress: bar } : {}) });
   if (bar) stdout.write('\n');
@@ -59,7 +58,7 @@ async function scan({ stdout, switches }: CommandContext, db: Library): Promise<
   return summary.failed > 0 ? 1 : 0;
 }
 
-export function describeScan(s: ScanSummary): string {
+function describeScan(s: ScanSummary): string {
   return (
     `Checksum index: ${s.files} library files in ${(s.durationMs / 1000).toFixed(1)} s: ${s.hashed} hashed, ` +
     `${s.unchanged} unchanged, ${s.missing} missing on disk, ${s.removed} no longer in the library, ${s.failed} unreadable.`
@@ -78,7 +77,7 @@ function progressBar(out: NodeJS.WritableStream): (p: ScanProgress) => void {
   };
 }
 
-async function find({ stdout, switches }: CommandContext, db: Library, document: string): Promise<number> {
+async function find({ stdout, switches }: CommandContext, db: Opened, document: string): Promise<number> {
   const found = explainDocument(document, db.matcher, db.calibreDb, db.stateDb);
   stdout.write(switches.has('--json') ? `${JSON.stringify(found)}\n` : describeDocument(found));
   return found.match ? 0 : 1;
@@ -93,7 +92,10 @@ function describeDocument({ document, match, cwa, index }: DocumentExplanation):
   for (const e of cwa) lines.push(`  CWA table  book ${e.bookId} ${e.format}  created ${e.created ?? '(unknown)'}  version ${e.version}`);
   for (const e of index) {
     const state = e.live ? 'in the library' : 'book or format no longer in the library';
-    lines.push(`  ${e.method.padEnd(9)}  book ${e.bookId} ${e.format}  first seen ${e.firstSeen}  last seen ${e.lastSeen}  ${state}${e.detail ? `  (${e.detail})` : ''}`);
+    const detail = e.detail ? `  (${e.detail})` : '';
+    lines.push(
+      `  ${e.method.padEnd(9)}  book ${e.bookId} ${e.format}  first seen ${e.firstSeen}  last seen ${e.lastSeen}  ${state}${detail}`,
+    );
   }
   if (cwa.length === 0 && index.length === 0) lines.push('  not in the checksum index (run `checksums scan` if the library changed)');
   return `${lines.join('\n')}\n`;

@@ -8,7 +8,7 @@ export const doctorCommand: Command = {
   usage: 'doctor [options]',
   help: [
     'Reads the same settings as `serve` and reports, in plain words: app.db (found, readable, writable,',
-    'its kosync_progress form and journal mode), the state database, metadata.db (opened read-only), CWA\'s',
+    "its kosync_progress form and journal mode), the state database, metadata.db (opened read-only), CWA's",
     'checksum table, a sample of library files, the LDAP key file and a bind test when Calibre-Web uses',
     'LDAP, and the server URL. It writes nothing. Exit code 0 when nothing blocks syncing, 1 otherwise.',
   ].join('\n'),

@@ -40,7 +40,9 @@ function shortTime(stored: string | null): string {
 
 function table(rows: string[][]): string {
   const widths = rows[0]!.map((_, column) => Math.max(...rows.map((row) => [...row[column]!].length)));
-  return rows.map((row) => row.map((cell, i) => (i === row.length - 1 ? cell : cell + ' '.repeat(widths[i]! - [...cell].length))).join('  ')).join('\n') + '\n';
+  return `${rows
+    .map((row) => row.map((cell, i) => (i === row.length - 1 ? cell : cell + ' '.repeat(widths[i]! - [...cell].length))).join('  '))
+    .join('\n')}\n`;
 }
 
 function list({ appDb, stateDb }: Opened, { stdout, config, clock }: CommandContext): number {
@@ -76,7 +78,8 @@ function revoke({ appDb, stateDb }: Opened, { positionals, stdout, stderr }: Com
   }
   // The user as Calibre-Web finds them; a deleted user by the name stored with the key.
   const userId =
-    findUserByName(appDb.read, name)?.id ?? listSyncKeys(stateDb.conn).find((key) => key.user_name.toLowerCase() === name.toLowerCase())?.user_id;
+    findUserByName(appDb.read, name)?.id ??
+    listSyncKeys(stateDb.conn).find((key) => key.user_name.toLowerCase() === name.toLowerCase())?.user_id;
   if (userId === undefined || !deleteSyncKey(stateDb.conn, userId)) {
     stderr.write(`No KOReader sync key for "${name}".\n`);
     return 1;

@@ -1,16 +1,15 @@
-import { documentsOfBook, findLiveDocuments, type DocumentMethod } from '../checksums/index-store.js';
-import { calibreQuery, type CalibreDb } from '../db/calibre-db.js';
-import { prepared } from '../db/query.js';
+import type { CalibreDb } from '../db/calibre-db.js';
 import type { StateDb } from '../db/state-db.js';
+import type { DocumentMethod } from '../db/tables.js';
+import { documentsOfBook, findLiveDocuments } from '../repos/checksum-index.js';
+import { findBookTitle } from '../repos/library.js';
 import type { BookMatch, BookSource } from './book-matcher.js';
 
-const bookTitle = prepared((p: { id: number }) => calibreQuery.selectFrom('books').select('title').where('id', '=', p.id));
-
 /**
- * Document ids in the sidecar's checksum index (schema/state/002-checksum-index.sql) learnt by some
- * methods, newest first, only for books whose format is still in the library with its file present.
- * The book's title comes from metadata.db at lookup time, so a book deleted since the last scan
- * matches nothing already.
+ * Document ids in the sidecar's checksum index (src/repos/checksum-index.ts) learnt by some methods,
+ * newest first, only for books whose format is still in the library with its file present. The book's
+ * title comes from metadata.db at lookup time, so a book deleted since the last scan matches nothing
+ * already. The match names the method that recorded the id.
  */
 class IndexedDocumentSource implements BookSource {
   constructor(
@@ -26,8 +25,10 @@ class IndexedDocumentSource implements BookSource {
     const candidates = findLiveDocuments(this.state.conn, document, this.methods);
     if (this.refuseAmbiguous && new Set(candidates.map((c) => c.bookId)).size > 1) return undefined;
     for (const found of candidates) {
-      const book = this.calibre.conn.first(bookTitle, { id: found.bookId });
-      if (book) return { bookId: found.bookId, title: book.title, format: found.format, checksumVersion: this.checksumVersion };
+      const title = findBookTitle(this.calibre.conn, found.bookId);
+      if (title !== undefined) {
+        return { bookId: found.bookId, title, format: found.format, checksumVersion: this.checksumVersion, source: found.method };
+      }
     }
     return undefined;
   }

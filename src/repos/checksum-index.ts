@@ -1,43 +1,19 @@
-import type { ExpressionBuilder, Generated } from 'kysely';
-import { prepared, queryBuilder, type Connection, type PreparedQuery } from '../db/query.js';
+/**
+ * The checksum index in the state DB (schema/state/002-checksum-index.sql): the library's files as last
+ * scanned (`library_files`), and every document id ever seen for a book and format (`document_ids`).
+ */
 
-/** How a document id was learnt (schema/state/002-checksum-index.sql). */
-export type DocumentMethod = 'binary' | 'filename' | 'metadata';
+import type { ExpressionBuilder, Selectable } from 'kysely';
+import { type Connection, type PreparedQuery, prepared } from '../db/query.js';
+import { stateQuery } from '../db/state-db.js';
+import type { DocumentIdsTable, DocumentMethod, LibraryFilesTable, StateDatabase } from '../db/tables.js';
 
-export interface LibraryFileRow {
-  data_id: number;
-  book_id: number;
-  format: string;
-  path: string;
-  download_name: string;
-  size: number | null;
-  mtime_ms: number | null;
-  checksum: string | null;
-  scanned_at: string;
-}
-
-export interface DocumentIdRow {
-  id: Generated<number>;
-  document: string;
-  book_id: number;
-  format: string;
-  method: DocumentMethod;
-  detail: string | null;
-  first_seen: string;
-  last_seen: string;
-}
-
-export interface ChecksumIndexDatabase {
-  library_files: LibraryFileRow;
-  document_ids: DocumentIdRow;
-}
-
-const indexQuery = queryBuilder<ChecksumIndexDatabase>();
+export type LibraryFileRow = Selectable<LibraryFilesTable>;
 
 const DOCUMENT_COLUMNS = ['d.document', 'd.book_id', 'd.format', 'd.method', 'd.detail', 'd.first_seen', 'd.last_seen'] as const;
 
 /** Whether the book and format of document row `d` are in the library now, with the file present. */
-function hasLiveFile({ exists, selectFrom }: ExpressionBuilder<ChecksumIndexDatabase & { d: DocumentIdRow }, 'd'>) {
+function hasLiveFile({ exists, selectFrom }: ExpressionBuilder<StateDatabase & { d: DocumentIdsTable }, 'd'>) {
   return exists(
     selectFrom('library_files as f')
       .select('f.data_id')
@@ -66,14 +42,17 @@ function perMethods<P, R>(build: (methods: readonly DocumentMethod[]) => Prepare
   return (methods: readonly DocumentMethod[]): PreparedQuery<P, R> => {
     const key = methods.join(',');
     let query = queries.get(key);
-    if (!query) queries.set(key, (query = build(methods)));
+    if (!query) {
+      query = build(methods);
+      queries.set(key, query);
+    }
     return query;
   };
 }
 
 const liveDocuments = perMethods((methods) =>
   prepared((p: { document: string }) =>
-    indexQuery
+    stateQuery
       .selectFrom('document_ids as d')
       .select(DOCUMENT_COLUMNS)
       .where('d.document', '=', p.document)
@@ -87,7 +66,7 @@ const liveDocuments = perMethods((methods) =>
 /** The documents of a book and format, none unless the format is in the library with its file present. */
 const bookDocuments = perMethods((methods) =>
   prepared((p: { bookId: number; format: string }) =>
-    indexQuery
+    stateQuery
       .selectFrom('document_ids')
       .select('document')
       .distinct()
@@ -110,11 +89,7 @@ const bookDocuments = perMethods((methods) =>
  * The books a document id belongs to, newest first (as CWA's lookup orders `created`), restricted to
  * methods; only books whose format is in the library with its file present.
  */
-export function findLiveDocuments(
-  conn: Connection,
-  document: string,
-  methods: readonly DocumentMethod[],
-): IndexedDocument[] {
+export function findLiveDocuments(conn: Connection, document: string, methods: readonly DocumentMethod[]): IndexedDocument[] {
   return conn.all(liveDocuments(methods), { document }).map((r) => toIndexed(r, true));
 }
 
@@ -122,7 +97,7 @@ export function findLiveDocuments(
 export function findAllDocuments(conn: Connection, document: string): IndexedDocument[] {
   return conn
     .all(
-      indexQuery
+      stateQuery
         .selectFrom('document_ids as d')
         .select(DOCUMENT_COLUMNS)
         .select((eb) => hasLiveFile(eb).as('live'))
@@ -144,7 +119,7 @@ export function recordDocument(
   entry: { document: string; bookId: number; format: string; method: DocumentMethod; detail: string | null; seen: string },
 ): void {
   conn.run(
-    indexQuery
+    stateQuery
       .insertInto('document_ids')
       .values({
         document: entry.document,
@@ -162,38 +137,29 @@ export function recordDocument(
 }
 
 export function allLibraryFiles(conn: Connection): LibraryFileRow[] {
-  return conn.all(indexQuery.selectFrom('library_files').selectAll());
+  return conn.all(stateQuery.selectFrom('library_files').selectAll());
 }
 
+/** Inserts or replaces a file's row (by its metadata.db `data` id). */
 export function saveLibraryFile(conn: Connection, row: LibraryFileRow): void {
+  const { data_id: _, ...scanned } = row;
   conn.run(
-    indexQuery
+    stateQuery
       .insertInto('library_files')
       .values(row)
-      .onConflict((oc) =>
-        oc.column('data_id').doUpdateSet({
-          book_id: row.book_id,
-          format: row.format,
-          path: row.path,
-          download_name: row.download_name,
-          size: row.size,
-          mtime_ms: row.mtime_ms,
-          checksum: row.checksum,
-          scanned_at: row.scanned_at,
-        }),
-      ),
+      .onConflict((oc) => oc.column('data_id').doUpdateSet(scanned)),
   );
 }
 
 export function deleteLibraryFile(conn: Connection, dataId: number): void {
-  conn.run(indexQuery.deleteFrom('library_files').where('data_id', '=', dataId));
+  conn.run(stateQuery.deleteFrom('library_files').where('data_id', '=', dataId));
 }
 
 /** The formats of a book present in the library now, as the index last saw them. */
 export function liveFormatsOf(conn: Connection, bookId: number): string[] {
   return conn
     .all(
-      indexQuery
+      stateQuery
         .selectFrom('library_files')
         .select('format')
         .where('book_id', '=', bookId)
@@ -203,10 +169,7 @@ export function liveFormatsOf(conn: Connection, bookId: number): string[] {
     .map((r) => r.format);
 }
 
-function toIndexed(
-  r: { document: string; book_id: number; format: string; method: DocumentMethod; detail: string | null; first_seen: string; last_seen: string },
-  live: boolean,
-): IndexedDocument {
+function toIndexed(r: Omit<Selectable<DocumentIdsTable>, 'id'>, live: boolean): IndexedDocument {
   return {
     document: r.document,
     bookId: r.book_id,
