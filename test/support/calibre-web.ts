@@ -47,7 +47,9 @@ export async function startCalibreWeb(options: CalibreWebOptions): Promise<Calib
   try {
     const settings = { ...options.settings, config_port: port, config_calibre_dir: options.library };
     const columns = Object.keys(settings);
-    db.prepare(`UPDATE settings SET ${columns.map((c) => `${c} = ?`).join(', ')}`).run(...columns.map((c) => settings[c as keyof typeof settings]));
+    db.prepare(`UPDATE settings SET ${columns.map((c) => `${c} = ?`).join(', ')}`).run(
+      ...columns.map((c) => settings[c as keyof typeof settings]),
+    );
   } finally {
     db.close();
   }
@@ -55,7 +57,13 @@ export async function startCalibreWeb(options: CalibreWebOptions): Promise<Calib
   const configDir = join(options.appDb, '..', 'calibre-web');
   mkdirSync(join(configDir, 'cache'), { recursive: true });
   const child = spawn(PYTHON, [join(CALIBRE_WEB_SOURCE, 'cps.py'), '-p', options.appDb, '-i', '127.0.0.1'], {
-    env: { PATH: process.env.PATH ?? '', CALIBRE_DBPATH: configDir, CACHE_DIRECTORY: join(configDir, 'cache'), PYTHONDONTWRITEBYTECODE: '1', LANG: 'C.UTF-8' },
+    env: {
+      PATH: process.env.PATH ?? '',
+      CALIBRE_DBPATH: configDir,
+      CACHE_DIRECTORY: join(configDir, 'cache'),
+      PYTHONDONTWRITEBYTECODE: '1',
+      LANG: 'C.UTF-8',
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let printed = '';
@@ -131,7 +139,11 @@ export async function webLogin(origin: string, username: string, password: strin
       return cookie();
     },
     fetch: async (path, init = {}) => {
-      const answer = await fetch(`${origin}${path}`, { redirect: 'manual', ...init, headers: { ...(init.headers as Record<string, string>), cookie: cookie() } });
+      const answer = await fetch(`${origin}${path}`, {
+        redirect: 'manual',
+        ...init,
+        headers: { ...(init.headers as Record<string, string>), cookie: cookie() },
+      });
       remember(answer);
       return answer;
     },
@@ -144,7 +156,8 @@ export function koboToken(appDb: string, userId: number): string {
   const db = new Database(appDb);
   try {
     db.prepare(
-      `INSERT INTO remote_auth_token (auth_token, user_id, verified, expiration, token_type) VALUES (?, ?, 0, '9999-12-31 23:59:59.999999', 1)`,
+      `INSERT INTO remote_auth_token (auth_token, user_id, verified, expiration, token_type)
+       VALUES (?, ?, 0, '9999-12-31 23:59:59.999999', 1)`,
     ).run(token, userId);
   } finally {
     db.close();
