@@ -13,7 +13,23 @@ export function describeMachine(): string[] {
     `load average at start: ${loadavg()
       .map((l) => l.toFixed(2))
       .join(' ')}`,
+    `pressure at start: ${pressure()}`,
   ];
+}
+
+/**
+ * Linux pressure stall information: the share of the last 10 s in which some runnable task waited for
+ * a core, or some task waited for I/O. Near 0 on a quiet machine; tail latencies mean little without it.
+ */
+export function pressure(): string {
+  const some = (resource: string) => {
+    try {
+      return `${/^some avg10=([\d.]+)/m.exec(readFileSync(`/proc/pressure/${resource}`, 'utf8'))?.[1] ?? '?'} %`;
+    } catch {
+      return 'n/a';
+    }
+  };
+  return `cpu ${some('cpu')}, io ${some('io')} (PSI "some", last 10 s)`;
 }
 
 /** The device and type of the mount holding `path` (fsync cost depends on it). */
