@@ -1,5 +1,9 @@
 #!/usr/bin/env node
-import { main } from './cli/main.js';
+import { applyHeapSettings } from './cli/heap-settings.js';
+
+// Before the rest of the program is loaded: loading it is what would first grow the young generation.
+applyHeapSettings(process.execArgv, process.env.NODE_OPTIONS);
+const { main } = await import('./cli/main.js');
 
 main({ argv: process.argv.slice(2), env: process.env, stdout: process.stdout, stderr: process.stderr }).then(
   (code) => {
