@@ -13,16 +13,17 @@ export interface ChildServer {
 
 /**
  * Runs `node <cli> serve` on a free loopback port and resolves once it listens; `wrapper` runs node
- * under another command (e.g. `prlimit --nofile=128`).
+ * under another command (e.g. `prlimit --nofile=128`), `nodeArgs` go to node before the script.
  */
 export async function startChildServer(
   cli: string,
   env: Record<string, string>,
   args: string[] = ['serve'],
   wrapper: string[] = [],
+  nodeArgs: string[] = [],
 ): Promise<ChildServer> {
   const [command = process.execPath, ...wrapperArgs] = [...wrapper, process.execPath];
-  const child = spawn(command, [...wrapperArgs, cli, ...args], {
+  const child = spawn(command, [...wrapperArgs, ...nodeArgs, cli, ...args], {
     env: { PATH: process.env.PATH ?? '', KOSYNC_HOST: '127.0.0.1', KOSYNC_PORT: '0', KOSYNC_LOG_LEVEL: 'info', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
