@@ -1,5 +1,7 @@
+import { randomUUID } from 'node:crypto';
 import { appendFileSync } from 'node:fs';
 import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
 import { testApp, type TestApp } from './support/app.js';
 
@@ -38,6 +40,44 @@ describe('the background scanner', () => {
     appendFileSync(join(t.files.library!, BOOK4_PATH), 'x');
     await expect.poll(() => scanner.status().lastScan?.hashed, { timeout: 5000, interval: 100 }).toBe(1);
     expect(scanner.status().lastScan).toMatchObject({ files: 6, hashed: 1, unchanged: 5 });
+  });
+
+  it('reads a large library a page at a time, letting the event loop turn between pages', async () => {
+    t = await testApp({ library: 'calibre', calibreWrites: true });
+    const metadata = new Database(join(t.files.library!, 'metadata.db'));
+    // calibre's triggers call its own SQL functions.
+    metadata.function('title_sort', (title: unknown) => String(title));
+    metadata.function('uuid4', () => randomUUID());
+    metadata.transaction(() => {
+      for (let id = 1000; id < 2100; id++) {
+        metadata
+          .prepare('INSERT INTO books (id, title, sort, author_sort, path) VALUES (?, ?, ?, ?, ?)')
+          .run(id, `B${id}`, `B${id}`, '', `B/${id}`);
+        metadata.prepare(`INSERT INTO data (book, format, uncompressed_size, name) VALUES (?, 'EPUB', 1, ?)`).run(id, `B${id}`);
+      }
+    })();
+    metadata.close();
+    // A chain of immediates counts the event loop's turns; each read of metadata.db notes the count.
+    let turns = 0;
+    let counting = true;
+    const turn = () => {
+      turns++;
+      if (counting) setImmediate(turn);
+    };
+    setImmediate(turn);
+    const conn = t.databases.calibreDb!.conn;
+    const all = conn.all.bind(conn) as (...args: unknown[]) => unknown[];
+    const reads: number[] = [];
+    conn.all = ((...args: unknown[]) => {
+      reads.push(turns);
+      return all(...args);
+    }) as typeof conn.all;
+    const summary = await t.library!.scanner.scan();
+    counting = false;
+    expect(summary).toMatchObject({ files: 1106, hashed: 6, missing: 1100 });
+    // 1,106 formats: three pages of 500 and the empty read that ends them, each on a later turn.
+    expect(reads).toHaveLength(4);
+    for (let i = 1; i < reads.length; i++) expect(reads[i]).toBeGreaterThan(reads[i - 1]!);
   });
 
   it('stops with the server: a closed app runs no further scan', async () => {

@@ -113,46 +113,70 @@ export function documentsOfBook(conn: Connection, bookId: number, format: string
   return conn.all(bookDocuments(methods), { bookId, format }).map((r) => r.document);
 }
 
+type DocumentEntry = { document: string; bookId: number; format: string; method: DocumentMethod; detail: string | null; seen: string };
+
+/**
+ * The index's writes are prepared once (db/query.ts): a scan makes thousands, in batches that run in
+ * one event-loop turn, and building each with Kysely cost several times its statement.
+ */
+const upsertDocument = prepared((p: DocumentEntry) =>
+  stateQuery
+    .insertInto('document_ids')
+    .values({
+      document: p.document,
+      book_id: p.bookId,
+      format: p.format,
+      method: p.method,
+      detail: p.detail,
+      first_seen: p.seen,
+      last_seen: p.seen,
+    })
+    .onConflict((oc) => oc.columns(['document', 'book_id', 'format', 'method']).doUpdateSet({ last_seen: p.seen, detail: p.detail })),
+);
+
 /** Records that a document id belongs to a book and format, or that it was seen again. */
-export function recordDocument(
-  conn: Connection,
-  entry: { document: string; bookId: number; format: string; method: DocumentMethod; detail: string | null; seen: string },
-): void {
-  conn.run(
-    stateQuery
-      .insertInto('document_ids')
-      .values({
-        document: entry.document,
-        book_id: entry.bookId,
-        format: entry.format,
-        method: entry.method,
-        detail: entry.detail,
-        first_seen: entry.seen,
-        last_seen: entry.seen,
-      })
-      .onConflict((oc) =>
-        oc.columns(['document', 'book_id', 'format', 'method']).doUpdateSet({ last_seen: entry.seen, detail: entry.detail }),
-      ),
-  );
+export function recordDocument(conn: Connection, entry: DocumentEntry): void {
+  conn.run(upsertDocument, entry);
 }
 
-export function allLibraryFiles(conn: Connection): LibraryFileRow[] {
-  return conn.all(stateQuery.selectFrom('library_files').selectAll());
+/** Rows read per query by `libraryFiles`. */
+export const LIBRARY_FILES_PAGE = 500;
+
+const libraryFilesAfter = prepared((p: { after: number }) =>
+  stateQuery.selectFrom('library_files').selectAll().where('data_id', '>', p.after).orderBy('data_id').limit(LIBRARY_FILES_PAGE),
+);
+
+/** The next LIBRARY_FILES_PAGE rows of the index's files after data id `afterDataId`, in data id order. */
+export function libraryFiles(conn: Connection, afterDataId: number): LibraryFileRow[] {
+  return conn.all(libraryFilesAfter, { after: afterDataId });
 }
+
+const upsertLibraryFile = prepared((p: LibraryFileRow) => {
+  const scanned = {
+    book_id: p.book_id,
+    format: p.format,
+    path: p.path,
+    download_name: p.download_name,
+    size: p.size,
+    mtime_ms: p.mtime_ms,
+    checksum: p.checksum,
+    scanned_at: p.scanned_at,
+  };
+  return stateQuery
+    .insertInto('library_files')
+    .values({ data_id: p.data_id, ...scanned })
+    .onConflict((oc) => oc.column('data_id').doUpdateSet(scanned));
+});
 
 /** Inserts or replaces a file's row (by its metadata.db `data` id). */
 export function saveLibraryFile(conn: Connection, row: LibraryFileRow): void {
-  const { data_id: _, ...scanned } = row;
-  conn.run(
-    stateQuery
-      .insertInto('library_files')
-      .values(row)
-      .onConflict((oc) => oc.column('data_id').doUpdateSet(scanned)),
-  );
+  conn.run(upsertLibraryFile, row);
 }
 
+const removeLibraryFile = prepared((p: { dataId: number }) => stateQuery.deleteFrom('library_files').where('data_id', '=', p.dataId));
+
 export function deleteLibraryFile(conn: Connection, dataId: number): void {
-  conn.run(stateQuery.deleteFrom('library_files').where('data_id', '=', dataId));
+  conn.run(removeLibraryFile, { dataId });
 }
 
 /** The formats of a book present in the library now, as the index last saw them. */

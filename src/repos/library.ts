@@ -31,26 +31,32 @@ function bookFilePath(bookPath: string, dataName: string, format: string): strin
   return `${bookPath}/${dataName}.${format.toLowerCase()}`;
 }
 
-/** Every format of every book, read from metadata.db in one query. */
-export function listLibraryFormats(conn: Connection): LibraryFormat[] {
-  const rows = conn.all(
-    calibreQuery
-      .selectFrom('data as d')
-      .innerJoin('books as b', 'b.id', 'd.book')
-      .select(['d.id', 'd.book', 'd.format', 'd.name', 'b.path', 'b.title'])
-      .select((eb) =>
-        eb
-          .selectFrom('books_authors_link as l')
-          .innerJoin('authors as a', 'a.id', 'l.author')
-          .select('a.name')
-          .whereRef('l.book', '=', 'b.id')
-          .orderBy('l.id')
-          .limit(1)
-          .as('author'),
-      )
-      .orderBy('d.id'),
-  );
-  return rows.map((r) => ({
+/** Formats read per query by `listLibraryFormats`. */
+export const FORMATS_PAGE = 500;
+
+const formatsAfter = prepared((p: { after: number }) =>
+  calibreQuery
+    .selectFrom('data as d')
+    .innerJoin('books as b', 'b.id', 'd.book')
+    .select(['d.id', 'd.book', 'd.format', 'd.name', 'b.path', 'b.title'])
+    .select((eb) =>
+      eb
+        .selectFrom('books_authors_link as l')
+        .innerJoin('authors as a', 'a.id', 'l.author')
+        .select('a.name')
+        .whereRef('l.book', '=', 'b.id')
+        .orderBy('l.id')
+        .limit(1)
+        .as('author'),
+    )
+    .where('d.id', '>', p.after)
+    .orderBy('d.id')
+    .limit(FORMATS_PAGE),
+);
+
+/** The next FORMATS_PAGE formats of the library after `data.id` `afterDataId`, in `data.id` order. */
+export function listLibraryFormats(conn: Connection, afterDataId: number): LibraryFormat[] {
+  return conn.all(formatsAfter, { after: afterDataId }).map((r) => ({
     dataId: r.id,
     bookId: r.book,
     format: r.format.toUpperCase(),
