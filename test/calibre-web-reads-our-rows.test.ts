@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { basic, testApp, type TestApp } from './support/app.js';
-import { koboToken, startCalibreWeb, webLogin, type CalibreWeb } from './support/calibre-web.js';
+import { koboToken, shownAsRead, startCalibreWeb, webLogin, type CalibreWeb } from './support/calibre-web.js';
 import { BOOK1, BOOK1_EPUB, json, put } from './support/requests.js';
 
 const ADMIN = basic('admin', 'admin123');
@@ -35,9 +35,7 @@ describe('real Calibre-Web 0.6.27 on the app.db this server writes', () => {
     expect(json(pushed)).toEqual({ document: BOOK1_EPUB, timestamp: expect.any(Number), ...BOOK1 });
 
     const session = await webLogin(calibreWeb.origin, 'admin', 'admin123');
-    const page = await session.fetch('/book/1');
-    expect(page.status).toBe(200);
-    expect(/<input id="have_read_cb"[^>]*\bchecked\b/s.test(await page.text())).toBe(true);
+    expect(await shownAsRead(session, 1)).toBe(true);
 
     const sync = await fetch(`${calibreWeb.origin}/kobo/${koboToken(t.files.appDb, 1)}/v1/library/sync`);
     expect(sync.status).toBe(200);

@@ -221,7 +221,7 @@ describe('Kobo bridge, pull (docs/PROTOCOL.md §7.1)', () => {
     expect(await pull(BOOK4_EPUB)).toMatchObject({ progress: '/body/DocFragment[5].0', device: 'KOReader' });
   });
 
-  it("a Kobo position older than the newest KOReader position of any of the book's files gives the normal answer, sharing on or off", async () => {
+  it("a Kobo position older than the newest KOReader position of any of the book's files is not answered, sharing on or off", async () => {
     for (const share of ['true', 'false']) {
       await app({ env: { ...BRIDGE, KOSYNC_SHARE_PROGRESS_ACROSS_FILES: share } });
       await push(BOOK1_EPUB, '/body/DocFragment[1].0', 0.2);
@@ -254,8 +254,10 @@ describe('Kobo bridge, pull (docs/PROTOCOL.md §7.1)', () => {
       prepare: (files) =>
         execute(
           files.appDb,
-          `INSERT INTO book_read_link (book_id, user_id, read_status, last_modified, times_started_reading) VALUES (4, ${DAVE_ID}, 2, '${at(1)}', 1);
-           INSERT INTO kobo_reading_state (user_id, book_id, last_modified, priority_timestamp) VALUES (${DAVE_ID}, 4, '${at(1)}', '${at(1)}');
+          `INSERT INTO book_read_link (book_id, user_id, read_status, last_modified, times_started_reading)
+             VALUES (4, ${DAVE_ID}, 2, '${at(1)}', 1);
+           INSERT INTO kobo_reading_state (user_id, book_id, last_modified, priority_timestamp)
+             VALUES (${DAVE_ID}, 4, '${at(1)}', '${at(1)}');
            INSERT INTO kobo_bookmark (kobo_reading_state_id, last_modified, location_source, location_type, location_value,
              progress_percent, content_source_progress_percent)
              VALUES (1, '${at(1)}', '/OEBPS/c2.xhtml#chapter', 'KoboSpan', 'kobo.12.1', 12.5, 48);`,

@@ -8,6 +8,8 @@ interface CalibreWriteOptions {
   /** Milliseconds to wait for a lock calibre or Calibre-Web holds before giving up with DatabaseBusy. */
   lockWaitMs: number;
   clock: Clock;
+  /** Told before each wait for the lock. */
+  onLockWait?: () => void;
 }
 
 /**
@@ -28,7 +30,8 @@ export async function writeCalibreDb<T>(path: string, body: (conn: Connection) =
   try {
     conn.raw.pragma('busy_timeout = 0');
     const transaction = conn.raw.transaction(() => body(conn));
-    return await retryWhileBusy(() => transaction.immediate(), until(options.clock.monotonicMs() + options.lockWaitMs, options.clock));
+    const retry = { ...until(options.clock.monotonicMs() + options.lockWaitMs, options.clock), onWait: options.onLockWait };
+    return await retryWhileBusy(() => transaction.immediate(), retry);
   } catch (error) {
     throw storageFailure(error, `writing ${path}`) ?? error;
   } finally {

@@ -42,7 +42,12 @@ export class ReadColumnMarker {
       }
       if (!found.column) return;
       const column = found.column;
-      await writeCalibreDb(calibre.path, (conn) => markRead(conn, column, bookId), { lockWaitMs: budget(), clock });
+      let waited = false;
+      const onLockWait = () => {
+        if (!waited) log.debug({ bookId }, `${calibre.path} is locked by another process; waiting to mark the book read`);
+        waited = true;
+      };
+      await writeCalibreDb(calibre.path, (conn) => markRead(conn, column, bookId), { lockWaitMs: budget(), clock, onLockWait });
       log.info({ bookId, column: `#${column.label}` }, "book marked read in Calibre's read column");
     } catch (error) {
       log.warn({ err: error, bookId }, "Calibre's read column not updated");

@@ -164,3 +164,15 @@ export function koboToken(appDb: string, userId: number): string {
   }
   return token;
 }
+
+/**
+ * Whether Calibre-Web's book page shows the book as read to the session's user: its "Read" checkbox
+ * carries the `checked` attribute (detail.html; the `data-checked` label is always there).
+ */
+export async function shownAsRead(session: WebSession, bookId: number): Promise<boolean> {
+  const page = await session.fetch(`/book/${bookId}`);
+  if (page.status !== 200) throw new Error(`Calibre-Web's page of book ${bookId} answered ${page.status}`);
+  const checkbox = /<input id="have_read_cb"[^>]*>/.exec(await page.text())?.[0];
+  if (!checkbox) throw new Error(`Calibre-Web's page of book ${bookId} has no read checkbox`);
+  return /\schecked\s*>$/.test(checkbox);
+}

@@ -19,7 +19,7 @@ export interface FixtureCopy {
 }
 
 export interface FixtureOptions {
-  /** Which app.db: the plain one, the LDAP-configured one, or the one whose read status is Calibre's "Read" column (`config_read_column` 1). */
+  /** Which app.db: plain, LDAP-configured, or keeping read status in Calibre's "Read" column (`config_read_column` 1). */
   app?: 'app.db' | 'app-ldap.db' | 'app-readcol.db';
   /** Which library: with CWA's checksum table, plain calibre, plain calibre with a yes/no column `#read` (book 5 read), or none. */
   library?: 'calibre-cwa' | 'calibre' | 'calibre-readcol' | null;
