@@ -60,6 +60,11 @@ function bridgedBookmark(source: string, percent: number, stamped: string) {
   };
 }
 
+/** dave's read status of book 4, as Calibre-Web or an earlier sync left it. */
+const readBook4 = (status: number, stamped: string) =>
+  `INSERT INTO book_read_link (book_id, user_id, read_status, last_modified, times_started_reading)
+   VALUES (4, ${DAVE_ID}, ${status}, '${stamped}', 1);`;
+
 const UNMOVED = { location_source: null, location_type: null, location_value: null, content_source_progress_percent: null };
 
 /** Book 4 also as a KEPUB whose spine differs from the EPUB's, indexed in CWA's checksum table. */
@@ -133,14 +138,7 @@ describe('Kobo bridge, push (docs/PROTOCOL.md §7.1)', () => {
   });
 
   it('read status without Kobo rows (the original adds none): the bridge adds the reading state, bookmark and statistics', async () => {
-    await app({
-      prepare: (files) =>
-        execute(
-          files.appDb,
-          `INSERT INTO book_read_link (book_id, user_id, read_status, last_modified, times_started_reading)
-           VALUES (4, ${DAVE_ID}, 1, '2026-01-01 00:00:00.000000', 1)`,
-        ),
-    });
+    await app({ prepare: (files) => execute(files.appDb, readBook4(1, '2026-01-01 00:00:00.000000')) });
     await push(BOOK4_EPUB, '/body/DocFragment[2].0', 0.1);
     expect(rows('kobo_reading_state')).toEqual([{ id: 1, user_id: DAVE_ID, book_id: 4, last_modified: at(0), priority_timestamp: at(0) }]);
     expect(rows('kobo_bookmark')).toEqual([bridgedBookmark('OEBPS/c1.xhtml', 10, at(0))]);
@@ -254,8 +252,7 @@ describe('Kobo bridge, pull (docs/PROTOCOL.md §7.1)', () => {
       prepare: (files) =>
         execute(
           files.appDb,
-          `INSERT INTO book_read_link (book_id, user_id, read_status, last_modified, times_started_reading)
-             VALUES (4, ${DAVE_ID}, 2, '${at(1)}', 1);
+          `${readBook4(2, at(1))}
            INSERT INTO kobo_reading_state (user_id, book_id, last_modified, priority_timestamp)
              VALUES (${DAVE_ID}, 4, '${at(1)}', '${at(1)}');
            INSERT INTO kobo_bookmark (kobo_reading_state_id, last_modified, location_source, location_type, location_value,
