@@ -130,6 +130,20 @@ describe('Kobo bridge, push (docs/PROTOCOL.md §7.1)', () => {
     expect(rows('kobo_bookmark')).toEqual([{ id: 1, kobo_reading_state_id: 1, last_modified: at(0), progress_percent: 30, ...UNMOVED }]);
   });
 
+  it('reads the spine again once the library file changed (an edited or replaced EPUB)', async () => {
+    await app();
+    await push(BOOK4_EPUB, '/body/DocFragment[2].0', 0.1);
+    expect(rows('kobo_bookmark')).toMatchObject([{ location_source: 'OEBPS/c1.xhtml' }]);
+    writeZip(join(t!.files.library!, BOOK4_FILE), {
+      mimetype: 'application/epub+zip',
+      'META-INF/container.xml': container('content.opf'),
+      'content.opf': packageDocument({ t: 'title.xhtml', p: 'Text/part-1.xhtml' }, ['t', 'p']),
+    });
+    t!.clock.advance(SECOND);
+    await push(BOOK4_EPUB, '/body/DocFragment[2].0', 0.1);
+    expect(rows('kobo_bookmark')).toMatchObject([{ location_source: 'Text/part-1.xhtml' }]);
+  });
+
   it('a book whose library file is no readable EPUB keeps the original rows, and the push is answered 200', async () => {
     await app({ prepare: (files) => writeFileSync(join(files.library!, BOOK4_FILE), 'damaged') });
     const response = await push(BOOK4_EPUB, '/body/DocFragment[5].0', 0.4);

@@ -1,6 +1,9 @@
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
+import { systemClock } from '../src/clock.js';
+import { writeCalibreDb } from '../src/db/calibre-writer.js';
+import { markRead } from '../src/repos/read-column.js';
 import { storedAt as at, SECOND, type TestAppOptions, testApp, type TestApp } from './support/app.js';
 import { cli } from './support/cli.js';
 import { copyFixtures, execute, type FixtureCopy, query } from './support/fixtures.js';
@@ -174,6 +177,15 @@ describe("Calibre's Read column (docs/PROTOCOL.md §7.2)", () => {
     expect(lines.map((line) => JSON.parse(line))).toContainEqual(
       expect.objectContaining({ msg: "Calibre's read column not updated", err: expect.objectContaining({ type: 'DatabaseBusy' }) }),
     );
+  });
+
+  it("goes through calibre's triggers: a book not in `books` is refused and nothing is written", async () => {
+    await app();
+    const before = fileHash(metadataDb());
+    const column = { id: 1, label: 'read', name: 'Read' };
+    const write = writeCalibreDb(metadataDb(), (conn) => markRead(conn, column, 999), { lockWaitMs: 0, clock: systemClock });
+    await expect(write).rejects.toThrow('Foreign key violation: book not in books');
+    expect(fileHash(metadataDb())).toBe(before);
   });
 
   it("keeps the server's own metadata.db connection read-only", async () => {
