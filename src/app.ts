@@ -18,7 +18,9 @@ import { healthRoutes } from './routes/health.js';
 import { pageRoutes } from './routes/page.js';
 import { syncsRoutes } from './routes/syncs.js';
 import { usersRoutes } from './routes/users.js';
+import { KoboBridge } from './sync/kobo-bridge.js';
 import { ProgressService } from './sync/progress-service.js';
+import { ReadColumnMarker } from './sync/read-column.js';
 import { Telemetry } from './telemetry/telemetry.js';
 
 /** Largest request body accepted; a kosync PUT is a few hundred bytes. */
@@ -135,6 +137,9 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
       matcher: library?.matcher,
       clock,
       shareProgressAcrossFiles: config.shareProgressAcrossFiles,
+      koboBridge: config.koboBridge && library ? new KoboBridge(library.calibreDb) : undefined,
+      readColumn:
+        config.readColumn && library ? new ReadColumnMarker({ appDb: databases.appDb, calibre: library.calibreDb, clock }) : undefined,
       onLockWait: telemetry.lockWaited,
       onSync: telemetry.synced,
     }),

@@ -85,6 +85,8 @@ export const envSchema = z
     KOSYNC_BASE_PATH: basePath.default('/kosync'),
     KOSYNC_ROOT_ALIASES: booleanText.default(false),
     KOSYNC_SHARE_PROGRESS_ACROSS_FILES: booleanText.default(true),
+    KOSYNC_KOBO_BRIDGE: booleanText.default(false),
+    KOSYNC_READ_COLUMN: booleanText.default(false),
     KOSYNC_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
     KOSYNC_LOCK_WAIT_MS: integer(0, 60_000).default(4000),
     KOSYNC_REMEMBER_SECONDS: integer(0, 7 * 24 * 3600).default(12 * 3600),
@@ -120,6 +122,13 @@ export const envSchema = z
     basePath: e.KOSYNC_BASE_PATH,
     rootAliases: e.KOSYNC_ROOT_ALIASES,
     shareProgressAcrossFiles: e.KOSYNC_SHARE_PROGRESS_ACROSS_FILES,
+    /**
+     * The Kobo bridge (docs/PROTOCOL.md §7.1): a push of an EPUB or KEPUB also moves the user's Kobo
+     * bookmark to the chapter's start, and a pull answers a newer position a Kobo wrote. Off by default.
+     */
+    koboBridge: e.KOSYNC_KOBO_BRIDGE,
+    /** A finished book is marked read in Calibre's Read column when Calibre-Web uses one (docs/PROTOCOL.md §7.2). Off by default. */
+    readColumn: e.KOSYNC_READ_COLUMN,
     logLevel: e.KOSYNC_LOG_LEVEL,
     /** How long a PUT waits for a lock held by Calibre-Web before answering 503/1000. */
     lockWaitMs: e.KOSYNC_LOCK_WAIT_MS,

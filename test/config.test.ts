@@ -12,6 +12,8 @@ describe('configuration from the environment', () => {
       basePath: '/kosync',
       rootAliases: false,
       shareProgressAcrossFiles: true,
+      koboBridge: false,
+      readColumn: false,
       logLevel: 'info',
       lockWaitMs: 4000,
     });
@@ -45,6 +47,8 @@ describe('configuration from the environment', () => {
         KOSYNC_BASE_PATH: '/sync/',
         KOSYNC_ROOT_ALIASES: 'yes',
         KOSYNC_SHARE_PROGRESS_ACROSS_FILES: 'off',
+        KOSYNC_KOBO_BRIDGE: 'true',
+        KOSYNC_READ_COLUMN: 'on',
         KOSYNC_LOG_LEVEL: 'debug',
         KOSYNC_LOCK_WAIT_MS: '1500',
       }),
@@ -57,6 +61,8 @@ describe('configuration from the environment', () => {
       basePath: '/sync',
       rootAliases: true,
       shareProgressAcrossFiles: false,
+      koboBridge: true,
+      readColumn: true,
       logLevel: 'debug',
       lockWaitMs: 1500,
     });
@@ -73,7 +79,13 @@ describe('configuration from the environment', () => {
   it('names every bad variable in one error', () => {
     let error: unknown;
     try {
-      loadConfig({ KOSYNC_PORT: 'eighty', KOSYNC_ROOT_ALIASES: 'maybe', KOSYNC_BASE_PATH: 'kosync', KOSYNC_LOG_LEVEL: 'loud' });
+      loadConfig({
+        KOSYNC_PORT: 'eighty',
+        KOSYNC_ROOT_ALIASES: 'maybe',
+        KOSYNC_BASE_PATH: 'kosync',
+        KOSYNC_LOG_LEVEL: 'loud',
+        KOSYNC_KOBO_BRIDGE: 'kobo',
+      });
     } catch (e) {
       error = e;
     }
@@ -83,6 +95,7 @@ describe('configuration from the environment', () => {
     expect(problems).toContain('KOSYNC_ROOT_ALIASES: must be one of true/false, 1/0, yes/no, on/off (got "maybe")');
     expect(problems).toContain('KOSYNC_BASE_PATH');
     expect(problems).toContain('KOSYNC_LOG_LEVEL');
+    expect(problems).toContain('KOSYNC_KOBO_BRIDGE: must be one of true/false, 1/0, yes/no, on/off (got "kobo")');
   });
 
   it('refuses a port out of range', () => {

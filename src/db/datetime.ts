@@ -14,20 +14,27 @@ export function formatSqlDatetime(epochMicros: number): string {
 const STORED = /^(\d{4})-(\d{2})-(\d{2})[ T](\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?\s*(Z|[+-]\d{2}:?\d{2})?$/;
 
 /**
- * Epoch seconds of a stored timestamp. Naive values are UTC, as every writer of these columns stores UTC
+ * Epoch microseconds of a stored timestamp. Naive values are UTC, as every writer of these columns stores UTC
  * (docs/PROTOCOL.md §2.2: the original reads them as container-local time, which is wrong off UTC). Also
  * reads the ISO forms other writers leave behind (CWA's raw DDL default, `+00:00` suffixes).
  */
-export function storedDatetimeToEpochSeconds(value: unknown): number | undefined {
+export function storedDatetimeToEpochMicros(value: unknown): number | undefined {
   if (typeof value !== 'string') return undefined;
   const m = STORED.exec(value.trim());
   if (!m) return undefined;
-  const [, y, mo, d, h, mi, s, , zone] = m;
+  const [, y, mo, d, h, mi, s, fraction, zone] = m;
   let millis = Date.UTC(Number(y), Number(mo) - 1, Number(d), Number(h), Number(mi), Number(s));
   if (zone && zone !== 'Z') {
     const sign = zone.startsWith('-') ? -1 : 1;
     const digits = zone.slice(1).replace(':', '');
     millis -= sign * (Number(digits.slice(0, 2)) * 60 + Number(digits.slice(2))) * 60_000;
   }
-  return Number.isFinite(millis) ? Math.floor(millis / 1000) : undefined;
+  const micros = Number((fraction ?? '').padEnd(6, '0').slice(0, 6));
+  return Number.isFinite(millis) ? millis * 1000 + micros : undefined;
+}
+
+/** Epoch seconds of a stored timestamp (storedDatetimeToEpochMicros, the fraction dropped). */
+export function storedDatetimeToEpochSeconds(value: unknown): number | undefined {
+  const micros = storedDatetimeToEpochMicros(value);
+  return micros === undefined ? undefined : Math.floor(micros / 1_000_000);
 }

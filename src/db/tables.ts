@@ -87,6 +87,8 @@ export interface CalibreDatabase {
   data: ReadOnlyTable<{ id: number; book: number; format: string; uncompressed_size: number; name: string }>;
   authors: ReadOnlyTable<{ id: number; name: string; sort: string | null }>;
   books_authors_link: ReadOnlyTable<{ id: number; book: number; author: number }>;
+  /** calibre's custom columns; each one's values are in a table `custom_column_<id>` of its own. */
+  custom_columns: ReadOnlyTable<{ id: number; label: string; name: string; datatype: string; mark_for_delete: number }>;
   /** CWA's checksum table; present only where CWA's KOReader sync was enabled. */
   book_format_checksums: ReadOnlyTable<{
     id: number;

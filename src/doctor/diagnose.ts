@@ -19,7 +19,7 @@ export async function diagnose(config: Config): Promise<Finding[]> {
   const findings = [...app.findings];
   if (config.appDb) findings.push(inspectStateDb(config.stateDb ?? defaultStatePath(config.appDb)));
   if (app.settings) {
-    findings.push(...inspectLibrary(config.library, app.settings));
+    findings.push(...inspectLibrary(config.library, app.settings, { readColumn: config.readColumn }));
     findings.push(...(await inspectLdap(config.appDb!, app.settings)));
   }
   findings.push(...(await inspectAddress(config)));

@@ -3,14 +3,23 @@ import { join } from 'node:path';
 import { locateLibrary } from '../databases.js';
 import { CalibreDb } from '../db/calibre-db.js';
 import { sampleFormatPaths } from '../repos/library.js';
-import { canAccess } from './app-db-checks.js';
+import { findReadColumn } from '../repos/read-column.js';
+import { readColumnFromSettings } from '../repos/settings.js';
+import { canAccess, whoAmI } from './app-db-checks.js';
 import { fail, type Finding, note, ok, warn } from './findings.js';
 
 /** How many of the library's files are opened to see that the folder is the one Calibre-Web uses. */
 const SAMPLE_SIZE = 5;
 
-/** The library as the server will open it: KOSYNC_LIBRARY, else Calibre-Web's config_calibre_dir (locateLibrary). */
-export function inspectLibrary(configured: string | undefined, settings: Record<string, unknown>): Finding[] {
+/**
+ * The library as the server will open it: KOSYNC_LIBRARY, else Calibre-Web's config_calibre_dir
+ * (locateLibrary); with `readColumn` (KOSYNC_READ_COLUMN), the Calibre column a finished book is marked read in.
+ */
+export function inspectLibrary(
+  configured: string | undefined,
+  settings: Record<string, unknown>,
+  options: { readColumn: boolean },
+): Finding[] {
   const location = locateLibrary(configured, settings);
   if (location.found === undefined) {
     return [location.blocking ? fail(`${location.message} (the server will not start; ${location.remedy})`) : warn(location.message)];
@@ -33,6 +42,7 @@ export function inspectLibrary(configured: string | undefined, settings: Record<
       findings.push(note("CWA's checksum table book_format_checksums: absent; books are matched through the sidecar's own checksum index"));
     }
     findings.push(sampleFiles(library, sampleFormatPaths(calibre.conn, SAMPLE_SIZE)));
+    if (options.readColumn) findings.push(readColumnFinding(calibre, settings));
     return findings;
   } finally {
     calibre.close();
@@ -48,4 +58,26 @@ function sampleFiles(library: string, paths: string[]): Finding {
     `library files: ${unreadable.length} of ${paths.length} sampled are missing or unreadable, e.g. ${unreadable[0]} ` +
       '(is the same library mounted here as in Calibre-Web?); books without a CWA checksum cannot be matched',
   );
+}
+
+/** Which Calibre column KOSYNC_READ_COLUMN writes, by the rules the server applies at each finished push (sync/read-column.ts). */
+function readColumnFinding(calibre: CalibreDb, settings: Record<string, unknown>): Finding {
+  const id = readColumnFromSettings(settings);
+  if (id === undefined) {
+    return note(
+      'KOSYNC_READ_COLUMN is on, but Calibre-Web keeps read status in its own table (no Calibre column is linked to read status ' +
+        'in its UI configuration): metadata.db is not written',
+    );
+  }
+  const found = findReadColumn(calibre.conn, id);
+  if ('problem' in found) return warn(`KOSYNC_READ_COLUMN: ${found.problem}; nothing is written to metadata.db`);
+  const { column } = found;
+  const where = `Calibre's column #${column.label} ("${column.name}", table custom_column_${column.id}) of ${calibre.path}`;
+  if (!canAccess(calibre.path, constants.W_OK) || !canAccess(calibre.library, constants.W_OK)) {
+    return warn(
+      `KOSYNC_READ_COLUMN: a finished book would be marked read in ${where}, but the file or its folder (SQLite's journal) ` +
+        `is not writable by ${whoAmI()}`,
+    );
+  }
+  return ok(`KOSYNC_READ_COLUMN: a book finished in KOReader is marked read in ${where}, for every user of the library`);
 }

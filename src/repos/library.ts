@@ -81,6 +81,22 @@ export function sampleFormatPaths(conn: Connection, count: number): string[] {
     .map((r) => bookFilePath(r.path, r.name, r.format));
 }
 
+const formatFile = prepared((p: { bookId: number; format: string }) =>
+  calibreQuery
+    .selectFrom('data as d')
+    .innerJoin('books as b', 'b.id', 'd.book')
+    .select(['b.path', 'd.name', 'd.format'])
+    .where('d.book', '=', p.bookId)
+    .where('d.format', '=', p.format)
+    .limit(1),
+);
+
+/** Where a book's file in `format` lies, relative to the library folder; undefined when the book has no such format. */
+export function findFormatPath(conn: Connection, bookId: number, format: string): string | undefined {
+  const row = conn.first(formatFile, { bookId, format });
+  return row && bookFilePath(row.path, row.name, row.format);
+}
+
 const bookTitle = prepared((p: { id: number }) => calibreQuery.selectFrom('books').select('title').where('id', '=', p.id));
 
 /** A book's title, or undefined when metadata.db no longer has the book. */

@@ -75,6 +75,24 @@ function newestProgressQuery(count: number): PreparedQuery<NewestValues, Progres
   return query;
 }
 
+const stampedBetween = prepared((p: { userId: number; from: string; to: string }) =>
+  appQuery
+    .selectFrom('kosync_progress')
+    .select('id')
+    .where('user_id', '=', p.userId)
+    .where('timestamp', '>=', p.from)
+    .where('timestamp', '<=', p.to)
+    .limit(1),
+);
+
+/**
+ * Whether any of this user's rows was stamped from `from` to `to` (SQLAlchemy datetime text, which
+ * orders as the times do).
+ */
+export function hasProgressStampedBetween(conn: Connection, userId: number, from: string, to: string): boolean {
+  return conn.first(stampedBetween, { userId, from, to }) !== undefined;
+}
+
 /** This user's row for a document: the lowest id when several exist, as CWA's `.first()` finds it. */
 export function findProgress(conn: Connection, userId: number, document: string): ProgressRow | undefined {
   return conn.first(progressOf, { userId, document });

@@ -4,12 +4,14 @@ import { prepared, type Connection } from '../db/query.js';
 /** Calibre-Web's ReadBook constants (ub.py, docs/UPSTREAM.md#calibre-web-read-status-and-kobo-state). */
 const READ_STATUS = { unread: 0, finished: 1, inProgress: 2 } as const;
 
-/**
- * CWA kosync.py update_book_read_status thresholds (docs/UPSTREAM.md#cwa-the-original-kosyncpy):
- * finished at ≥ 99 %, in progress above 0.
- */
+/** CWA kosync.py update_book_read_status's FINISHED threshold (docs/UPSTREAM.md#cwa-the-original-kosyncpy): ≥ 99 %. */
+export function isFinished(percentage: number): boolean {
+  return percentage >= 99;
+}
+
+/** The original's read status for a percentage: finished (isFinished), in progress above 0, else unread. */
 function readStatusFor(percentage: number): number {
-  if (percentage >= 99) return READ_STATUS.finished;
+  if (isFinished(percentage)) return READ_STATUS.finished;
   if (percentage > 0) return READ_STATUS.inProgress;
   return READ_STATUS.unread;
 }
@@ -24,6 +26,25 @@ interface ReadStatusWrite {
 }
 
 type UserBook = { userId: number; bookId: number };
+
+/** Where a Kobo bookmark points, as Calibre-Web's Kobo sync sends it to the device (its `Location`). */
+export interface KoboLocation {
+  /** The content document, by its path from the zip root. */
+  source: string;
+  type: string;
+  value: string;
+  /** How far into `source`, 0–100. */
+  contentSourceProgressPercent: number;
+}
+
+/** A user's Kobo bookmark for a book as Calibre-Web keeps it. */
+export interface KoboBookmark {
+  location_source: string | null;
+  location_type: string | null;
+  location_value: string | null;
+  progress_percent: number | null;
+  last_modified: string | null;
+}
 type Stamp = { now: string };
 
 const linkOf = prepared((p: UserBook) =>
@@ -84,6 +105,28 @@ const bookmarkOf = prepared((p: { stateId: number }) =>
 
 const updateBookmarkPercent = prepared((p: Stamp & { id: number; percentage: number }) =>
   appQuery.updateTable('kobo_bookmark').set({ progress_percent: p.percentage, last_modified: p.now }).where('id', '=', p.id),
+);
+
+const moveBookmark = prepared((p: Stamp & KoboLocation & { id: number }) =>
+  appQuery
+    .updateTable('kobo_bookmark')
+    .set({
+      location_source: p.source,
+      location_type: p.type,
+      location_value: p.value,
+      content_source_progress_percent: p.contentSourceProgressPercent,
+      last_modified: p.now,
+    })
+    .where('id', '=', p.id),
+);
+
+const bookmarkRowOf = prepared((p: { stateId: number }) =>
+  appQuery
+    .selectFrom('kobo_bookmark')
+    .select(['location_source', 'location_type', 'location_value', 'progress_percent', 'last_modified'])
+    .where('kobo_reading_state_id', '=', p.stateId)
+    .orderBy('id')
+    .limit(1),
 );
 
 const insertBookmarkRow = prepared((p: Stamp & { stateId: number; percentage: number }) =>
@@ -158,9 +201,38 @@ function touchReadingState(conn: Connection, stateId: number, now: string): void
   conn.run(touchState, { stateId, now });
 }
 
-function completeReadingState(conn: Connection, stateId: number, percentage: number, now: string): void {
+/** Gives a reading state its bookmark (at `percentage`) and statistics where they are missing; returns the bookmark's id. */
+function completeReadingState(conn: Connection, stateId: number, percentage: number, now: string): number {
   const bookmark = conn.first(bookmarkOf, { stateId });
-  if (bookmark) conn.run(updateBookmarkPercent, { id: bookmark.id, percentage, now });
-  else conn.run(insertBookmarkRow, { stateId, percentage, now });
+  let bookmarkId: number;
+  if (bookmark) {
+    conn.run(updateBookmarkPercent, { id: bookmark.id, percentage, now });
+    bookmarkId = bookmark.id;
+  } else {
+    bookmarkId = conn.run(insertBookmarkRow, { stateId, percentage, now }).lastInsertRowid;
+  }
   if (!conn.first(statisticsOf, { stateId })) conn.run(insertStatisticsRow, { stateId, now });
+  return bookmarkId;
+}
+
+/**
+ * Moves the user's Kobo bookmark for a book to `location` (beyond the original: the Kobo bridge,
+ * docs/PROTOCOL.md §7.1), after updateReadStatus in the same transaction. A reading state missing
+ * its bookmark or statistics gets them, or a user without one gets one, as Calibre-Web's Kobo sync
+ * makes them (docs/UPSTREAM.md#calibre-web-read-status-and-kobo-state); the reading state is bumped
+ * so the device picks the new Location up on its next sync.
+ */
+export function moveKoboBookmark(conn: Connection, write: ReadStatusWrite & { location: KoboLocation }): void {
+  const { userId, bookId, percentage, now, location } = write;
+  const stateId =
+    conn.first(readingStateOf, { userId, bookId })?.id ?? conn.run(insertReadingState, { userId, bookId, now }).lastInsertRowid;
+  const bookmarkId = completeReadingState(conn, stateId, percentage, now);
+  conn.run(moveBookmark, { id: bookmarkId, now, ...location });
+  touchReadingState(conn, stateId, now);
+}
+
+/** The user's Kobo bookmark for a book (of the lowest reading state, as the writes above pick it), if any. */
+export function findKoboBookmark(conn: Connection, userId: number, bookId: number): KoboBookmark | undefined {
+  const state = conn.first(readingStateOf, { userId, bookId });
+  return state && conn.first(bookmarkRowOf, { stateId: state.id });
 }

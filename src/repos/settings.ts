@@ -13,3 +13,12 @@ export function calibreDirFromSettings(settings: Record<string, unknown>): strin
   const dir = settings.config_calibre_dir;
   return typeof dir === 'string' && dir.trim() !== '' ? dir : undefined;
 }
+
+/**
+ * `config_read_column`: the id of the calibre yes/no column Calibre-Web keeps read status in, or
+ * undefined when it keeps it in `book_read_link` (0, the default).
+ */
+export function readColumnFromSettings(settings: Record<string, unknown>): number | undefined {
+  const id = Number(settings.config_read_column);
+  return Number.isSafeInteger(id) && id > 0 ? id : undefined;
+}

@@ -1,13 +1,16 @@
 import type { FastifyBaseLogger } from 'fastify';
 import type { AppDb } from '../db/app-db.js';
 import { formatSqlDatetime, storedDatetimeToEpochSeconds } from '../db/datetime.js';
+import type { Connection } from '../db/query.js';
 import { endsTransaction } from '../db/storage-failure.js';
 import type { Clock } from '../clock.js';
 import type { BookMatch, BookMatcher, DocumentHints, MatchLookup } from '../matching/book-matcher.js';
 import { findNewestProgress, findProgress, saveProgress, type ProgressRow } from '../repos/progress.js';
-import { updateReadStatus } from '../repos/read-status.js';
+import { isFinished, moveKoboBookmark, updateReadStatus } from '../repos/read-status.js';
 import type { UserRow } from '../repos/users.js';
+import type { KoboBridge } from './kobo-bridge.js';
 import type { ProgressUpdate } from './progress-body.js';
+import type { ReadColumnMarker } from './read-column.js';
 
 interface ProgressServiceDeps {
   appDb: AppDb;
@@ -15,6 +18,10 @@ interface ProgressServiceDeps {
   matcher: BookMatcher | undefined;
   clock: Clock;
   shareProgressAcrossFiles: boolean;
+  /** KOSYNC_KOBO_BRIDGE (with a library): pushes move the Kobo bookmark, pulls answer a Kobo's position. */
+  koboBridge?: KoboBridge | undefined;
+  /** KOSYNC_READ_COLUMN (with a library): a finished book is marked read in Calibre's Read column. */
+  readColumn?: ReadColumnMarker | undefined;
   onLockWait?: () => void;
   /** Told of every push and pull, and whether its document matched a library book (for metrics). */
   onSync?: (operation: 'push' | 'pull', matched: boolean) => void;
@@ -48,11 +55,13 @@ export class ProgressService {
    * book, in one `BEGIN IMMEDIATE` transaction. The read-status step sits in a savepoint: if it fails only
    * it is rolled back, the progress row commits and the answer is still 200 — the original's guarantee
    * (CWA kosync.py commits progress first: docs/UPSTREAM.md#cwa-the-original-kosyncpy) with one commit
-   * instead of two.
+   * instead of two. Opt-in (docs/PROTOCOL.md §7): the Kobo bridge moves the Kobo bookmark in the same
+   * savepoint, and a finished book is marked read in Calibre's Read column once the push has committed.
    */
   /** `deadline` (monotonic ms) ends any wait for app.db's lock: the request's budget, what authentication left of it. */
   async put(user: UserRow, update: ProgressUpdate, log: FastifyBaseLogger, deadline: number): Promise<PutAnswer> {
     const match = this.match(update.document, log, update.hints);
+    const koboLocation = match && (await this.deps.koboBridge?.locationFor(match, update.progress, log));
     const nowMicros = this.deps.clock.nowMicros();
     const now = formatSqlDatetime(nowMicros);
     await this.deps.appDb.transaction(
@@ -69,7 +78,9 @@ export class ProgressService {
         if (!match) return;
         conn.statement('SAVEPOINT read_status').run();
         try {
-          updateReadStatus(conn, { userId: user.id, bookId: match.bookId, percentage: update.percentage, now });
+          const readStatus = { userId: user.id, bookId: match.bookId, percentage: update.percentage, now };
+          updateReadStatus(conn, readStatus);
+          if (koboLocation) moveKoboBookmark(conn, { ...readStatus, location: koboLocation });
         } catch (error) {
           // A lock, a storage failure or a transaction SQLite already rolled back fails the whole write.
           if (endsTransaction(conn, error)) throw error;
@@ -80,6 +91,7 @@ export class ProgressService {
       },
       { lockWaitMs: this.waitUntil(deadline), onLockWait: this.deps.onLockWait },
     );
+    if (match && isFinished(update.percentage)) await this.deps.readColumn?.markFinished(match.bookId, log, deadline);
     this.deps.onSync?.('push', match !== undefined);
     return { document: update.document, timestamp: Math.floor(nowMicros / 1_000_000), ...calibreFields(match) };
   }
@@ -87,17 +99,21 @@ export class ProgressService {
   /**
    * The stored progress, `{}` when there is none. When the document is a library book and sharing is on,
    * the newest progress of any file of the same book and format (docs/PROTOCOL.md §2.3), echoing the
-   * requested document.
+   * requested document. With the Kobo bridge, a newer position a Kobo wrote instead (docs/PROTOCOL.md §7.1).
    */
   async get(user: UserRow, document: string, log: FastifyBaseLogger, deadline: number): Promise<GetAnswer> {
     const lookup = this.lookup(document, log);
     const match = lookup?.match;
-    const siblings = lookup && match && this.deps.shareProgressAcrossFiles ? this.documentsOf(lookup, log) : [];
-    const row = await this.deps.appDb.reading(
-      (conn) => (siblings.length > 0 ? findNewestProgress(conn, user.id, [document, ...siblings]) : findProgress(conn, user.id, document)),
-      this.waitUntil(deadline),
+    const { koboBridge, shareProgressAcrossFiles } = this.deps;
+    const documents = lookup && match && (shareProgressAcrossFiles || koboBridge) ? this.documentsOf(lookup, log) : [];
+    const siblings = shareProgressAcrossFiles ? documents : [];
+    const read = <T>(body: (conn: Connection) => T) => this.deps.appDb.reading(body, this.waitUntil(deadline));
+    const row = await read((conn) =>
+      siblings.length > 0 ? findNewestProgress(conn, user.id, [document, ...siblings]) : findProgress(conn, user.id, document),
     );
+    const kobo = match && (await koboBridge?.positionFor(user.id, match, [document, ...documents], read, log));
     this.deps.onSync?.('pull', match !== undefined);
+    if (kobo) return { document, ...kobo, ...calibreFields(match) };
     return row ? { ...progressFields(document, row), ...calibreFields(match) } : {};
   }
 

@@ -4,7 +4,9 @@ import { once } from 'node:events';
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
+import { afterEach } from 'vitest';
 import { PROJECT_ROOT } from '../../src/paths.js';
+import { basic, type TestApp, type TestAppOptions, testApp } from './app.js';
 import { freePort } from './ports.js';
 
 /**
@@ -163,4 +165,78 @@ export function koboToken(appDb: string, userId: number): string {
     db.close();
   }
   return token;
+}
+
+/**
+ * Whether Calibre-Web's book page shows the book as read to the session's user: its "Read" checkbox
+ * carries the `checked` attribute (detail.html; the `data-checked` label is always there).
+ */
+export async function shownAsRead(session: WebSession, bookId: number): Promise<boolean> {
+  const page = await session.fetch(`/book/${bookId}`);
+  if (page.status !== 200) throw new Error(`Calibre-Web's page of book ${bookId} answered ${page.status}`);
+  const checkbox = /<input id="have_read_cb"[^>]*>/.exec(await page.text())?.[0];
+  if (!checkbox) throw new Error(`Calibre-Web's page of book ${bookId} has no read checkbox`);
+  return /\schecked\s*>$/.test(checkbox);
+}
+
+/** Calibre-Web's admin, whose pbkdf2 hash Debian's werkzeug checks (web login) and who may download (Kobo sync). */
+export const CALIBRE_WEB_ADMIN = { id: 1, name: 'admin', password: 'admin123', basic: basic('admin', 'admin123') } as const;
+
+/** The server under test and real Calibre-Web beside it, on the same app.db and library copies. */
+export interface SideBySide {
+  t: TestApp;
+  calibreWeb: CalibreWeb;
+}
+
+/**
+ * For a test file whose tests run the server beside real Calibre-Web: `start` opens both (Calibre-Web
+ * with `settings` applied to app.db first), and both are stopped after each test.
+ */
+export function sideBySide(): { start(options?: TestAppOptions, settings?: CalibreWebOptions['settings']): Promise<SideBySide> } {
+  let running: Partial<SideBySide> = {};
+  afterEach(async () => {
+    const { t, calibreWeb } = running;
+    running = {};
+    await calibreWeb?.stop();
+    await t?.close();
+  });
+  return {
+    async start(options = {}, settings = {}) {
+      const t = await testApp(options);
+      running.t = t;
+      running.calibreWeb = await startCalibreWeb({ appDb: t.files.appDb, library: t.files.library!, settings });
+      return { t, calibreWeb: running.calibreWeb };
+    },
+  };
+}
+
+/** What Calibre-Web's Kobo sync says of a book's reading state (kobo.py get_kobo_reading_state_response). */
+export interface KoboReadingState {
+  EntitlementId: string;
+  StatusInfo: { Status: string };
+  CurrentBookmark: {
+    LastModified: string;
+    ProgressPercent?: number;
+    ContentSourceProgressPercent?: number;
+    Location?: { Value: string; Type: string; Source: string };
+  };
+}
+
+interface KoboSyncEntry {
+  NewEntitlement?: { ReadingState?: KoboReadingState };
+  ChangedEntitlement?: { ReadingState?: KoboReadingState };
+  ChangedReadingState?: { ReadingState: KoboReadingState };
+}
+
+/**
+ * The reading state Calibre-Web's Kobo sync sends for the book `uuid`, asked as a Kobo with `token`
+ * asks it without a sync token (everything it has), or undefined when the sync sends none.
+ */
+export async function koboSyncReadingState(calibreWeb: CalibreWeb, token: string, uuid: string): Promise<KoboReadingState | undefined> {
+  const sync = await fetch(`${calibreWeb.origin}/kobo/${token}/v1/library/sync`);
+  if (sync.status !== 200) throw new Error(`Calibre-Web's Kobo sync answered ${sync.status}`);
+  const entries = (await sync.json()) as KoboSyncEntry[];
+  return entries
+    .map((e) => e.NewEntitlement?.ReadingState ?? e.ChangedEntitlement?.ReadingState ?? e.ChangedReadingState?.ReadingState)
+    .find((state) => state?.EntitlementId === uuid);
 }

@@ -19,10 +19,10 @@ export interface FixtureCopy {
 }
 
 export interface FixtureOptions {
-  /** Which app.db: the plain one or the LDAP-configured one. */
-  app?: 'app.db' | 'app-ldap.db';
-  /** Which library: with CWA's checksum table, plain calibre, or none. */
-  library?: 'calibre-cwa' | 'calibre' | null;
+  /** Which app.db: plain, LDAP-configured, or keeping read status in Calibre's "Read" column (`config_read_column` 1). */
+  app?: 'app.db' | 'app-ldap.db' | 'app-readcol.db';
+  /** Which library: with CWA's checksum table, plain calibre, plain calibre with a yes/no column `#read` (book 5 read), or none. */
+  library?: 'calibre-cwa' | 'calibre' | 'calibre-readcol' | null;
   /** The test itself changes metadata.db as calibre would; otherwise the copy must stay byte-identical. */
   calibreWrites?: boolean;
 }

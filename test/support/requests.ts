@@ -7,12 +7,22 @@ export const BOOK1_OLD_EPUB = '2f28cdd6d7079bc8df9a01a5596fd21c';
 export const BOOK2_EPUB = 'acb60d6e0cde10d38f5335f8c1b1f34f';
 export const BOOK2_PDF = '2fb1702f7329c741178f87f19311cde0';
 export const BOOK3_EPUB = 'b13f0bc32d53edf58c4e6420493e00bd';
+export const BOOK4_EPUB = '86a58dbb93d1ca4e18c0bd804bd4e415';
+export const BOOK5_EPUB = '7b6c79c18ae1e8332ff9efdab22c801b';
 export const UNKNOWN_DOC = '0123456789abcdef0123456789abcdef';
 
 /** The calibre_* fields every answer about book 1's EPUB carries. */
 export const BOOK1 = {
   calibre_book_id: 1,
   calibre_book_title: 'The Quiet Lighthouse',
+  calibre_book_format: 'EPUB',
+  calibre_checksum_version: 'koreader',
+} as const;
+
+/** The calibre_* fields of book 4's EPUB, A Field Guide to Small Birds (12 spine items, OEBPS/c0.xhtml … OEBPS/c11.xhtml). */
+export const BOOK4 = {
+  calibre_book_id: 4,
+  calibre_book_title: 'A Field Guide to Small Birds',
   calibre_book_format: 'EPUB',
   calibre_checksum_version: 'koreader',
 } as const;
