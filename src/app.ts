@@ -133,6 +133,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
     progress: new ProgressService({
       appDb: databases.appDb,
       matcher: library?.matcher,
+      misses: library?.misses,
       clock,
       shareProgressAcrossFiles: config.shareProgressAcrossFiles,
       onLockWait: telemetry.lockWaited,

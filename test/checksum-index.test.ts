@@ -294,21 +294,19 @@ describe("matching by KOReader's metadata", () => {
   const UNKNOWN_A = 'aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa';
   const UNKNOWN_B = 'bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb';
 
-  it('matches the one book with that title and author and records the document as an alias', async () => {
+  it("matches the one book with that title and author and records the document as an alias of that user's", async () => {
     await scanned();
     const response = await push(UNKNOWN_A, 0.4, {
       metadata: { title: 'the quiet  LIGHTHOUSE', authors: 'Ellison, Mara', filename: 'lighthouse.epub' },
     });
     expect(json(response)).toEqual({ document: UNKNOWN_A, timestamp: epoch(0), ...BOOK1 });
     expect(appRows('book_read_link')).toMatchObject([{ book_id: 1, user_id: DAVE_ID, read_status: 2 }]);
-    expect(
-      stateRows(`SELECT document, book_id, format, method, detail, first_seen, last_seen FROM document_ids WHERE method = 'metadata'`),
-    ).toEqual([
+    expect(stateRows(`SELECT user_id, document, book_id, format, detail, first_seen, last_seen FROM user_aliases`)).toEqual([
       {
+        user_id: DAVE_ID,
         document: UNKNOWN_A,
         book_id: 1,
         format: 'EPUB',
-        method: 'metadata',
         detail: '{"title":"the quiet  LIGHTHOUSE","authors":"Ellison, Mara","filename":"lighthouse.epub"}',
         first_seen: NOW,
         last_seen: NOW,
@@ -340,7 +338,7 @@ describe("matching by KOReader's metadata", () => {
     expect(json(await push(UNKNOWN_A, 0.1, { metadata: { title: 'The Quiet Lighthouse', authors: 'Tobias Renn' } }))).not.toHaveProperty(
       'calibre_book_id',
     );
-    expect(stateRows(`SELECT * FROM document_ids WHERE method = 'metadata'`)).toEqual([]);
+    expect(stateRows('SELECT * FROM user_aliases')).toEqual([]);
   });
 
   it('never guesses between two books of the same title and author', async () => {
@@ -363,7 +361,7 @@ describe("matching by KOReader's metadata", () => {
     });
     expect(json(response)).toEqual({ document: UNKNOWN_A, timestamp: epoch(0) });
     expect(appRows('book_read_link')).toEqual([]);
-    expect(stateRows(`SELECT * FROM document_ids WHERE method = 'metadata'`)).toEqual([]);
+    expect(stateRows('SELECT * FROM user_aliases')).toEqual([]);
     // The shared download name is ambiguous too; each file's own hash still names its book.
     expect(await bookOf(md5('The Quiet Lighthouse - Mara Ellison.epub'))).toBeUndefined();
     expect(await bookOf(BOOK1_OLD_EPUB)).toBe(6);

@@ -125,8 +125,12 @@ export interface LibraryFilesTable {
   scanned_at: string;
 }
 
-/** How a document id was learnt (schema/state/002-checksum-index.sql). */
-export type DocumentMethod = 'binary' | 'filename' | 'metadata';
+/**
+ * How a document id was learnt (schema/state/002-checksum-index.sql, 004-download-ids-and-user-aliases.sql):
+ * the partial MD5 of a library file, the md5 of a file name, the partial MD5 of a file as Calibre-Web
+ * served it (the download tap), or (history only, no longer matched) metadata recorded for every user.
+ */
+export type DocumentMethod = 'binary' | 'filename' | 'download' | 'metadata';
 
 /** The checksum index's `document_ids`: every document id ever seen for a book and format, by method. */
 export interface DocumentIdsTable {
@@ -140,9 +144,35 @@ export interface DocumentIdsTable {
   last_seen: string;
 }
 
+/** `user_aliases` (schema/state/004-download-ids-and-user-aliases.sql): documents matched by one user's KOReader metadata. */
+export interface UserAliasesTable {
+  id: Generated<number>;
+  user_id: number;
+  document: string;
+  book_id: number;
+  format: string;
+  detail: string | null;
+  first_seen: string;
+  last_seen: string;
+}
+
+/** `unmatched_documents` (schema/state/004-download-ids-and-user-aliases.sql): a user's pushes that matched no book. */
+export interface UnmatchedDocumentsTable {
+  user_id: number;
+  document: string;
+  title: string | null;
+  authors: string | null;
+  filename: string | null;
+  reason: string;
+  first_seen: string;
+  last_seen: string;
+}
+
 /** The sidecar's own state DB (KOSYNC_STATE_DB; migrations in schema/state/). */
 export interface StateDatabase {
   sync_keys: SyncKeysTable;
   library_files: LibraryFilesTable;
   document_ids: DocumentIdsTable;
+  user_aliases: UserAliasesTable;
+  unmatched_documents: UnmatchedDocumentsTable;
 }

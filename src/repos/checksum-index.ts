@@ -12,8 +12,11 @@ export type LibraryFileRow = Selectable<LibraryFilesTable>;
 
 const DOCUMENT_COLUMNS = ['d.document', 'd.book_id', 'd.format', 'd.method', 'd.detail', 'd.first_seen', 'd.last_seen'] as const;
 
-/** Whether the book and format of document row `d` are in the library now, with the file present. */
-function hasLiveFile({ exists, selectFrom }: ExpressionBuilder<StateDatabase & { d: DocumentIdsTable }, 'd'>) {
+/** A row of a book and format, under the alias `d` (document_ids, user_aliases). */
+type BookFormatRow = { book_id: number; format: string };
+
+/** Whether the book and format of row `d` are in the library now, with the file present. */
+export function hasLiveFile({ exists, selectFrom }: ExpressionBuilder<StateDatabase & { d: BookFormatRow }, 'd'>) {
   return exists(
     selectFrom('library_files as f')
       .select('f.data_id')
@@ -134,6 +137,11 @@ export function recordDocument(
         oc.columns(['document', 'book_id', 'format', 'method']).doUpdateSet({ last_seen: entry.seen, detail: entry.detail }),
       ),
   );
+}
+
+/** The metadata.db `data` ids the index has looked at. */
+export function indexedDataIds(conn: Connection): number[] {
+  return conn.all(stateQuery.selectFrom('library_files').select('data_id')).map((r) => r.data_id);
 }
 
 export function allLibraryFiles(conn: Connection): LibraryFileRow[] {

@@ -3,16 +3,20 @@ import type { AppDb } from '../db/app-db.js';
 import { formatSqlDatetime, storedDatetimeToEpochSeconds } from '../db/datetime.js';
 import { endsTransaction } from '../db/storage-failure.js';
 import type { Clock } from '../clock.js';
-import type { BookMatch, BookMatcher, DocumentHints, MatchLookup } from '../matching/book-matcher.js';
-import { findNewestProgress, findProgress, saveProgress, type ProgressRow } from '../repos/progress.js';
+import type { Asker, BookMatch, BookMatcher, MatchLookup } from '../matching/book-matcher.js';
+import type { MissReporter } from '../matching/miss-reporter.js';
+import { listNewestProgress, listProgress, saveProgress, type ProgressRow } from '../repos/progress.js';
 import { updateReadStatus } from '../repos/read-status.js';
 import type { UserRow } from '../repos/users.js';
+import { answeredFraction, servable } from './cwa-rows.js';
 import type { ProgressUpdate } from './progress-body.js';
 
 interface ProgressServiceDeps {
   appDb: AppDb;
   /** Undefined when no Calibre library is available: sync still works, unmatched. */
   matcher: BookMatcher | undefined;
+  /** Says why a push matched no book (once per user and document); undefined without a library. */
+  misses?: MissReporter | undefined;
   clock: Clock;
   shareProgressAcrossFiles: boolean;
   onLockWait?: () => void;
@@ -52,7 +56,8 @@ export class ProgressService {
    */
   /** `deadline` (monotonic ms) ends any wait for app.db's lock: the request's budget, what authentication left of it. */
   async put(user: UserRow, update: ProgressUpdate, log: FastifyBaseLogger, deadline: number): Promise<PutAnswer> {
-    const match = this.match(update.document, log, update.hints);
+    const match = this.match(update.document, log, { userId: user.id, hints: update.hints });
+    if (!match) this.reportMiss(user, update, log);
     const nowMicros = this.deps.clock.nowMicros();
     const now = formatSqlDatetime(nowMicros);
     await this.deps.appDb.transaction(
@@ -85,18 +90,25 @@ export class ProgressService {
   }
 
   /**
-   * The stored progress, `{}` when there is none. When the document is a library book and sharing is on,
-   * the newest progress of any file of the same book and format (docs/PROTOCOL.md §2.3), echoing the
-   * requested document.
+   * The stored progress, `{}` when there is none. When the document is a library book, the newest of
+   * its own rows and those CWA keyed by the book id (docs/PROTOCOL.md §2.4) and, with sharing on, of
+   * any file of the same book and format (§2.3), echoing the requested document. A row no reader can
+   * go to (CWNG's percentage-only rows, a book-id row of another kind of position) is passed over for
+   * the next one.
    */
   async get(user: UserRow, document: string, log: FastifyBaseLogger, deadline: number): Promise<GetAnswer> {
-    const lookup = this.lookup(document, log);
+    const lookup = this.lookup(document, user.id, log);
     const match = lookup?.match;
     const siblings = lookup && match && this.deps.shareProgressAcrossFiles ? this.documentsOf(lookup, log) : [];
-    const row = await this.deps.appDb.reading(
-      (conn) => (siblings.length > 0 ? findNewestProgress(conn, user.id, [document, ...siblings]) : findProgress(conn, user.id, document)),
+    const bookIdKey = match ? String(match.bookId) : undefined;
+    const rows = await this.deps.appDb.reading(
+      (conn) =>
+        bookIdKey === undefined
+          ? listProgress(conn, user.id, document)
+          : listNewestProgress(conn, user.id, [...new Set([document, ...siblings, bookIdKey])]),
       this.waitUntil(deadline),
     );
+    const row = rows.find((r) => servable(r, match?.format, bookIdKey === document ? undefined : bookIdKey));
     this.deps.onSync?.('pull', match !== undefined);
     return row ? { ...progressFields(document, row), ...calibreFields(match) } : {};
   }
@@ -106,18 +118,27 @@ export class ProgressService {
   }
 
   /** The library book of a document; a failing library lookup is logged and leaves it unmatched, as CWA. */
-  private match(document: string, log: FastifyBaseLogger, hints?: DocumentHints): BookMatch | undefined {
+  private match(document: string, log: FastifyBaseLogger, asker: Asker): BookMatch | undefined {
     try {
-      return this.deps.matcher?.match(document, hints);
+      return this.deps.matcher?.match(document, asker);
     } catch (error) {
       log.warn({ err: error }, 'library lookup failed; document treated as unmatched');
       return undefined;
     }
   }
 
-  private lookup(document: string, log: FastifyBaseLogger): MatchLookup | undefined {
+  /** Why a push matched no book, said once per user and document; a failure to explain never fails the push. */
+  private reportMiss(user: UserRow, update: ProgressUpdate, log: FastifyBaseLogger): void {
     try {
-      return this.deps.matcher?.lookup(document);
+      this.deps.misses?.report(user, update.document, update.hints, log);
+    } catch (error) {
+      log.warn({ err: error }, 'could not explain why the document matches no book');
+    }
+  }
+
+  private lookup(document: string, userId: number, log: FastifyBaseLogger): MatchLookup | undefined {
+    try {
+      return this.deps.matcher?.lookup(document, userId);
     } catch (error) {
       log.warn({ err: error }, 'library lookup failed; document treated as unmatched');
       return undefined;
@@ -139,7 +160,7 @@ function progressFields(document: string, row: ProgressRow) {
   return {
     document,
     progress: row.progress,
-    percentage: row.percentage / 100,
+    percentage: answeredFraction(row),
     device: row.device,
     // The reference server leaves device_id out when none was stored, the original sends null
     // (docs/UPSTREAM.md#the-reference-server-errors-and-fields).

@@ -19,8 +19,8 @@ export interface FixtureCopy {
 }
 
 export interface FixtureOptions {
-  /** Which app.db: the plain one or the LDAP-configured one. */
-  app?: 'app.db' | 'app-ldap.db';
+  /** Which app.db: the plain one, the LDAP-configured one, or one with the progress rows other CWA versions leave. */
+  app?: 'app.db' | 'app-ldap.db' | 'app-cwa-rows.db';
   /** Which library: with CWA's checksum table, plain calibre, or none. */
   library?: 'calibre-cwa' | 'calibre' | null;
   /** The test itself changes metadata.db as calibre would; otherwise the copy must stay byte-identical. */
