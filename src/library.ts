@@ -1,4 +1,5 @@
 import { ChecksumScanner } from './checksums/scanner.js';
+import { DownloadTap } from './checksums/served-file.js';
 import type { Clock } from './clock.js';
 import type { Config } from './config.js';
 import type { Databases } from './databases.js';
@@ -40,4 +41,12 @@ export function libraryOf(config: Pick<Config, 'scanIntervalSeconds'>, databases
   const { matcher, explainer } = libraryMatching(calibreDb, stateDb, clock, () => scanner.requestRefresh());
   const misses = new MissReporter({ explainer, state: stateDb, clock });
   return { calibreDb, matcher, explainer, misses, scanner };
+}
+
+/** The download tap's recorder: a file Calibre-Web serves is recorded in the state DB's checksum index. */
+export function downloadTaps(
+  databases: Pick<Databases, 'stateDb'>,
+  clock: Clock,
+): (file: ConstructorParameters<typeof DownloadTap>[0]) => DownloadTap {
+  return (file) => new DownloadTap(file, { state: databases.stateDb, clock });
 }

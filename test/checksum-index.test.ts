@@ -1,10 +1,8 @@
-import { randomUUID } from 'node:crypto';
-import { copyFileSync, mkdirSync, rmSync, utimesSync } from 'node:fs';
+import { copyFileSync, rmSync, utimesSync } from 'node:fs';
 import { join } from 'node:path';
-import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
 import { basic, epochAt as epoch, SECOND, storedAt, testApp, type TestApp, type TestAppOptions } from './support/app.js';
-import { DAVE_ID, FIXTURES, query, tableRows } from './support/fixtures.js';
+import { addSecondLighthouse, calibreWrite, DAVE_ID, FIXTURES, query, tableRows } from './support/fixtures.js';
 import { md5 } from './support/keys.js';
 import { BOOK1, BOOK1_EPUB, BOOK1_OLD_EPUB, BOOK2_EPUB, BOOK2_PDF, BOOK3_EPUB, get, json, put } from './support/requests.js';
 
@@ -38,18 +36,6 @@ const bookOf = async (document: string) => {
   return body.calibre_book_id;
 };
 const libraryFile = (relative: string) => join(t!.files.library!, relative);
-
-/** Writes to the temp copy of metadata.db as calibre would (its triggers need these functions). */
-function calibreWrite(library: string, sql: string): void {
-  const db = new Database(join(library, 'metadata.db'));
-  db.function('title_sort', (title: unknown) => String(title));
-  db.function('uuid4', () => randomUUID());
-  try {
-    db.exec(sql);
-  } finally {
-    db.close();
-  }
-}
 
 describe('the checksum index of a plain Calibre library', () => {
   it('indexes every format at start and reports the first scan done', async () => {
@@ -342,20 +328,7 @@ describe("matching by KOReader's metadata", () => {
   });
 
   it('never guesses between two books of the same title and author', async () => {
-    await scanned({
-      prepare: (files) => {
-        const library = files.library!;
-        calibreWrite(
-          library,
-          `INSERT INTO books (id, title, author_sort, path)
-             VALUES (6, 'The Quiet Lighthouse', 'Ellison, Mara', 'Mara Ellison/The Quiet Lighthouse (6)');
-           INSERT INTO books_authors_link (book, author) VALUES (6, 1);
-           INSERT INTO data (book, format, uncompressed_size, name) VALUES (6, 'EPUB', 1641, 'The Quiet Lighthouse - Mara Ellison');`,
-        );
-        mkdirSync(join(library, 'Mara Ellison', 'The Quiet Lighthouse (6)'));
-        copyFileSync(REV1_EPUB, join(library, 'Mara Ellison', 'The Quiet Lighthouse (6)', 'The Quiet Lighthouse - Mara Ellison.epub'));
-      },
-    });
+    await scanned({ prepare: (files) => addSecondLighthouse(files.library!) });
     const response = await push(UNKNOWN_A, 0.4, {
       metadata: { title: 'The Quiet Lighthouse', authors: 'Mara Ellison', filename: 'x.epub' },
     });

@@ -73,7 +73,7 @@ export class MissExplainer {
 
     const sharedName = findLiveDocuments(state.conn, document, ['filename']);
     if (sharedName.length > 0) {
-      const books = [...new Set(sharedName.map((d) => d.bookId))];
+      const books = [...new Set(sharedName.map((d) => d.bookId))].sort((a, b) => a - b);
       return { reason: 'filename-id', details: { filename: sharedName[0]!.detail ?? '', books } };
     }
 
