@@ -287,12 +287,17 @@ describe("matching by KOReader's metadata", () => {
     });
     expect(json(response)).toEqual({ document: UNKNOWN_A, timestamp: epoch(0), ...BOOK1 });
     expect(appRows('book_read_link')).toMatchObject([{ book_id: 1, user_id: DAVE_ID, read_status: 2 }]);
-    expect(stateRows(`SELECT user_id, document, book_id, format, detail, first_seen, last_seen FROM user_aliases`)).toEqual([
+    expect(
+      stateRows(
+        `SELECT user_id, document, book_id, format, method, detail, first_seen, last_seen FROM document_ids WHERE method = 'metadata'`,
+      ),
+    ).toEqual([
       {
         user_id: DAVE_ID,
         document: UNKNOWN_A,
         book_id: 1,
         format: 'EPUB',
+        method: 'metadata',
         detail: '{"title":"the quiet  LIGHTHOUSE","authors":"Ellison, Mara","filename":"lighthouse.epub"}',
         first_seen: NOW,
         last_seen: NOW,
@@ -324,7 +329,7 @@ describe("matching by KOReader's metadata", () => {
     expect(json(await push(UNKNOWN_A, 0.1, { metadata: { title: 'The Quiet Lighthouse', authors: 'Tobias Renn' } }))).not.toHaveProperty(
       'calibre_book_id',
     );
-    expect(stateRows('SELECT * FROM user_aliases')).toEqual([]);
+    expect(stateRows("SELECT * FROM document_ids WHERE method = 'metadata'")).toEqual([]);
   });
 
   it('never guesses between two books of the same title and author', async () => {
@@ -334,7 +339,7 @@ describe("matching by KOReader's metadata", () => {
     });
     expect(json(response)).toEqual({ document: UNKNOWN_A, timestamp: epoch(0) });
     expect(appRows('book_read_link')).toEqual([]);
-    expect(stateRows('SELECT * FROM user_aliases')).toEqual([]);
+    expect(stateRows("SELECT * FROM document_ids WHERE method = 'metadata'")).toEqual([]);
     // The shared download name is ambiguous too; each file's own hash still names its book.
     expect(await bookOf(md5('The Quiet Lighthouse - Mara Ellison.epub'))).toBeUndefined();
     expect(await bookOf(BOOK1_OLD_EPUB)).toBe(6);

@@ -8,7 +8,8 @@ import {
 } from 'node:http';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { partialMd5OfBuffer } from '../src/checksums/partial-md5.js';
-import { epochAt, testApp, type TestApp, type TestAppOptions } from './support/app.js';
+import { epochAt, storedAt, testApp, type TestApp, type TestAppOptions } from './support/app.js';
+import { cli } from './support/cli.js';
 import { execute, query } from './support/fixtures.js';
 import { md5 } from './support/keys.js';
 import { freePort, listenOnLoopback } from './support/ports.js';
@@ -191,6 +192,18 @@ describe('the download tap (KOSYNC_CALIBRE_WEB_URL)', () => {
       const pushed = await put(t!.app, { document, progress: '/body/DocFragment[2].0', percentage: 0.3, device: 'KOReader' }, user);
       expect(json(pushed)).toEqual({ document, timestamp: epochAt(0), ...BOOK3 });
     }
+    const found = await cli([
+      'checksums',
+      'find',
+      document,
+      ...['--app-db', t!.files.appDb, '--state-db', t!.files.stateDb, '--library', t!.files.library!, '--log-level', 'silent'],
+    ]);
+    expect([found.code, ...found.stdout.split('\n')]).toEqual([
+      0,
+      `${document}: book 3 "Über den Fluss", EPUB, matched by the KOReader partial MD5 of a file Calibre-Web served (download tap)`,
+      `  download   book 3 EPUB  first seen ${storedAt(0)}  last seen ${storedAt(0)}  in the library  (Über den Fluss - Zoë Ångström.epub)`,
+      '',
+    ]);
   });
 
   it('hashes a 20 MiB body streamed in uneven chunks exactly as KOReader hashes the file', async () => {

@@ -1,6 +1,7 @@
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
+import { holdLock } from '../bench/lock-holder.js';
 import { testApp, type TestApp, type TestAppOptions } from './support/app.js';
 import { cli } from './support/cli.js';
 import { addSecondLighthouse, query } from './support/fixtures.js';
@@ -22,10 +23,13 @@ interface MissLine {
 
 let t: TestApp | undefined;
 let lines: MissLine[] = [];
+/** Every log line's message. */
+let said: string[] = [];
 afterEach(async () => {
   await t?.close();
   t = undefined;
   lines = [];
+  said = [];
 });
 
 /** The app on the plain library, logging at info; after its first scan unless `scan` is false. */
@@ -38,6 +42,7 @@ async function app(options: TestAppOptions & { scan?: boolean } = {}): Promise<T
     logStream: {
       write: (line) => {
         const parsed = JSON.parse(line) as MissLine;
+        said.push(parsed.msg);
         if (parsed.msg.startsWith('document matches no book')) lines.push(parsed);
       },
     },
@@ -202,5 +207,26 @@ describe('why a push matched no book, in the log once per user and document', ()
     };
     const dave = json.unmatched.find((u) => u.user_id === 6)!;
     expect(dave.explanation).toMatchObject({ reason: lines[0]!.reason, details: lines[0]!.details, likelyBooks: lines[0]!.likelyBooks });
+  });
+
+  it('a library that cannot be read (calibre holding metadata.db) leaves the push unmatched and answered, and says so', async () => {
+    await app();
+    const lock = await holdLock(join(t!.files.library!, 'metadata.db'), 'exclusive', {
+      touch: 'UPDATE data SET name = name WHERE 0',
+      releaseAfterMs: 20_000,
+    });
+    try {
+      await push(BOOK1_EPUB);
+    } finally {
+      await lock.release();
+    }
+    expect(lines).toEqual([]);
+    expect(said).toEqual(
+      expect.arrayContaining([
+        'library lookup failed; document treated as unmatched',
+        'could not explain why the document matches no book',
+      ]),
+    );
+    expect(query(t!.files.appDb, 'SELECT document, progress FROM kosync_progress')).toEqual([{ document: BOOK1_EPUB, progress: 'p' }]);
   });
 });

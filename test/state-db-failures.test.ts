@@ -93,7 +93,7 @@ describe('the state database locked by another process (kosync.db, BEGIN EXCLUSI
       ).toMatchObject(BOOK1);
       // Nothing of it is in the state DB yet.
       expect(stateRows(`SELECT user_id, last_used_at FROM sync_keys ORDER BY user_id`)).toEqual([{ user_id: 6, last_used_at: null }]);
-      expect(stateRows(`SELECT document FROM user_aliases`)).toEqual([]);
+      expect(stateRows(`SELECT document FROM document_ids WHERE method = 'metadata'`)).toEqual([]);
       // The keys of erin's and admin's logins are made in the background (bcrypt); all wait for the lock.
       await t.app.kosync.syncKeys.settled();
 
@@ -105,7 +105,7 @@ describe('the state database locked by another process (kosync.db, BEGIN EXCLUSI
         { user_id: 6, user_name: 'dave', last_used_at: NOW },
         { user_id: 7, user_name: 'erin', last_used_at: null },
       ]);
-      expect(stateRows(`SELECT user_id, document, book_id, format FROM user_aliases`)).toEqual([
+      expect(stateRows(`SELECT user_id, document, book_id, format FROM document_ids WHERE method = 'metadata'`)).toEqual([
         { user_id: 6, document: ALIAS, book_id: 1, format: 'EPUB' },
       ]);
       // The key recorded after erin's login while the state DB was locked works.

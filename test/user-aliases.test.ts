@@ -63,7 +63,9 @@ describe("aliases learnt from one user's KOReader metadata", () => {
       { user_id: DAVE_ID, book_id: 1 },
       { user_id: ERIN_ID, book_id: 3 },
     ]);
-    expect(query(t!.files.stateDb, 'SELECT user_id, document, book_id, format FROM user_aliases ORDER BY user_id')).toEqual([
+    expect(
+      query(t!.files.stateDb, "SELECT user_id, document, book_id, format FROM document_ids WHERE method = 'metadata' ORDER BY user_id"),
+    ).toEqual([
       { user_id: DAVE_ID, document: DOC, book_id: 1, format: 'EPUB' },
       { user_id: ERIN_ID, document: DOC, book_id: 3, format: 'EPUB' },
     ]);

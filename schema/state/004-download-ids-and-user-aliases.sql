@@ -2,9 +2,12 @@
 -- KOReader metadata kept for that user alone, and the documents a user pushed that matched nothing.
 
 -- document_ids gains the method 'download' (the partial MD5 of a file as Calibre-Web served it, which
--- differs from the library file when Calibre-Web embeds metadata on download). SQLite cannot change a
--- CHECK, so the table is rebuilt with its rows and ids. Rows of method 'metadata' were recorded for
--- every user before aliases were kept per user: they stay as history and no longer match.
+-- differs from the library file when Calibre-Web embeds metadata on download) and the column user_id:
+-- 0 for what holds for everyone (library files, downloads, file names), else the app.db user an alias
+-- learnt from KOReader's metadata belongs to, so one account cannot point another's read status at a
+-- different book. SQLite cannot change a CHECK or a UNIQUE, so the table is rebuilt with its rows and
+-- ids. Aliases recorded before (method 'metadata', for every user) keep user_id 0: history, no longer
+-- matched.
 CREATE TABLE document_ids_new (
   id INTEGER PRIMARY KEY AUTOINCREMENT,
   document TEXT NOT NULL,
@@ -14,28 +17,14 @@ CREATE TABLE document_ids_new (
   detail TEXT,                          -- the file path, the file name hashed, the metadata matched, or the name served
   first_seen TEXT NOT NULL,             -- UTC, YYYY-MM-DD HH:MM:SS.ffffff
   last_seen TEXT NOT NULL,
-  UNIQUE (document, book_id, format, method)
+  user_id INTEGER NOT NULL DEFAULT 0,   -- 0: everyone; else app.db user.id (aliases from that user's metadata)
+  UNIQUE (document, book_id, format, method, user_id)
 );
 INSERT INTO document_ids_new (id, document, book_id, format, method, detail, first_seen, last_seen)
   SELECT id, document, book_id, format, method, detail, first_seen, last_seen FROM document_ids;
 DROP TABLE document_ids;
 ALTER TABLE document_ids_new RENAME TO document_ids;
 CREATE INDEX document_ids_book_format ON document_ids (book_id, format);
-
--- A document matched through the title and authors one user's KOReader sent: an alias of that book
--- for that user only, so one account cannot point another's read status at a different book.
-CREATE TABLE user_aliases (
-  id INTEGER PRIMARY KEY AUTOINCREMENT,
-  user_id INTEGER NOT NULL,             -- app.db user.id
-  document TEXT NOT NULL,
-  book_id INTEGER NOT NULL,
-  format TEXT NOT NULL,
-  detail TEXT,                          -- the metadata matched (JSON)
-  first_seen TEXT NOT NULL,             -- UTC, YYYY-MM-DD HH:MM:SS.ffffff
-  last_seen TEXT NOT NULL,
-  UNIQUE (user_id, document, book_id, format)
-);
-CREATE INDEX user_aliases_book_format ON user_aliases (user_id, book_id, format);
 
 -- A document a user pushed that matched no book, with the metadata KOReader sent (if any) and the
 -- reason it was last explained by, so `checksums find` (and an account page) can explain it again.

@@ -128,7 +128,7 @@ export interface LibraryFilesTable {
 /**
  * How a document id was learnt (schema/state/002-checksum-index.sql, 004-download-ids-and-user-aliases.sql):
  * the partial MD5 of a library file, the md5 of a file name, the partial MD5 of a file as Calibre-Web
- * served it (the download tap), or (history only, no longer matched) metadata recorded for every user.
+ * served it (the download tap), or one user's KOReader metadata (an alias for that user).
  */
 export type DocumentMethod = 'binary' | 'filename' | 'download' | 'metadata';
 
@@ -142,18 +142,8 @@ export interface DocumentIdsTable {
   detail: string | null;
   first_seen: string;
   last_seen: string;
-}
-
-/** `user_aliases` (schema/state/004-download-ids-and-user-aliases.sql): documents matched by one user's KOReader metadata. */
-export interface UserAliasesTable {
-  id: Generated<number>;
-  user_id: number;
-  document: string;
-  book_id: number;
-  format: string;
-  detail: string | null;
-  first_seen: string;
-  last_seen: string;
+  /** 0: holds for everyone; else the app.db user whose KOReader metadata taught it (schema/state/004-…). */
+  user_id: Generated<number>;
 }
 
 /** `unmatched_documents` (schema/state/004-download-ids-and-user-aliases.sql): a user's pushes that matched no book. */
@@ -173,6 +163,5 @@ export interface StateDatabase {
   sync_keys: SyncKeysTable;
   library_files: LibraryFilesTable;
   document_ids: DocumentIdsTable;
-  user_aliases: UserAliasesTable;
   unmatched_documents: UnmatchedDocumentsTable;
 }

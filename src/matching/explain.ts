@@ -1,10 +1,9 @@
 import type { CalibreDb } from '../db/calibre-db.js';
 import type { StateDb } from '../db/state-db.js';
-import { findAllDocuments, findLiveDocuments, type IndexedDocument, indexedDataIds } from '../repos/checksum-index.js';
+import { EVERYONE, findAllDocuments, findLiveDocuments, type IndexedDocument, indexedDataIds } from '../repos/checksum-index.js';
 import { type CwaChecksum, listChecksumRows } from '../repos/cwa-checksums.js';
 import { findBookTitle, type LibraryBook, listDataIds } from '../repos/library.js';
 import { findUnmatched, type UnmatchedDocument } from '../repos/unmatched-documents.js';
-import { findAllUserAliases, type UserAlias } from '../repos/user-aliases.js';
 import { md5Hex } from '../util/md5.js';
 import type { Asker, BookMatch, BookMatcher, DocumentHints, MatchSource } from './book-matcher.js';
 import type { LibraryTitles } from './library-titles.js';
@@ -120,14 +119,14 @@ export class MissExplainer {
   private knownAsGone(document: string, userId: number | undefined): KnownAs[] {
     const { calibre, state } = this.deps;
     const cwa = calibre.hasChecksumTable() ? listChecksumRows(calibre.conn, document) : [];
+    // What matched before: the index's entries for everyone (not the aliases once recorded for every
+    // user, which no longer match) and this user's own aliases.
+    const matchedBefore = (d: IndexedDocument) => (d.userId === EVERYONE ? d.method !== 'metadata' : d.userId === userId);
     const entries: KnownAs[] = [
       ...cwa.map((c) => ({ bookId: c.bookId, format: c.format, how: 'cwa' as const, lastSeen: c.created })),
       ...findAllDocuments(state.conn, document)
-        .filter((d) => !d.live && d.method !== 'metadata')
+        .filter((d) => !d.live && matchedBefore(d))
         .map((d) => ({ bookId: d.bookId, format: d.format, how: d.method, lastSeen: d.lastSeen })),
-      ...findAllUserAliases(state.conn, document)
-        .filter((a) => !a.live && a.userId === userId)
-        .map((a) => ({ bookId: a.bookId, format: a.format, how: 'metadata' as const, lastSeen: a.lastSeen })),
     ];
     // A CWA row of a book metadata.db still has would have matched: only those of deleted books count.
     return entries.filter((e) => e.how !== 'cwa' || findBookTitle(calibre.conn, e.bookId) === undefined);
@@ -215,10 +214,8 @@ export interface DocumentExplanation {
   /** The book the server matches the document to now (for anyone), and which of its sources matched it. */
   match: (Omit<BookMatch, 'source'> & { method: MatchSource }) | undefined;
   cwa: CwaChecksum[];
-  /** Every index entry for the document, newest first; `live` ones can match. */
+  /** Every index entry for the document, newest first; `live` ones can match (one with a `userId`: for that user alone). */
   index: IndexedDocument[];
-  /** Aliases learnt from users' KOReader metadata: each matches for its user alone. */
-  aliases: UserAlias[];
   /** Pushes that matched nothing, per user, each explained with the metadata it carried. */
   unmatched: UnmatchedPush[];
   /** Why it matches nothing, from the id alone; undefined when it matches. */
@@ -236,17 +233,16 @@ interface Explaining {
 export function explainDocument(document: string, { matcher, explainer, calibre, state }: Explaining): DocumentExplanation {
   const cwa = calibre.hasChecksumTable() ? listChecksumRows(calibre.conn, document) : [];
   const index = findAllDocuments(state.conn, document);
-  const aliases = findAllUserAliases(state.conn, document);
   const unmatched = () =>
     findUnmatched(state.conn, document).map((push) => ({
       ...push,
       explanation: explainer.explain(document, { userId: push.user_id, hints: hintsOf(push) }),
     }));
   const found = matcher.match(document);
-  if (!found) return { document, match: undefined, cwa, index, aliases, unmatched: unmatched(), miss: explainer.explain(document) };
+  if (!found) return { document, match: undefined, cwa, index, unmatched: unmatched(), miss: explainer.explain(document) };
   const { source, ...book } = found;
   // Pushes that matched nothing before the document matched for everyone are history: not explained again.
-  return { document, match: { ...book, method: source }, cwa, index, aliases, unmatched: [], miss: undefined };
+  return { document, match: { ...book, method: source }, cwa, index, unmatched: [], miss: undefined };
 }
 
 function hintsOf(push: UnmatchedDocument): DocumentHints {

@@ -3,7 +3,7 @@ import type { StateDb } from '../db/state-db.js';
 import type { DocumentMethod } from '../db/tables.js';
 import { documentsOfBook, findLiveDocuments } from '../repos/checksum-index.js';
 import { findBookTitle } from '../repos/library.js';
-import type { BookMatch, BookSource, MatchSource } from './book-matcher.js';
+import type { BookMatch, BookSource, MatchSource, UserSource } from './book-matcher.js';
 
 /** A book and format a source found for a document, and how. */
 interface Candidate {
@@ -75,5 +75,26 @@ export class ChecksumIndexSource extends IndexedDocumentSource {
 export class FilenameIdSource extends IndexedDocumentSource {
   constructor(calibre: CalibreDb, state: StateDb) {
     super(calibre, state, ['filename'], 'koreader_filename', true);
+  }
+}
+
+/**
+ * The aliases learnt from this user's KOReader metadata (recorded by MetadataSource for that user
+ * alone): a document their reader named by title and authors once matches that book by its id from
+ * then on, for them and nobody else.
+ */
+export class UserAliasSource implements UserSource {
+  constructor(
+    private readonly calibre: CalibreDb,
+    private readonly state: StateDb,
+  ) {}
+
+  match(document: string, userId: number): BookMatch | undefined {
+    const aliases = findLiveDocuments(this.state.conn, document, ['metadata'], userId).map((a) => ({ ...a, source: a.method }));
+    return firstInLibrary(this.calibre, aliases, 'koreader');
+  }
+
+  documentsOf(bookId: number, format: string, userId: number): string[] {
+    return documentsOfBook(this.state.conn, bookId, format, ['metadata'], userId);
   }
 }

@@ -4,11 +4,10 @@ import type { StateDb } from '../db/state-db.js';
 import { BookMatcher } from './book-matcher.js';
 import { CwaChecksumSource } from './cwa-checksums.js';
 import { MissExplainer } from './explain.js';
-import { ChecksumIndexSource, FilenameIdSource } from './index-sources.js';
+import { ChecksumIndexSource, FilenameIdSource, UserAliasSource } from './index-sources.js';
 import { LibraryTitles } from './library-titles.js';
 import { MatchCache } from './match-cache.js';
 import { MetadataSource } from './metadata-source.js';
-import { UserAliasSource } from './user-alias-source.js';
 
 /** Documents (and document lists) whose match is kept between requests. */
 const MATCH_CACHE_ENTRIES = 2000;

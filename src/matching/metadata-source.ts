@@ -2,9 +2,8 @@ import { extname } from 'node:path';
 import type { Clock } from '../clock.js';
 import { formatSqlDatetime } from '../db/datetime.js';
 import type { StateDb } from '../db/state-db.js';
-import { liveFormatsOf } from '../repos/checksum-index.js';
+import { liveFormatsOf, recordDocument } from '../repos/checksum-index.js';
 import type { LibraryBook } from '../repos/library.js';
-import { recordUserAlias } from '../repos/user-aliases.js';
 import type { BookMatch, DocumentHints, HintSource } from './book-matcher.js';
 import type { LibraryTitles } from './library-titles.js';
 import { authorsMatch } from './title-author.js';
@@ -50,8 +49,8 @@ function formatOf(formats: string[], filename: string | undefined): string | und
 
 /**
  * The last resort for an unknown document: KOReader's metadata (compareMetadata). When one book and
- * format fit, the document is recorded as an alias of it for the user who sent the metadata
- * (src/repos/user-aliases.ts), so that user's later requests match by id; never for anyone else.
+ * format fit, the document is recorded in the index as an alias of it for the user who sent the
+ * metadata (UserAliasSource), so that user's later requests match by id; never for anyone else.
  */
 export class MetadataSource implements HintSource {
   constructor(
@@ -70,12 +69,13 @@ export class MetadataSource implements HintSource {
         document,
         bookId: book.id,
         format,
+        method: 'metadata' as const,
         detail: JSON.stringify({ title: hints?.title, authors: hints?.authors, ...(hints?.filename ? { filename: hints.filename } : {}) }),
         seen: formatSqlDatetime(this.clock.nowMicros()),
       };
       // Deferred while another process holds the state DB's lock: this sync is matched all the same.
       this.state.later(`alias:${userId}:${document}:${book.id}:${format}`, 'recording a document alias from KOReader metadata', (conn) =>
-        recordUserAlias(conn, alias),
+        recordDocument(conn, alias),
       );
     }
     return { bookId: book.id, title: book.title, format, checksumVersion: 'koreader', source: 'metadata' };

@@ -19,16 +19,6 @@ interface ProgressWrite {
 
 const PROGRESS_COLUMNS = ['id', 'document', 'progress', 'percentage', 'device', 'device_id', 'timestamp'] as const;
 
-const progressOf = prepared((p: { userId: number; document: string }) =>
-  appQuery
-    .selectFrom('kosync_progress')
-    .select(PROGRESS_COLUMNS)
-    .where('user_id', '=', p.userId)
-    .where('document', '=', p.document)
-    .orderBy('id')
-    .limit(1),
-);
-
 const rowsOf = prepared((p: { userId: number; document: string }) =>
   appQuery
     .selectFrom('kosync_progress')
@@ -85,7 +75,7 @@ function newestProgressQuery(count: number): PreparedQuery<NewestValues, Progres
 
 /** This user's row for a document: the lowest id when several exist, as CWA's `.first()` finds it. */
 export function findProgress(conn: Connection, userId: number, document: string): ProgressRow | undefined {
-  return conn.first(progressOf, { userId, document });
+  return conn.first(rowsOf, { userId, document });
 }
 
 /** This user's rows for a document, the lowest id (the one a push updates) first. */

@@ -119,39 +119,37 @@ export class ProgressService {
 
   /** The library book of a document; a failing library lookup is logged and leaves it unmatched, as CWA. */
   private match(document: string, log: FastifyBaseLogger, asker: Asker): BookMatch | undefined {
-    try {
-      return this.deps.matcher?.match(document, asker);
-    } catch (error) {
-      log.warn({ err: error }, 'library lookup failed; document treated as unmatched');
-      return undefined;
-    }
+    return orElse(log, 'library lookup failed; document treated as unmatched', undefined, () => this.deps.matcher?.match(document, asker));
   }
 
   /** Why a push matched no book, said once per user and document; a failure to explain never fails the push. */
   private reportMiss(user: UserRow, update: ProgressUpdate, log: FastifyBaseLogger): void {
-    try {
-      this.deps.misses?.report(user, update.document, update.hints, log);
-    } catch (error) {
-      log.warn({ err: error }, 'could not explain why the document matches no book');
-    }
+    orElse(log, 'could not explain why the document matches no book', undefined, () =>
+      this.deps.misses?.report(user, update.document, update.hints, log),
+    );
   }
 
   private lookup(document: string, userId: number, log: FastifyBaseLogger): MatchLookup | undefined {
-    try {
-      return this.deps.matcher?.lookup(document, userId);
-    } catch (error) {
-      log.warn({ err: error }, 'library lookup failed; document treated as unmatched');
-      return undefined;
-    }
+    return orElse(log, 'library lookup failed; document treated as unmatched', undefined, () =>
+      this.deps.matcher?.lookup(document, userId),
+    );
   }
 
   private documentsOf(lookup: MatchLookup, log: FastifyBaseLogger): string[] {
-    try {
-      return lookup.documents();
-    } catch (error) {
-      log.warn({ err: error }, 'library lookup failed; progress not shared across files');
-      return [];
-    }
+    return orElse(log, 'library lookup failed; progress not shared across files', [], () => lookup.documents());
+  }
+}
+
+/**
+ * What `work` answers, or, when it throws (the library's databases failing), `fallback`, with a warning
+ * saying what the sync does instead.
+ */
+function orElse<T>(log: FastifyBaseLogger, instead: string, fallback: T, work: () => T): T {
+  try {
+    return work();
+  } catch (error) {
+    log.warn({ err: error }, instead);
+    return fallback;
   }
 }
 

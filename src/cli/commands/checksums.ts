@@ -3,6 +3,7 @@ import type { ScanProgress, ScanSummary } from '../../checksums/scanner.js';
 import { type Databases, openDatabases } from '../../databases.js';
 import { type Library, libraryOf } from '../../library.js';
 import type { MatchSource } from '../../matching/book-matcher.js';
+import { EVERYONE, type IndexedDocument } from '../../repos/checksum-index.js';
 import { findUserById } from '../../repos/users.js';
 import type { Command, CommandContext } from '../command.js';
 
@@ -83,8 +84,11 @@ function progressBar(out: NodeJS.WritableStream): (p: ScanProgress) => void {
 async function find({ stdout, switches }: CommandContext, db: Opened, document: string): Promise<number> {
   const found = explainDocument(document, { matcher: db.matcher, explainer: db.explainer, calibre: db.calibreDb, state: db.stateDb });
   stdout.write(switches.has('--json') ? `${JSON.stringify(found)}\n` : describeDocument(found, (id) => userName(db, id)));
-  return found.match || found.aliases.some((a) => a.live) ? 0 : 1;
+  return found.match || found.index.some(forOneUser) ? 0 : 1;
 }
+
+/** A live alias learnt from one user's KOReader metadata: the document matches for that user. */
+const forOneUser = (e: IndexedDocument) => e.live && e.userId !== EVERYONE;
 
 /** A user's name from app.db, for the report; the id when it cannot be read. */
 function userName(db: Opened, id: number): string {
@@ -96,30 +100,26 @@ function userName(db: Opened, id: number): string {
   }
 }
 
-function describeDocument(
-  { document, match, cwa, index, aliases, unmatched, miss }: DocumentExplanation,
-  user: (id: number) => string,
-): string {
+function describeDocument({ document, match, cwa, index, unmatched, miss }: DocumentExplanation, user: (id: number) => string): string {
   const lines = [
     match
       ? `${document}: book ${match.bookId} "${match.title}", ${match.format}, matched by ${METHOD_NAMES[match.method]}`
-      : `${document}: matches no book of the library${aliases.some((a) => a.live) ? ' for everyone' : ''}`,
+      : `${document}: matches no book of the library${index.some(forOneUser) ? ' for everyone' : ''}`,
   ];
   for (const e of cwa) lines.push(`  CWA table  book ${e.bookId} ${e.format}  created ${e.created ?? '(unknown)'}  version ${e.version}`);
   const state = (live: boolean) => (live ? 'in the library' : 'book or format no longer in the library');
   for (const e of index) {
     const detail = e.detail ? `  (${e.detail})` : '';
-    const legacy = e.method === 'metadata' ? '  recorded for every user before aliases were per user: no longer matches' : '';
+    const whose =
+      e.userId !== EVERYONE
+        ? `  for ${user(e.userId)} only`
+        : e.method === 'metadata'
+          ? '  recorded for every user before aliases were per user: no longer matches'
+          : '';
     const seen = `first seen ${e.firstSeen}  last seen ${e.lastSeen}`;
-    lines.push(`  ${e.method.padEnd(9)}  book ${e.bookId} ${e.format}  ${seen}  ${state(e.live)}${detail}${legacy}`);
+    lines.push(`  ${e.method.padEnd(9)}  book ${e.bookId} ${e.format}  ${seen}  ${state(e.live)}${whose}${detail}`);
   }
-  for (const a of aliases) {
-    lines.push(
-      `  alias      book ${a.bookId} ${a.format}  for ${user(a.userId)} only, from their KOReader's metadata  ` +
-        `first seen ${a.firstSeen}  last seen ${a.lastSeen}  ${state(a.live)}${a.detail ? `  (${a.detail})` : ''}`,
-    );
-  }
-  if (cwa.length === 0 && index.length === 0 && aliases.length === 0) {
+  if (cwa.length === 0 && index.length === 0) {
     lines.push('  not in the checksum index (run `checksums scan` if the library changed)');
   }
   for (const push of unmatched) {
