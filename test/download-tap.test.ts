@@ -6,6 +6,7 @@ import {
   type Server,
   type ServerResponse,
 } from 'node:http';
+import { rmSync, writeFileSync } from 'node:fs';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { partialMd5OfBuffer } from '../src/checksums/partial-md5.js';
 import { epochAt, storedAt, testApp, type TestApp, type TestAppOptions } from './support/app.js';
@@ -299,6 +300,22 @@ describe('the download tap (KOSYNC_CALIBRE_WEB_URL)', () => {
     t = await testApp({ library: 'calibre' });
     const answer = await t.app.inject({ method: 'GET', url: '/download/1/epub' });
     expect([answer.statusCode, JSON.parse(answer.body)]).toEqual([404, { code: 2000, message: 'Not found' }]);
+  });
+
+  it("answers 503 in plain text, forwarding nothing, while Calibre-Web's settings (its login header) cannot be read", async () => {
+    upstream = await startUpstream();
+    t = await testApp({ library: 'calibre', env: { KOSYNC_CALIBRE_WEB_URL: `http://127.0.0.1:${upstream.port}` } });
+    // Before the settings are first read, app.db is replaced by a file that is not Calibre-Web's.
+    rmSync(t.files.appDb);
+    writeFileSync(t.files.appDb, '');
+    port = await listenOnLoopback(t.app);
+    const answer = await fetchRaw('/download/3/epub');
+    expect([answer.status, answer.headers['content-type'], answer.body.toString()]).toEqual([
+      503,
+      'text/plain; charset=utf-8',
+      "Calibre-Web's settings cannot be read, try again later\n",
+    ]);
+    expect(upstream.seen).toEqual([]);
   });
 
   it("passes Calibre-Web's login header on only from a proxy named in KOSYNC_TRUST_PROXY", async () => {
