@@ -11,9 +11,10 @@ import { KosyncError } from './errors.js';
 import { baseTwiceRewriter } from './http/base-alias.js';
 import { limitConnections, proxyPeers } from './http/connection-limits.js';
 import { answerError, answerFrameworkError, sendError } from './http/error-answers.js';
-import { type Library, libraryOf } from './library.js';
+import { downloadTaps, type Library, libraryOf } from './library.js';
 import { LOG_REDACTION, MAX_PARAM_LENGTH, SERVER_LIMITS } from './http/server-limits.js';
 import { signInHook } from './http/sign-in.js';
+import { downloadRoutes } from './routes/downloads.js';
 import { healthRoutes } from './routes/health.js';
 import { pageRoutes } from './routes/page.js';
 import { syncsRoutes } from './routes/syncs.js';
@@ -135,6 +136,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
     progress: new ProgressService({
       appDb: databases.appDb,
       matcher: library?.matcher,
+      misses: library?.misses,
       clock,
       shareProgressAcrossFiles: config.shareProgressAcrossFiles,
       koboBridge: config.koboBridge && library ? new KoboBridge(library.calibreDb) : undefined,
@@ -166,6 +168,15 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
   await app.register(pageRoutes, { prefix: config.basePath });
   if (config.rootAliases && config.basePath !== '') {
     for (const routes of routeFamilies) await app.register(routes);
+  }
+  if (config.calibreWebUrl) {
+    // Calibre-Web's download routes are at the root of its host, outside BASE.
+    await app.register(downloadRoutes, {
+      calibreWebUrl: config.calibreWebUrl,
+      tapFor: downloadTaps(databases, clock),
+      calibreWebLoginHeader: async () => (await loginSettings.current()).calibreWebLoginHeader,
+      fromProxy: proxyPeers(config.trustProxy),
+    });
   }
   return app;
 }

@@ -48,6 +48,27 @@ const basePath = z
   .regex(/^\/[A-Za-z0-9._~\-/]*$/, 'must start with "/" and contain only URL path characters')
   .transform((p) => p.replace(/\/+/g, '/').replace(/\/$/, ''));
 
+/**
+ * KOSYNC_CALIBRE_WEB_URL: Calibre-Web's own address, where the download tap forwards; an http(s)
+ * origin (scheme, host and port, no path), kept without a trailing slash.
+ */
+const calibreWebUrl = z
+  .string()
+  .trim()
+  .transform((text, ctx): string => {
+    let url: URL | undefined;
+    try {
+      url = new URL(text);
+    } catch {
+      url = undefined;
+    }
+    if (!url || !['http:', 'https:'].includes(url.protocol) || url.pathname !== '/' || url.search || url.hash || url.username) {
+      ctx.addIssue({ code: 'custom', message: "must be Calibre-Web's own address: http(s)://host:port, without a path" });
+      return z.NEVER;
+    }
+    return url.origin;
+  });
+
 /** proxy-addr's names for address ranges, accepted by fastify's trustProxy. */
 const PROXY_RANGE_NAMES = ['loopback', 'linklocal', 'uniquelocal'];
 
@@ -111,6 +132,7 @@ export const envSchema = z
     KOSYNC_METRICS: metricsSetting.default('off'),
     KOSYNC_MAX_CONNECTIONS: integer(0, 1_000_000).default(512),
     KOSYNC_MAX_CONNECTIONS_PER_ADDRESS: integer(0, 1_000_000).default(128),
+    KOSYNC_CALIBRE_WEB_URL: calibreWebUrl.optional().meta(documentedDefault('*(unset: no download tap)*')),
   })
   .transform((e) => ({
     appDb: e.KOSYNC_APP_DB,
@@ -178,6 +200,11 @@ export const envSchema = z
      * cap the longest-idle connection is closed first (0: no cap). Defaults fit `ulimit -n` 1024.
      */
     connectionLimits: { total: e.KOSYNC_MAX_CONNECTIONS, perAddress: e.KOSYNC_MAX_CONNECTIONS_PER_ADDRESS },
+    /**
+     * Calibre-Web's own address: when set, the server also answers Calibre-Web's download routes at the
+     * root and records the KOReader ids of the files it serves (the download tap).
+     */
+    calibreWebUrl: e.KOSYNC_CALIBRE_WEB_URL,
   }));
 
 export type Config = Readonly<z.output<typeof envSchema>>;

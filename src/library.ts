@@ -1,10 +1,13 @@
 import { ChecksumScanner } from './checksums/scanner.js';
+import { DownloadTap } from './checksums/served-file.js';
 import type { Clock } from './clock.js';
 import type { Config } from './config.js';
 import type { Databases } from './databases.js';
 import type { CalibreDb } from './db/calibre-db.js';
 import type { BookMatcher } from './matching/book-matcher.js';
-import { libraryMatcher } from './matching/library-matcher.js';
+import type { MissExplainer } from './matching/explain.js';
+import { libraryMatching } from './matching/library-matcher.js';
+import { MissReporter } from './matching/miss-reporter.js';
 
 /** Least time between two index refreshes asked for by documents that matched nothing. */
 const UNKNOWN_REFRESH_GAP_MS = 60_000;
@@ -13,6 +16,9 @@ const UNKNOWN_REFRESH_GAP_MS = 60_000;
 export interface Library {
   calibreDb: CalibreDb;
   matcher: BookMatcher;
+  /** Why a document matches no book; `misses` says it in the log for a push. */
+  explainer: MissExplainer;
+  misses: MissReporter;
   /** Keeps the checksum index in step with the library; its owner starts and stops it. */
   scanner: ChecksumScanner;
 }
@@ -32,6 +38,15 @@ export function libraryOf(config: Pick<Config, 'scanIntervalSeconds'>, databases
     intervalMs: config.scanIntervalSeconds * 1000,
     unknownRefreshGapMs: UNKNOWN_REFRESH_GAP_MS,
   });
-  const matcher = libraryMatcher(calibreDb, stateDb, clock, () => scanner.requestRefresh());
-  return { calibreDb, matcher, scanner };
+  const { matcher, explainer } = libraryMatching(calibreDb, stateDb, clock, () => scanner.requestRefresh());
+  const misses = new MissReporter({ explainer, state: stateDb, clock });
+  return { calibreDb, matcher, explainer, misses, scanner };
+}
+
+/** The download tap's recorder: a file Calibre-Web serves is recorded in the state DB's checksum index. */
+export function downloadTaps(
+  databases: Pick<Databases, 'stateDb'>,
+  clock: Clock,
+): (file: ConstructorParameters<typeof DownloadTap>[0]) => DownloadTap {
+  return (file) => new DownloadTap(file, { state: databases.stateDb, clock });
 }

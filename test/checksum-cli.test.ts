@@ -96,11 +96,14 @@ describe('calibre-web-kosync checksums find', () => {
     );
   });
 
-  it('exits 1 for a document no book matches', async () => {
+  it('exits 1 for a document no book matches, and says the index has not read the library yet', async () => {
     const { code, out } = await cli(['checksums', 'find', UNKNOWN_DOC]);
     expect(code).toBe(1);
     expect(out).toBe(
-      `${UNKNOWN_DOC}: matches no book of the library\n  not in the checksum index (run \`checksums scan\` if the library changed)\n`,
+      `${UNKNOWN_DOC}: matches no book of the library\n` +
+        '  not in the checksum index (run `checksums scan` if the library changed)\n' +
+        "  why: the checksum index has not read 6 of the library's 6 files yet (a scan is running or due); " +
+        'it matches once its file is indexed (index-incomplete)\n',
     );
   });
 

@@ -1,10 +1,8 @@
-import { randomUUID } from 'node:crypto';
-import { copyFileSync, mkdirSync, rmSync, utimesSync } from 'node:fs';
+import { copyFileSync, rmSync, utimesSync } from 'node:fs';
 import { join } from 'node:path';
-import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
 import { basic, epochAt as epoch, SECOND, storedAt, testApp, type TestApp, type TestAppOptions } from './support/app.js';
-import { DAVE_ID, FIXTURES, query, tableRows } from './support/fixtures.js';
+import { addSecondLighthouse, calibreWrite, DAVE_ID, FIXTURES, query, tableRows } from './support/fixtures.js';
 import { md5 } from './support/keys.js';
 import { BOOK1, BOOK1_EPUB, BOOK1_OLD_EPUB, BOOK2_EPUB, BOOK2_PDF, BOOK3_EPUB, get, json, put } from './support/requests.js';
 
@@ -38,18 +36,6 @@ const bookOf = async (document: string) => {
   return body.calibre_book_id;
 };
 const libraryFile = (relative: string) => join(t!.files.library!, relative);
-
-/** Writes to the temp copy of metadata.db as calibre would (its triggers need these functions). */
-function calibreWrite(library: string, sql: string): void {
-  const db = new Database(join(library, 'metadata.db'));
-  db.function('title_sort', (title: unknown) => String(title));
-  db.function('uuid4', () => randomUUID());
-  try {
-    db.exec(sql);
-  } finally {
-    db.close();
-  }
-}
 
 describe('the checksum index of a plain Calibre library', () => {
   it('indexes every format at start and reports the first scan done', async () => {
@@ -294,7 +280,7 @@ describe("matching by KOReader's metadata", () => {
   const UNKNOWN_A = 'aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa';
   const UNKNOWN_B = 'bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb';
 
-  it('matches the one book with that title and author and records the document as an alias', async () => {
+  it("matches the one book with that title and author and records the document as an alias of that user's", async () => {
     await scanned();
     const response = await push(UNKNOWN_A, 0.4, {
       metadata: { title: 'the quiet  LIGHTHOUSE', authors: 'Ellison, Mara', filename: 'lighthouse.epub' },
@@ -302,9 +288,12 @@ describe("matching by KOReader's metadata", () => {
     expect(json(response)).toEqual({ document: UNKNOWN_A, timestamp: epoch(0), ...BOOK1 });
     expect(appRows('book_read_link')).toMatchObject([{ book_id: 1, user_id: DAVE_ID, read_status: 2 }]);
     expect(
-      stateRows(`SELECT document, book_id, format, method, detail, first_seen, last_seen FROM document_ids WHERE method = 'metadata'`),
+      stateRows(
+        `SELECT user_id, document, book_id, format, method, detail, first_seen, last_seen FROM document_ids WHERE method = 'metadata'`,
+      ),
     ).toEqual([
       {
+        user_id: DAVE_ID,
         document: UNKNOWN_A,
         book_id: 1,
         format: 'EPUB',
@@ -340,30 +329,17 @@ describe("matching by KOReader's metadata", () => {
     expect(json(await push(UNKNOWN_A, 0.1, { metadata: { title: 'The Quiet Lighthouse', authors: 'Tobias Renn' } }))).not.toHaveProperty(
       'calibre_book_id',
     );
-    expect(stateRows(`SELECT * FROM document_ids WHERE method = 'metadata'`)).toEqual([]);
+    expect(stateRows("SELECT * FROM document_ids WHERE method = 'metadata'")).toEqual([]);
   });
 
   it('never guesses between two books of the same title and author', async () => {
-    await scanned({
-      prepare: (files) => {
-        const library = files.library!;
-        calibreWrite(
-          library,
-          `INSERT INTO books (id, title, author_sort, path)
-             VALUES (6, 'The Quiet Lighthouse', 'Ellison, Mara', 'Mara Ellison/The Quiet Lighthouse (6)');
-           INSERT INTO books_authors_link (book, author) VALUES (6, 1);
-           INSERT INTO data (book, format, uncompressed_size, name) VALUES (6, 'EPUB', 1641, 'The Quiet Lighthouse - Mara Ellison');`,
-        );
-        mkdirSync(join(library, 'Mara Ellison', 'The Quiet Lighthouse (6)'));
-        copyFileSync(REV1_EPUB, join(library, 'Mara Ellison', 'The Quiet Lighthouse (6)', 'The Quiet Lighthouse - Mara Ellison.epub'));
-      },
-    });
+    await scanned({ prepare: (files) => addSecondLighthouse(files.library!) });
     const response = await push(UNKNOWN_A, 0.4, {
       metadata: { title: 'The Quiet Lighthouse', authors: 'Mara Ellison', filename: 'x.epub' },
     });
     expect(json(response)).toEqual({ document: UNKNOWN_A, timestamp: epoch(0) });
     expect(appRows('book_read_link')).toEqual([]);
-    expect(stateRows(`SELECT * FROM document_ids WHERE method = 'metadata'`)).toEqual([]);
+    expect(stateRows("SELECT * FROM document_ids WHERE method = 'metadata'")).toEqual([]);
     // The shared download name is ambiguous too; each file's own hash still names its book.
     expect(await bookOf(md5('The Quiet Lighthouse - Mara Ellison.epub'))).toBeUndefined();
     expect(await bookOf(BOOK1_OLD_EPUB)).toBe(6);

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { chmodSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { KOSYNC_PROGRESS_DDL } from '../src/db/app-db.js';
@@ -129,6 +130,88 @@ describe('calibre-web-kosync doctor on a working setup', () => {
         `e.g. ${join(files.library!, 'Mara Ellison/The Quiet Lighthouse (1)/The Quiet Lighthouse - Mara Ellison.epub')} ` +
         '(is the same library mounted here as in Calibre-Web?); books without a CWA checksum cannot be matched\n',
     );
+  });
+});
+
+describe('calibre-web-kosync doctor on what other CWA versions and Calibre-Web downloads leave', () => {
+  it('reports the rows other CWA versions left and the UNIQUE indexes CWA forks added, without failing', async () => {
+    const files = fixture({ app: 'app-cwa-rows.db', library: 'calibre' });
+    execute(
+      files.appDb,
+      'CREATE UNIQUE INDEX kosync_progress_user_document ON kosync_progress (user_id, document);' +
+        'CREATE UNIQUE INDEX book_read_link_user_book ON book_read_link (user_id, book_id)',
+    );
+    const run = await doctor(files);
+    expect(run.code).toBe(0);
+    const lines = run.stdout.split('\n');
+    const at = lines.indexOf("  ok    kosync_progress: present, variant A (CWA's current form), 7 rows");
+    expect(lines.slice(at, at + 4)).toEqual([
+      "  ok    kosync_progress: present, variant A (CWA's current form), 7 rows",
+      '  note  kosync_progress holds rows other CWA versions left: 3 rows keyed by a book id (read for that book when the position ' +
+        'fits the format); 1 CWNG percentage-only row (never served: no position to go to); 1 CWA v3.1 row with a 0-1 fraction ' +
+        '(read as the percentage it is)',
+      '  note  UNIQUE index kosync_progress_user_document on kosync_progress (user_id, document), as CWA forks add: kept satisfied, ' +
+        'the sidecar updates the row of a user and document or book instead of adding one',
+      '  note  UNIQUE index book_read_link_user_book on book_read_link (user_id, book_id), as CWA forks add: kept satisfied, ' +
+        'the sidecar updates the row of a user and document or book instead of adding one',
+    ]);
+  });
+
+  it.each([
+    ['/usr/bin', null, "calibre's binaries in /usr/bin"],
+    ['', '/usr/local/bin', 'kepubify in /usr/local/bin (KEPUB)'],
+  ])(
+    'warns when Calibre-Web embeds metadata on download (binaries %j, kepubify %j) and the download tap is not set',
+    async (binaries, kepubify, what) => {
+      const files = fixture();
+      execute(
+        files.appDb,
+        `UPDATE settings SET config_embed_metadata = 1, config_binariesdir = '${binaries}', ` +
+          `config_kepubifypath = ${kepubify === null ? 'NULL' : `'${kepubify}'`}`,
+      );
+      const run = await doctor(files);
+      expect(run.code).toBe(0);
+      expect(run.stdout).toContain(
+        `  WARN  Calibre-Web embeds metadata into every download (${what}): a book a reader downloads from it is not the library file ` +
+          'and matches no book unless the download passes through the sidecar. Set KOSYNC_CALIBRE_WEB_URL to ' +
+          "Calibre-Web's address and route its download paths to the sidecar (README: the download tap), or have readers turn on " +
+          "KOReader's Send document metadata\n",
+      );
+    },
+  );
+
+  it('says nothing of downloads when Calibre-Web serves library files unchanged (embedding off, or no binaries)', async () => {
+    for (const update of [
+      "config_embed_metadata = 0, config_binariesdir = '/usr/bin'",
+      "config_embed_metadata = 1, config_binariesdir = ''",
+    ]) {
+      const files = fixture();
+      execute(files.appDb, `UPDATE settings SET ${update}`);
+      expect((await doctor(files)).stdout).not.toMatch(/download|embeds/);
+    }
+  });
+
+  it('with the download tap set, says whether Calibre-Web answers at KOSYNC_CALIBRE_WEB_URL', async () => {
+    const files = fixture();
+    execute(files.appDb, "UPDATE settings SET config_embed_metadata = 1, config_binariesdir = '/usr/bin'");
+    const down = await doctor(files, ['--calibre-web-url', `http://127.0.0.1:${closedPort}`]);
+    expect(down.code).toBe(0);
+    expect(down.stdout).toContain(
+      `  WARN  download tap: nothing answers at http://127.0.0.1:${closedPort} (KOSYNC_CALIBRE_WEB_URL); ` +
+        'downloads through the sidecar get 502\n',
+    );
+    const calibreWeb = createServer((_request, response) => response.writeHead(200).end('login page'));
+    await new Promise<void>((resolve) => calibreWeb.listen(0, '127.0.0.1', resolve));
+    try {
+      const url = `http://127.0.0.1:${(calibreWeb.address() as { port: number }).port}`;
+      const up = await doctor(files, ['--calibre-web-url', url]);
+      expect(up.stdout).toContain(
+        `  ok    download tap: Calibre-Web answers at ${url} (status 200)\n` +
+          "  ok    Calibre-Web embeds metadata into downloads (calibre's binaries in /usr/bin): the tap records each file it serves\n",
+      );
+    } finally {
+      await new Promise((resolve) => calibreWeb.close(resolve));
+    }
   });
 });
 

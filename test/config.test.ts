@@ -101,4 +101,21 @@ describe('configuration from the environment', () => {
   it('refuses a port out of range', () => {
     expect(() => loadConfig({ KOSYNC_PORT: '70000' })).toThrow('KOSYNC_PORT: must be between 0 and 65535');
   });
+
+  it("takes Calibre-Web's own address for the download tap: an http(s) origin, nothing after the port", () => {
+    expect(loadConfig({}).calibreWebUrl).toBeUndefined();
+    expect(loadConfig({ KOSYNC_CALIBRE_WEB_URL: ' http://calibre-web:8083/ ' }).calibreWebUrl).toBe('http://calibre-web:8083');
+    expect(loadConfig({ KOSYNC_CALIBRE_WEB_URL: 'https://BOOKS.example' }).calibreWebUrl).toBe('https://books.example');
+    for (const bad of [
+      'calibre-web:8083',
+      'ftp://calibre-web',
+      'http://calibre-web:8083/calibre',
+      'http://cw:8083/?x=1',
+      'http://u:p@cw:8083',
+    ]) {
+      expect(() => loadConfig({ KOSYNC_CALIBRE_WEB_URL: bad })).toThrow(
+        `KOSYNC_CALIBRE_WEB_URL: must be Calibre-Web's own address: http(s)://host:port, without a path (got ${JSON.stringify(bad)})`,
+      );
+    }
+  });
 });

@@ -46,7 +46,7 @@ afterEach(async () => {
 });
 
 const progressRows = () => query(t!.files.appDb, 'SELECT * FROM kosync_progress');
-const aliasRows = () => query(t!.files.stateDb, `SELECT * FROM document_ids WHERE method = 'metadata'`);
+const aliasRows = () => query(t!.files.stateDb, "SELECT * FROM document_ids WHERE method = 'metadata'");
 
 describe('text that is not well-formed UTF-16 (a lone surrogate Python cannot read back)', () => {
   for (const { field, status, body } of CASES) {

@@ -1,19 +1,12 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, request as httpRequest, type Server } from 'node:http';
-import { connect } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { testApp, T0, type TestApp } from './support/app.js';
 import { execute } from './support/fixtures.js';
-import { freePort, listenOnLoopback } from './support/ports.js';
+import { type Nginx, NGINX_SNIPPET, nginxMissing, startNginx } from './support/nginx.js';
+import { listenOnLoopback } from './support/ports.js';
 import { BOOK1_EPUB, DAVE } from './support/requests.js';
-import { missingFile, skipWithout } from './support/system.js';
+import { skipWithout } from './support/system.js';
 
-/** Debian's nginx-light (installed by .ci/run). */
-const NGINX = '/usr/sbin/nginx';
-const SNIPPET = new URL('../docker/nginx.conf', import.meta.url).pathname;
 /** The reader's address: a loopback address other than nginx's own, so the two can be told apart. */
 const CLIENT_ADDRESS = '127.0.0.5';
 const HOST = 'books.example';
@@ -46,24 +39,12 @@ function listening(server: Server): Promise<number> {
   return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve((server.address() as { port: number }).port)));
 }
 
-function portOpen(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = connect(port, '127.0.0.1');
-    socket.once('connect', () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.once('error', () => resolve(false));
-  });
-}
-
-describe.skipIf(skipWithout(missingFile(NGINX, 'apt-get install nginx-light; .ci/run does'), 'the nginx tests'))(
+describe.skipIf(skipWithout(nginxMissing(), 'the nginx tests'))(
   'the nginx snippet docker/nginx.conf, in front of the sidecar and Calibre-Web',
   () => {
     let sidecar: TestApp;
     let calibreWeb: Server;
-    let nginx: ChildProcess;
-    let prefix: string;
+    let nginx: Nginx | undefined;
     let port: number;
     let sidecarPort: number;
     const logLines: string[] = [];
@@ -94,54 +75,18 @@ describe.skipIf(skipWithout(missingFile(NGINX, 'apt-get install nginx-light; .ci
       });
       const calibreWebPort = await listening(calibreWeb);
 
-      prefix = mkdtempSync(join(tmpdir(), 'kosync-nginx-'));
-      port = await freePort();
-      const temp = (name: string) => `${name}_temp_path ${join(prefix, name)};`;
-      writeFileSync(
-        join(prefix, 'nginx.conf'),
-        [
-          ...(process.getuid?.() === 0 ? ['user root;'] : []),
-          'worker_processes 1;',
-          `pid ${join(prefix, 'nginx.pid')};`,
-          `error_log ${join(prefix, 'error.log')} warn;`,
-          'events { worker_connections 64; }',
-          'http {',
-          '  access_log off;',
-          ...['client_body', 'proxy', 'fastcgi', 'uwsgi', 'scgi'].map((name) => `  ${temp(name)}`),
-          `  upstream calibre_web_kosync { server 127.0.0.1:${sidecarPort}; }`,
-          '  server {',
-          `    listen 127.0.0.1:${port};`,
-          `    server_name ${HOST};`,
-          `    include ${SNIPPET};`,
-          `    location / { proxy_pass http://127.0.0.1:${calibreWebPort}; }`,
-          '  }',
-          '}',
-          '',
-        ].join('\n'),
-      );
-      nginx = spawn(NGINX, ['-p', prefix, '-e', join(prefix, 'error.log'), '-c', join(prefix, 'nginx.conf'), '-g', 'daemon off;'], {
-        stdio: ['ignore', 'ignore', 'pipe'],
+      nginx = await startNginx({
+        sidecarPort,
+        serverName: HOST,
+        server: [`include ${NGINX_SNIPPET};`, `location / { proxy_pass http://127.0.0.1:${calibreWebPort}; }`],
       });
-      let stderr = '';
-      nginx.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-      for (let i = 0; !(await portOpen(port)); i++) {
-        if (nginx.exitCode !== null || i > 100) {
-          const log = existsSync(join(prefix, 'error.log')) ? readFileSync(join(prefix, 'error.log'), 'utf8') : '';
-          throw new Error(`nginx did not start: ${stderr}${log}`);
-        }
-        await new Promise((resolve) => setTimeout(resolve, 50));
-      }
+      port = nginx.port;
     });
 
     afterAll(async () => {
-      if (nginx && nginx.exitCode === null) {
-        const exited = new Promise((resolve) => nginx.once('exit', resolve));
-        nginx.kill('SIGQUIT');
-        await exited;
-      }
+      await nginx?.stop();
       await new Promise((resolve) => calibreWeb?.close(resolve));
       await sidecar?.close();
-      if (prefix) rmSync(prefix, { recursive: true, force: true });
     });
 
     it('passes the login check through, JSON type untouched', async () => {

@@ -39,6 +39,19 @@ describe('the setup page at BASE', () => {
     expect(response.body).toContain('<strong>Register</strong> does not create accounts');
   });
 
+  it("tells readers to turn on KOReader's Send document metadata, where it is, and that it is off by default", async () => {
+    t = await testApp();
+    const response = await t.app.inject({ method: 'GET', url: '/kosync' });
+    expect(response.body).toContain(
+      '<li id="send-metadata">Turn on <strong>Send document metadata</strong>, in the same menu (<strong>Tools</strong> →\n' +
+        '<strong>Progress sync</strong>; it is off by default).',
+    );
+    // The same menu: the step before names it in full.
+    expect(response.body).toMatch(
+      /<strong>Tools<\/strong> \(the wrench icon\) → <strong>Progress sync<\/strong> →[\s\S]*id="send-metadata"/,
+    );
+  });
+
   it('posts the form relative to the URL the browser shows', async () => {
     t = await testApp();
     const withSlash = await t.app.inject({ method: 'GET', url: '/kosync/' });

@@ -105,16 +105,20 @@ describe('the state database locked by another process (kosync.db, BEGIN EXCLUSI
         { user_id: 6, user_name: 'dave', last_used_at: NOW },
         { user_id: 7, user_name: 'erin', last_used_at: null },
       ]);
-      expect(stateRows(`SELECT document, book_id, format FROM document_ids WHERE method = 'metadata'`)).toEqual([
-        { document: ALIAS, book_id: 1, format: 'EPUB' },
+      expect(stateRows(`SELECT user_id, document, book_id, format FROM document_ids WHERE method = 'metadata'`)).toEqual([
+        { user_id: 6, document: ALIAS, book_id: 1, format: 'EPUB' },
       ]);
       // The key recorded after erin's login while the state DB was locked works.
       const erinKey = await signIn(t.app, keyHeaders('erin', md5('legacy')));
       expect(erinKey.statusCode).toBe(200);
       const said = logLines.map((l) => l.msg);
       expect(said).toContain(`state database locked by another process: ${t.files.stateDb}; writes are deferred until it is free`);
+      // The eight pushes of a document nothing matches are explained once, and kept once.
+      expect(stateRows('SELECT user_id, document, reason FROM unmatched_documents')).toEqual([
+        { user_id: 6, document: UNKNOWN_DOC, reason: 'metadata-absent' },
+      ]);
       expect(said.filter((m) => m.startsWith('state database free again'))).toEqual([
-        'state database free again: 4 deferred write(s) done',
+        'state database free again: 5 deferred write(s) done',
       ]);
     },
   );

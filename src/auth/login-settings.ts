@@ -19,6 +19,11 @@ interface LoginSettings {
   ldap: LdapLogin | undefined;
   /** Undefined unless config_allow_reverse_proxy_header_login is on and this server honours it. */
   headerLogin: HeaderLogin | undefined;
+  /**
+   * The header that logs a request in to Calibre-Web itself (config_reverse_proxy_login_header_name,
+   * lower case) whenever that login is on there, whether this server honours it or not.
+   */
+  calibreWebLoginHeader: string | undefined;
 }
 
 interface LoginSettingsLog {
@@ -140,7 +145,7 @@ export class LoginSettingsSource {
           : undefined,
       );
     }
-    return { ldap, headerLogin };
+    return { ldap, headerLogin, calibreWebLoginHeader: proxy?.headerName };
   }
 
   /** Changes whenever another connection (Calibre-Web, or the sidecar's own writer) commits to app.db. */

@@ -28,12 +28,42 @@ export async function partialMd5(path: string): Promise<string> {
   }
 }
 
+/**
+ * The same digest over bytes that arrive in order (a download passing through, chunk by chunk): keeps
+ * only the at most 12 KiB at the sample offsets, never the bytes in between.
+ */
+export class PartialMd5Sampler {
+  private readonly samples = SAMPLE_OFFSETS.map(() => Buffer.alloc(SAMPLE_SIZE));
+  /** Bytes seen so far: the offset of the next byte. */
+  private length = 0;
+
+  get bytes(): number {
+    return this.length;
+  }
+
+  update(chunk: Uint8Array): this {
+    const start = this.length;
+    const end = start + chunk.length;
+    SAMPLE_OFFSETS.forEach((offset, i) => {
+      const from = Math.max(offset, start);
+      const to = Math.min(offset + SAMPLE_SIZE, end);
+      if (from < to) this.samples[i]!.set(chunk.subarray(from - start, to - start), from - offset);
+    });
+    this.length = end;
+    return this;
+  }
+
+  /** The lower-case hex digest of the bytes seen, as KOReader would compute it of a file holding them. */
+  digest(): string {
+    const md5 = createHash('md5');
+    SAMPLE_OFFSETS.forEach((offset, i) => {
+      if (offset < this.length) md5.update(this.samples[i]!.subarray(0, Math.min(SAMPLE_SIZE, this.length - offset)));
+    });
+    return md5.digest('hex');
+  }
+}
+
 /** The same digest over bytes in memory (used where a file is being built). */
 export function partialMd5OfBuffer(bytes: Buffer): string {
-  const md5 = createHash('md5');
-  for (const offset of SAMPLE_OFFSETS) {
-    if (offset >= bytes.length) break;
-    md5.update(bytes.subarray(offset, offset + SAMPLE_SIZE));
-  }
-  return md5.digest('hex');
+  return new PartialMd5Sampler().update(bytes).digest();
 }

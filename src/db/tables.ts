@@ -127,8 +127,12 @@ export interface LibraryFilesTable {
   scanned_at: string;
 }
 
-/** How a document id was learnt (schema/state/002-checksum-index.sql). */
-export type DocumentMethod = 'binary' | 'filename' | 'metadata';
+/**
+ * How a document id was learnt (schema/state/002-checksum-index.sql, 004-download-ids-and-user-aliases.sql):
+ * the partial MD5 of a library file, the md5 of a file name, the partial MD5 of a file as Calibre-Web
+ * served it (the download tap), or one user's KOReader metadata (an alias for that user).
+ */
+export type DocumentMethod = 'binary' | 'filename' | 'download' | 'metadata';
 
 /** The checksum index's `document_ids`: every document id ever seen for a book and format, by method. */
 export interface DocumentIdsTable {
@@ -140,6 +144,20 @@ export interface DocumentIdsTable {
   detail: string | null;
   first_seen: string;
   last_seen: string;
+  /** 0: holds for everyone; else the app.db user whose KOReader metadata taught it (schema/state/004-…). */
+  user_id: Generated<number>;
+}
+
+/** `unmatched_documents` (schema/state/004-download-ids-and-user-aliases.sql): a user's pushes that matched no book. */
+export interface UnmatchedDocumentsTable {
+  user_id: number;
+  document: string;
+  title: string | null;
+  authors: string | null;
+  filename: string | null;
+  reason: string;
+  first_seen: string;
+  last_seen: string;
 }
 
 /** The sidecar's own state DB (KOSYNC_STATE_DB; migrations in schema/state/). */
@@ -147,4 +165,5 @@ export interface StateDatabase {
   sync_keys: SyncKeysTable;
   library_files: LibraryFilesTable;
   document_ids: DocumentIdsTable;
+  unmatched_documents: UnmatchedDocumentsTable;
 }

@@ -4,6 +4,7 @@ import Database from 'better-sqlite3';
 import { type AppDbTables, inspectAppTables } from '../db/app-db.js';
 import { Connection } from '../db/query.js';
 import { readSettingsRow } from '../repos/settings.js';
+import { cwaRowsFinding, uniqueIndexFindings } from './cwa-rows-check.js';
 import { fail, note, ok, type Finding } from './findings.js';
 
 const PROGRESS_COLUMNS = ['id', 'user_id', 'document', 'progress', 'percentage', 'device', 'device_id', 'timestamp'];
@@ -89,7 +90,13 @@ export function inspectAppDb(path: string | undefined): AppDbInspection {
     }
     const { users } = db.prepare('SELECT count(*) AS users FROM user').get() as { users: number };
     findings.push(ok(`it is Calibre-Web's app.db (${users} user${users === 1 ? '' : 's'})`));
-    findings.push(progressTableFinding(db, tables.has('kosync_progress')));
+    const progress = progressTableFinding(db, tables.has('kosync_progress'));
+    findings.push(progress);
+    if (tables.has('kosync_progress') && progress.level === 'ok') {
+      const rows = cwaRowsFinding(db);
+      if (rows) findings.push(rows);
+    }
+    findings.push(...uniqueIndexFindings(db, tables));
     const mode = db.pragma('journal_mode', { simple: true }) as string;
     findings.push(note(`journal mode: ${mode} (left as Calibre-Web set it)`));
     return done(tables.has('settings') ? readSettingsRow(conn) : {});

@@ -1,5 +1,4 @@
 import { existsSync } from 'node:fs';
-import { request } from 'node:http';
 import { hostname } from 'node:os';
 import { dirname } from 'node:path';
 import type { Config } from '../config.js';
@@ -8,10 +7,9 @@ import { canWriteStateDb } from '../db/state-db.js';
 import { inspectAppDb, whoAmI } from './app-db-checks.js';
 import { fail, note, ok, type Finding } from './findings.js';
 import { inspectLdap } from './ldap-check.js';
+import { inspectDownloads } from './download-checks.js';
 import { inspectLibrary } from './library-checks.js';
-
-/** How long the check for a running server waits for its healthcheck. */
-const PROBE_TIMEOUT_MS = 1500;
+import { probe } from './probe.js';
 
 /** Everything `doctor` checks, in the order it reports them. Nothing is written anywhere. */
 export async function diagnose(config: Config): Promise<Finding[]> {
@@ -21,6 +19,7 @@ export async function diagnose(config: Config): Promise<Finding[]> {
   if (app.settings) {
     findings.push(...inspectLibrary(config.library, app.settings, { readColumn: config.readColumn }));
     findings.push(...(await inspectLdap(config.appDb!, app.settings)));
+    findings.push(...(await inspectDownloads(config.calibreWebUrl, app.settings)));
   }
   findings.push(...(await inspectAddress(config)));
   return findings;
@@ -56,23 +55,12 @@ async function inspectAddress(config: Config): Promise<Finding[]> {
     );
   }
   const probeHost = config.host === '0.0.0.0' ? '127.0.0.1' : config.host === '::' ? '::1' : config.host;
-  const answered = await healthcheck(probeHost, config.port, `${config.basePath}/healthcheck`);
+  const literal = probeHost.includes(':') ? `[${probeHost}]` : probeHost;
+  const answered = await probe(new URL(`http://${literal}:${config.port}${config.basePath}/healthcheck`));
   findings.push(
     answered === 200
       ? ok(`a server answers at http://${probeHost}:${config.port}${config.basePath}/healthcheck`)
       : note(`no sync server answers on port ${config.port} right now${answered ? ` (status ${answered})` : ''}`),
   );
   return findings;
-}
-
-function healthcheck(host: string, port: number, path: string): Promise<number | undefined> {
-  return new Promise((resolve) => {
-    const probe = request({ host, port, path, timeout: PROBE_TIMEOUT_MS }, (response) => {
-      response.resume();
-      resolve(response.statusCode);
-    });
-    probe.on('timeout', () => probe.destroy());
-    probe.on('error', () => resolve(undefined));
-    probe.end();
-  });
 }

@@ -1,7 +1,10 @@
 import type { MatchCache } from './match-cache.js';
 
-/** Which source matched a document: CWA's table, the index's partial MD5s or file names, or KOReader's metadata. */
-export type MatchSource = 'cwa' | 'binary' | 'filename' | 'metadata';
+/**
+ * Which source matched a document: CWA's table, the index's partial MD5s of library files or of files
+ * Calibre-Web served, file names, or KOReader's metadata (now, or an alias of this user learnt before).
+ */
+export type MatchSource = 'cwa' | 'binary' | 'download' | 'filename' | 'metadata';
 
 /** A KOReader document matched to a book of the Calibre library. */
 export interface BookMatch {
@@ -31,14 +34,32 @@ export interface BookSource {
   documentsOf(bookId: number, format: string): string[];
 }
 
-/** Finds the book from what KOReader says about the file: asked only after every BookSource, never cached. */
+/**
+ * Finds the book from what one user's reader taught the server (aliases learnt from that user's
+ * metadata): asked after every BookSource, never cached, so one user's answer never reaches another.
+ */
+export interface UserSource {
+  match(document: string, userId: number): BookMatch | undefined;
+  /** The documents this user's entries give the book and format. */
+  documentsOf(bookId: number, format: string, userId: number): string[];
+}
+
+/** Finds the book from what KOReader says about the file: asked last, never cached. */
 export interface HintSource {
-  match(document: string, hints: DocumentHints | undefined): BookMatch | undefined;
+  match(document: string, hints: DocumentHints | undefined, userId: number | undefined): BookMatch | undefined;
+}
+
+/** Who asks (a sync's user, none for the CLI) and what their reader said about the file. */
+export interface Asker {
+  userId?: number;
+  hints?: DocumentHints;
 }
 
 interface BookMatcherOptions {
   /** Asked in order, first answer wins. */
   sources: readonly BookSource[];
+  /** Asked in order after the sources, for the user who asks. */
+  userSources?: readonly UserSource[];
   /** Asked in order after the sources, for a document none of them matched. */
   hintSources?: readonly HintSource[];
   /** Told about a document nothing matched (the checksum index refreshes, rate-limited). */
@@ -56,21 +77,23 @@ export interface MatchLookup {
 
 /**
  * The library book behind a document id. The cache holds only what the id sources answered, which
- * depends on nothing but the document and the databases its version covers; a hint source's answer
- * depends on the hints too, so it is never cached. A cached match is therefore exactly what the chain
- * would answer now, with or without hints: the id sources come first.
+ * depends on nothing but the document and the databases its version covers; a user source's answer
+ * depends on the user and a hint source's on the hints too, so neither is ever cached. A cached match
+ * is therefore exactly what the chain would answer now, for any user, with or without hints: the id
+ * sources come first.
  */
 export class BookMatcher {
   constructor(private readonly options: BookMatcherOptions) {}
 
-  match(document: string, hints?: DocumentHints): BookMatch | undefined {
-    return this.matchWith(this.cacheUsable(), document, hints);
+  match(document: string, asker: Asker = {}): BookMatch | undefined {
+    return this.matchWith(this.cacheUsable(), document, asker);
   }
 
-  lookup(document: string): MatchLookup {
+  lookup(document: string, userId?: number): MatchLookup {
     const cached = this.cacheUsable();
-    const match = this.matchWith(cached, document);
-    return { match, documents: () => (match ? this.documentsWith(cached, match.bookId, match.format) : []) };
+    const asker = userId === undefined ? {} : { userId };
+    const match = this.matchWith(cached, document, asker);
+    return { match, documents: () => (match ? this.documentsWith(cached, match.bookId, match.format, userId) : []) };
   }
 
   private cacheUsable(): MatchCache | undefined {
@@ -78,7 +101,7 @@ export class BookMatcher {
     return cache?.validate() ? cache : undefined;
   }
 
-  private matchWith(cache: MatchCache | undefined, document: string, hints?: DocumentHints): BookMatch | undefined {
+  private matchWith(cache: MatchCache | undefined, document: string, { userId, hints }: Asker): BookMatch | undefined {
     const cached = cache?.match(document);
     if (cached) return cached;
     for (const source of this.options.sources) {
@@ -88,19 +111,28 @@ export class BookMatcher {
         return found;
       }
     }
+    if (userId !== undefined) {
+      for (const source of this.options.userSources ?? []) {
+        const found = source.match(document, userId);
+        if (found) return found;
+      }
+    }
     for (const source of this.options.hintSources ?? []) {
-      const found = source.match(document, hints);
+      const found = source.match(document, hints, userId);
       if (found) return found;
     }
     this.options.onMiss?.(document);
     return undefined;
   }
 
-  private documentsWith(cache: MatchCache | undefined, bookId: number, format: string): string[] {
-    const cached = cache?.documentsOf(bookId, format);
-    if (cached) return cached;
-    const documents = [...new Set(this.options.sources.flatMap((s) => s.documentsOf(bookId, format)))];
-    cache?.rememberDocuments(bookId, format, documents);
-    return documents;
+  /** The book's documents: the id sources' (cached), then the asking user's own. */
+  private documentsWith(cache: MatchCache | undefined, bookId: number, format: string, userId: number | undefined): string[] {
+    let shared = cache?.documentsOf(bookId, format);
+    if (!shared) {
+      shared = [...new Set(this.options.sources.flatMap((s) => s.documentsOf(bookId, format)))];
+      cache?.rememberDocuments(bookId, format, shared);
+    }
+    if (userId === undefined || !this.options.userSources?.length) return shared;
+    return [...new Set([...shared, ...this.options.userSources.flatMap((s) => s.documentsOf(bookId, format, userId))])];
   }
 }

@@ -3,7 +3,26 @@ import type { StateDb } from '../db/state-db.js';
 import type { DocumentMethod } from '../db/tables.js';
 import { documentsOfBook, findLiveDocuments } from '../repos/checksum-index.js';
 import { findBookTitle } from '../repos/library.js';
-import type { BookMatch, BookSource } from './book-matcher.js';
+import type { BookMatch, BookSource, MatchSource, UserSource } from './book-matcher.js';
+
+/** A book and format a source found for a document, and how. */
+interface Candidate {
+  bookId: number;
+  format: string;
+  source: MatchSource;
+}
+
+/**
+ * The first candidate whose book metadata.db still has, with its title read now: a book deleted since
+ * the last scan matches nothing already.
+ */
+export function firstInLibrary(calibre: CalibreDb, candidates: readonly Candidate[], checksumVersion: string): BookMatch | undefined {
+  for (const found of candidates) {
+    const title = findBookTitle(calibre.conn, found.bookId);
+    if (title !== undefined) return { bookId: found.bookId, title, format: found.format, checksumVersion, source: found.source };
+  }
+  return undefined;
+}
 
 /**
  * Document ids in the sidecar's checksum index (src/repos/checksum-index.ts) learnt by some methods,
@@ -24,13 +43,11 @@ class IndexedDocumentSource implements BookSource {
   match(document: string): BookMatch | undefined {
     const candidates = findLiveDocuments(this.state.conn, document, this.methods);
     if (this.refuseAmbiguous && new Set(candidates.map((c) => c.bookId)).size > 1) return undefined;
-    for (const found of candidates) {
-      const title = findBookTitle(this.calibre.conn, found.bookId);
-      if (title !== undefined) {
-        return { bookId: found.bookId, title, format: found.format, checksumVersion: this.checksumVersion, source: found.method };
-      }
-    }
-    return undefined;
+    return firstInLibrary(
+      this.calibre,
+      candidates.map((c) => ({ ...c, source: c.method })),
+      this.checksumVersion,
+    );
   }
 
   documentsOf(bookId: number, format: string): string[] {
@@ -39,13 +56,14 @@ class IndexedDocumentSource implements BookSource {
 }
 
 /**
- * KOReader's default "binary" ids (partial MD5) of every file the library has held, plus the ids
- * recorded as aliases when KOReader's metadata matched a book. Tagged `koreader` as CWA tags its rows;
- * identical files in two books resolve to the newest, as CWA's lookup does.
+ * KOReader's default "binary" ids (partial MD5) of every file the library has held, and of every file
+ * Calibre-Web served through the download tap (its bytes differ from the library file when Calibre-Web
+ * embeds metadata on download). Tagged `koreader` as CWA tags its rows; identical files in two books
+ * resolve to the newest, as CWA's lookup does. Global: the library's files are everyone's.
  */
 export class ChecksumIndexSource extends IndexedDocumentSource {
   constructor(calibre: CalibreDb, state: StateDb) {
-    super(calibre, state, ['binary', 'metadata'], 'koreader', false);
+    super(calibre, state, ['binary', 'download'], 'koreader', false);
   }
 }
 
@@ -57,5 +75,26 @@ export class ChecksumIndexSource extends IndexedDocumentSource {
 export class FilenameIdSource extends IndexedDocumentSource {
   constructor(calibre: CalibreDb, state: StateDb) {
     super(calibre, state, ['filename'], 'koreader_filename', true);
+  }
+}
+
+/**
+ * The aliases learnt from this user's KOReader metadata (recorded by MetadataSource for that user
+ * alone): a document their reader named by title and authors once matches that book by its id from
+ * then on, for them and nobody else.
+ */
+export class UserAliasSource implements UserSource {
+  constructor(
+    private readonly calibre: CalibreDb,
+    private readonly state: StateDb,
+  ) {}
+
+  match(document: string, userId: number): BookMatch | undefined {
+    const aliases = findLiveDocuments(this.state.conn, document, ['metadata'], userId).map((a) => ({ ...a, source: a.method }));
+    return firstInLibrary(this.calibre, aliases, 'koreader');
+  }
+
+  documentsOf(bookId: number, format: string, userId: number): string[] {
+    return documentsOfBook(this.state.conn, bookId, format, ['metadata'], userId);
   }
 }

@@ -71,6 +71,9 @@ enable it for your account.</p>
 <li>Choose <strong>Register / Login</strong>, type your Calibre-Web username and password, and tap
 <strong>Login</strong>. <strong>Register</strong> does not create accounts: they come from Calibre-Web.</li>
 <li>Leave <strong>Document matching method</strong> on <em>Binary</em>: that is how books are matched to your library.</li>
+<li id="send-metadata">Turn on <strong>Send document metadata</strong>, in the same menu (<strong>Tools</strong> →
+<strong>Progress sync</strong>; it is off by default). KOReader then sends each book’s title and authors, so a copy you put
+on the device yourself, or one that differs from the library’s file, is still matched to its book.</li>
 </ol>
 </section>
 

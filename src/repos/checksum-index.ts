@@ -1,6 +1,7 @@
 /**
  * The checksum index in the state DB (schema/state/002-checksum-index.sql): the library's files as last
- * scanned (`library_files`), and every document id ever seen for a book and format (`document_ids`).
+ * scanned (`library_files`), and every document id ever seen for a book and format (`document_ids`),
+ * for everyone or, for an alias learnt from KOReader's metadata, for one user (004-download-ids-and-user-aliases.sql).
  */
 
 import type { ExpressionBuilder, Selectable } from 'kysely';
@@ -10,7 +11,19 @@ import type { DocumentIdsTable, DocumentMethod, LibraryFilesTable, StateDatabase
 
 export type LibraryFileRow = Selectable<LibraryFilesTable>;
 
-const DOCUMENT_COLUMNS = ['d.document', 'd.book_id', 'd.format', 'd.method', 'd.detail', 'd.first_seen', 'd.last_seen'] as const;
+const DOCUMENT_COLUMNS = [
+  'd.document',
+  'd.book_id',
+  'd.format',
+  'd.method',
+  'd.detail',
+  'd.first_seen',
+  'd.last_seen',
+  'd.user_id',
+] as const;
+
+/** The `user_id` of an entry that holds for everyone (app.db's user ids start at 1). */
+export const EVERYONE = 0;
 
 /** Whether the book and format of document row `d` are in the library now, with the file present. */
 function hasLiveFile({ exists, selectFrom }: ExpressionBuilder<StateDatabase & { d: DocumentIdsTable }, 'd'>) {
@@ -32,6 +45,8 @@ export interface IndexedDocument {
   detail: string | null;
   firstSeen: string;
   lastSeen: string;
+  /** EVERYONE, or the user the entry holds for alone (an alias from their KOReader metadata). */
+  userId: number;
   /** Whether the book and format are in the library now with the file present. */
   live: boolean;
 }
@@ -51,11 +66,12 @@ function perMethods<P, R>(build: (methods: readonly DocumentMethod[]) => Prepare
 }
 
 const liveDocuments = perMethods((methods) =>
-  prepared((p: { document: string }) =>
+  prepared((p: { document: string; userId: number }) =>
     stateQuery
       .selectFrom('document_ids as d')
       .select(DOCUMENT_COLUMNS)
       .where('d.document', '=', p.document)
+      .where('d.user_id', '=', p.userId)
       .where('d.method', 'in', methods)
       .where(hasLiveFile)
       .orderBy('d.first_seen', 'desc')
@@ -65,13 +81,14 @@ const liveDocuments = perMethods((methods) =>
 
 /** The documents of a book and format, none unless the format is in the library with its file present. */
 const bookDocuments = perMethods((methods) =>
-  prepared((p: { bookId: number; format: string }) =>
+  prepared((p: { bookId: number; format: string; userId: number }) =>
     stateQuery
       .selectFrom('document_ids')
       .select('document')
       .distinct()
       .where('book_id', '=', p.bookId)
       .where('format', '=', p.format)
+      .where('user_id', '=', p.userId)
       .where('method', 'in', methods)
       .where(({ exists, selectFrom }) =>
         exists(
@@ -87,13 +104,19 @@ const bookDocuments = perMethods((methods) =>
 
 /**
  * The books a document id belongs to, newest first (as CWA's lookup orders `created`), restricted to
- * methods; only books whose format is in the library with its file present.
+ * methods and to the entries for everyone, or for one user; only books whose format is in the library
+ * with its file present.
  */
-export function findLiveDocuments(conn: Connection, document: string, methods: readonly DocumentMethod[]): IndexedDocument[] {
-  return conn.all(liveDocuments(methods), { document }).map((r) => toIndexed(r, true));
+export function findLiveDocuments(
+  conn: Connection,
+  document: string,
+  methods: readonly DocumentMethod[],
+  userId = EVERYONE,
+): IndexedDocument[] {
+  return conn.all(liveDocuments(methods), { document, userId }).map((r) => toIndexed(r, true));
 }
 
-/** Every index entry for a document, live or not, newest first (for `checksums find`). */
+/** Every index entry for a document, live or not, anyone's, newest first (for `checksums find`). */
 export function findAllDocuments(conn: Connection, document: string): IndexedDocument[] {
   return conn
     .all(
@@ -108,18 +131,33 @@ export function findAllDocuments(conn: Connection, document: string): IndexedDoc
     .map((r) => toIndexed(r, Boolean(r.live)));
 }
 
-/** Every document id known for a book and format by these methods, history included. */
-export function documentsOfBook(conn: Connection, bookId: number, format: string, methods: readonly DocumentMethod[]): string[] {
-  return conn.all(bookDocuments(methods), { bookId, format }).map((r) => r.document);
+/** Every document id known for a book and format by these methods, for everyone or one user, history included. */
+export function documentsOfBook(
+  conn: Connection,
+  bookId: number,
+  format: string,
+  methods: readonly DocumentMethod[],
+  userId = EVERYONE,
+): string[] {
+  return conn.all(bookDocuments(methods), { bookId, format, userId }).map((r) => r.document);
 }
 
-type DocumentEntry = { document: string; bookId: number; format: string; method: DocumentMethod; detail: string | null; seen: string };
+type DocumentEntry = {
+  document: string;
+  bookId: number;
+  format: string;
+  method: DocumentMethod;
+  detail: string | null;
+  seen: string;
+  /** The user the entry holds for alone; everyone when absent. */
+  userId?: number;
+};
 
 /**
  * The index's writes are prepared once (db/query.ts): a scan makes thousands, in batches that run in
  * one event-loop turn, and building each with Kysely cost several times its statement.
  */
-const upsertDocument = prepared((p: DocumentEntry) =>
+const upsertDocument = prepared((p: Required<DocumentEntry>) =>
   stateQuery
     .insertInto('document_ids')
     .values({
@@ -130,13 +168,21 @@ const upsertDocument = prepared((p: DocumentEntry) =>
       detail: p.detail,
       first_seen: p.seen,
       last_seen: p.seen,
+      user_id: p.userId,
     })
-    .onConflict((oc) => oc.columns(['document', 'book_id', 'format', 'method']).doUpdateSet({ last_seen: p.seen, detail: p.detail })),
+    .onConflict((oc) =>
+      oc.columns(['document', 'book_id', 'format', 'method', 'user_id']).doUpdateSet({ last_seen: p.seen, detail: p.detail }),
+    ),
 );
 
-/** Records that a document id belongs to a book and format, or that it was seen again. */
+/** Records that a document id belongs to a book and format (for everyone unless `userId`), or that it was seen again. */
 export function recordDocument(conn: Connection, entry: DocumentEntry): void {
-  conn.run(upsertDocument, entry);
+  conn.run(upsertDocument, { ...entry, userId: entry.userId ?? EVERYONE });
+}
+
+/** The metadata.db `data` ids the index has looked at. */
+export function indexedDataIds(conn: Connection): number[] {
+  return conn.all(stateQuery.selectFrom('library_files').select('data_id')).map((r) => r.data_id);
 }
 
 /** Rows read per query by `libraryFiles`. */
@@ -202,6 +248,7 @@ function toIndexed(r: Omit<Selectable<DocumentIdsTable>, 'id'>, live: boolean): 
     detail: r.detail,
     firstSeen: r.first_seen,
     lastSeen: r.last_seen,
+    userId: r.user_id,
     live,
   };
 }

@@ -97,6 +97,11 @@ export function findFormatPath(conn: Connection, bookId: number, format: string)
   return row && bookFilePath(row.path, row.name, row.format);
 }
 
+/** Every format's `data` id: what a complete checksum index has a row for. */
+export function listDataIds(conn: Connection): number[] {
+  return conn.all(calibreQuery.selectFrom('data').select('id')).map((r) => r.id);
+}
+
 const bookTitle = prepared((p: { id: number }) => calibreQuery.selectFrom('books').select('title').where('id', '=', p.id));
 
 /** A book's title, or undefined when metadata.db no longer has the book. */

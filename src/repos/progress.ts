@@ -19,14 +19,13 @@ interface ProgressWrite {
 
 const PROGRESS_COLUMNS = ['id', 'document', 'progress', 'percentage', 'device', 'device_id', 'timestamp'] as const;
 
-const progressOf = prepared((p: { userId: number; document: string }) =>
+const rowsOf = prepared((p: { userId: number; document: string }) =>
   appQuery
     .selectFrom('kosync_progress')
     .select(PROGRESS_COLUMNS)
     .where('user_id', '=', p.userId)
     .where('document', '=', p.document)
-    .orderBy('id')
-    .limit(1),
+    .orderBy('id'),
 );
 
 type ProgressValues = Pick<ProgressWrite, 'progress' | 'percentage' | 'device' | 'deviceId' | 'timestamp'>;
@@ -50,7 +49,7 @@ const insertProgress = prepared((p: ProgressWrite) =>
 /** Values of the newest-of-several lookup: the documents bound one by one, as document0, document1, … */
 type NewestValues = { userId: number } & { [document: `document${number}`]: string };
 
-/** The newest-of-several lookup, prepared once per number of documents (a book has a handful of files). */
+/** The newest-first lookup, prepared once per number of documents (a book has a handful of files). */
 const newestProgressOf = new Map<number, PreparedQuery<NewestValues, ProgressRow>>();
 
 function newestProgressQuery(count: number): PreparedQuery<NewestValues, ProgressRow> {
@@ -67,8 +66,7 @@ function newestProgressQuery(count: number): PreparedQuery<NewestValues, Progres
           Array.from({ length: count }, (_, i) => p[`document${i}`] as string),
         )
         .orderBy('timestamp', 'desc')
-        .orderBy('id', 'desc')
-        .limit(1),
+        .orderBy('id', 'desc'),
     );
     newestProgressOf.set(count, query);
   }
@@ -95,17 +93,22 @@ export function hasProgressStampedBetween(conn: Connection, userId: number, from
 
 /** This user's row for a document: the lowest id when several exist, as CWA's `.first()` finds it. */
 export function findProgress(conn: Connection, userId: number, document: string): ProgressRow | undefined {
-  return conn.first(progressOf, { userId, document });
+  return conn.first(rowsOf, { userId, document });
 }
 
-/** The newest of this user's rows among several documents (the files of one book). */
-export function findNewestProgress(conn: Connection, userId: number, documents: readonly string[]): ProgressRow | undefined {
-  if (documents.length === 0) return undefined;
+/** This user's rows for a document, the lowest id (the one a push updates) first. */
+export function listProgress(conn: Connection, userId: number, document: string): ProgressRow[] {
+  return conn.all(rowsOf, { userId, document });
+}
+
+/** This user's rows among several documents (the files of one book), newest first. */
+export function listNewestProgress(conn: Connection, userId: number, documents: readonly string[]): ProgressRow[] {
+  if (documents.length === 0) return [];
   const values: NewestValues = { userId };
   documents.forEach((document, i) => {
     values[`document${i}`] = document;
   });
-  return conn.first(newestProgressQuery(documents.length), values);
+  return conn.all(newestProgressQuery(documents.length), values);
 }
 
 /** Update-or-insert as CWA's update_progress does; runs inside the caller's transaction. */

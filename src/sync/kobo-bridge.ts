@@ -7,8 +7,9 @@ import { SpineCache } from '../epub/spine-cache.js';
 import { normalizeContentPath } from '../epub/spine.js';
 import type { BookMatch } from '../matching/book-matcher.js';
 import { findFormatPath } from '../repos/library.js';
-import { findNewestProgress, hasProgressStampedBetween } from '../repos/progress.js';
+import { hasProgressStampedBetween, listNewestProgress } from '../repos/progress.js';
 import { findKoboBookmark, type KoboLocation } from '../repos/read-status.js';
+import { holdsPosition } from './cwa-rows.js';
 
 /** The formats Calibre-Web's Kobo sync sends (docs/UPSTREAM.md#calibre-web-kobo-bookmarks): EPUBs, read by spine item. */
 const BRIDGED_FORMATS = new Set(['EPUB', 'EPUB3', 'KEPUB']);
@@ -120,7 +121,8 @@ function koboWritten(conn: Connection, userId: number, bookId: number, documents
   if (!bookmark?.location_source || !bookmark.location_value || bookmark.progress_percent === null) return undefined;
   const at = storedDatetimeToEpochMicros(bookmark.last_modified);
   if (at === undefined) return undefined;
-  const newest = findNewestProgress(conn, userId, documents);
+  // CWNG's percentage-only rows are a Kobo's or the web reader's, not a KOReader position.
+  const newest = listNewestProgress(conn, userId, documents).find(holdsPosition);
   if (newest) {
     const newestAt = storedDatetimeToEpochMicros(newest.timestamp);
     if (newestAt === undefined || at <= newestAt) return undefined;

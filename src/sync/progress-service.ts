@@ -4,10 +4,12 @@ import { formatSqlDatetime, storedDatetimeToEpochSeconds } from '../db/datetime.
 import type { Connection } from '../db/query.js';
 import { endsTransaction } from '../db/storage-failure.js';
 import type { Clock } from '../clock.js';
-import type { BookMatch, BookMatcher, DocumentHints, MatchLookup } from '../matching/book-matcher.js';
-import { findNewestProgress, findProgress, saveProgress, type ProgressRow } from '../repos/progress.js';
+import type { Asker, BookMatch, BookMatcher, MatchLookup } from '../matching/book-matcher.js';
+import type { MissReporter } from '../matching/miss-reporter.js';
+import { listNewestProgress, listProgress, saveProgress, type ProgressRow } from '../repos/progress.js';
 import { isFinished, moveKoboBookmark, updateReadStatus } from '../repos/read-status.js';
 import type { UserRow } from '../repos/users.js';
+import { answeredFraction, servable } from './cwa-rows.js';
 import type { KoboBridge } from './kobo-bridge.js';
 import type { ProgressUpdate } from './progress-body.js';
 import type { ReadColumnMarker } from './read-column.js';
@@ -16,6 +18,8 @@ interface ProgressServiceDeps {
   appDb: AppDb;
   /** Undefined when no Calibre library is available: sync still works, unmatched. */
   matcher: BookMatcher | undefined;
+  /** Says why a push matched no book (once per user and document); undefined without a library. */
+  misses?: MissReporter | undefined;
   clock: Clock;
   shareProgressAcrossFiles: boolean;
   /** KOSYNC_KOBO_BRIDGE (with a library): pushes move the Kobo bookmark, pulls answer a Kobo's position. */
@@ -60,7 +64,8 @@ export class ProgressService {
    */
   /** `deadline` (monotonic ms) ends any wait for app.db's lock: the request's budget, what authentication left of it. */
   async put(user: UserRow, update: ProgressUpdate, log: FastifyBaseLogger, deadline: number): Promise<PutAnswer> {
-    const match = this.match(update.document, log, update.hints);
+    const match = this.match(update.document, log, { userId: user.id, hints: update.hints });
+    if (!match) this.reportMiss(user, update, log);
     const koboLocation = match && (await this.deps.koboBridge?.locationFor(match, update.progress, log));
     const nowMicros = this.deps.clock.nowMicros();
     const now = formatSqlDatetime(nowMicros);
@@ -97,21 +102,28 @@ export class ProgressService {
   }
 
   /**
-   * The stored progress, `{}` when there is none. When the document is a library book and sharing is on,
-   * the newest progress of any file of the same book and format (docs/PROTOCOL.md §2.3), echoing the
-   * requested document. With the Kobo bridge, a newer position a Kobo wrote instead (docs/PROTOCOL.md §7.1).
+   * The stored progress, `{}` when there is none. When the document is a library book, the newest of
+   * its own rows and those CWA keyed by the book id (docs/PROTOCOL.md §2.4) and, with sharing on, of
+   * any file of the same book and format (§2.3), echoing the requested document. A row no reader can
+   * go to (CWNG's percentage-only rows, a book-id row of another kind of position) is passed over for
+   * the next one. With the Kobo bridge, a newer position a Kobo wrote instead (docs/PROTOCOL.md §7.1).
    */
   async get(user: UserRow, document: string, log: FastifyBaseLogger, deadline: number): Promise<GetAnswer> {
-    const lookup = this.lookup(document, log);
+    const lookup = this.lookup(document, user.id, log);
     const match = lookup?.match;
     const { koboBridge, shareProgressAcrossFiles } = this.deps;
     const documents = lookup && match && (shareProgressAcrossFiles || koboBridge) ? this.documentsOf(lookup, log) : [];
     const siblings = shareProgressAcrossFiles ? documents : [];
+    const bookIdKey = match ? String(match.bookId) : undefined;
     const read = <T>(body: (conn: Connection) => T) => this.deps.appDb.reading(body, this.waitUntil(deadline));
-    const row = await read((conn) =>
-      siblings.length > 0 ? findNewestProgress(conn, user.id, [document, ...siblings]) : findProgress(conn, user.id, document),
+    const rows = await read((conn) =>
+      bookIdKey === undefined
+        ? listProgress(conn, user.id, document)
+        : listNewestProgress(conn, user.id, [...new Set([document, ...siblings, bookIdKey])]),
     );
-    const kobo = match && (await koboBridge?.positionFor(user.id, match, [document, ...documents], read, log));
+    const row = rows.find((r) => servable(r, match?.format, bookIdKey === document ? undefined : bookIdKey));
+    // A KOReader position CWA keyed by the book id counts as one of the book's, as the bridge compares.
+    const kobo = match && (await koboBridge?.positionFor(user.id, match, [...new Set([document, ...documents, String(match.bookId)])], read, log));
     this.deps.onSync?.('pull', match !== undefined);
     if (kobo) return { document, ...kobo, ...calibreFields(match) };
     return row ? { ...progressFields(document, row), ...calibreFields(match) } : {};
@@ -122,31 +134,38 @@ export class ProgressService {
   }
 
   /** The library book of a document; a failing library lookup is logged and leaves it unmatched, as CWA. */
-  private match(document: string, log: FastifyBaseLogger, hints?: DocumentHints): BookMatch | undefined {
-    try {
-      return this.deps.matcher?.match(document, hints);
-    } catch (error) {
-      log.warn({ err: error }, 'library lookup failed; document treated as unmatched');
-      return undefined;
-    }
+  private match(document: string, log: FastifyBaseLogger, asker: Asker): BookMatch | undefined {
+    return orElse(log, 'library lookup failed; document treated as unmatched', undefined, () => this.deps.matcher?.match(document, asker));
   }
 
-  private lookup(document: string, log: FastifyBaseLogger): MatchLookup | undefined {
-    try {
-      return this.deps.matcher?.lookup(document);
-    } catch (error) {
-      log.warn({ err: error }, 'library lookup failed; document treated as unmatched');
-      return undefined;
-    }
+  /** Why a push matched no book, said once per user and document; a failure to explain never fails the push. */
+  private reportMiss(user: UserRow, update: ProgressUpdate, log: FastifyBaseLogger): void {
+    orElse(log, 'could not explain why the document matches no book', undefined, () =>
+      this.deps.misses?.report(user, update.document, update.hints, log),
+    );
+  }
+
+  private lookup(document: string, userId: number, log: FastifyBaseLogger): MatchLookup | undefined {
+    return orElse(log, 'library lookup failed; document treated as unmatched', undefined, () =>
+      this.deps.matcher?.lookup(document, userId),
+    );
   }
 
   private documentsOf(lookup: MatchLookup, log: FastifyBaseLogger): string[] {
-    try {
-      return lookup.documents();
-    } catch (error) {
-      log.warn({ err: error }, 'library lookup failed; progress not shared across files');
-      return [];
-    }
+    return orElse(log, 'library lookup failed; progress not shared across files', [], () => lookup.documents());
+  }
+}
+
+/**
+ * What `work` answers, or, when it throws (the library's databases failing), `fallback`, with a warning
+ * saying what the sync does instead.
+ */
+function orElse<T>(log: FastifyBaseLogger, instead: string, fallback: T, work: () => T): T {
+  try {
+    return work();
+  } catch (error) {
+    log.warn({ err: error }, instead);
+    return fallback;
   }
 }
 
@@ -155,7 +174,7 @@ function progressFields(document: string, row: ProgressRow) {
   return {
     document,
     progress: row.progress,
-    percentage: row.percentage / 100,
+    percentage: answeredFraction(row),
     device: row.device,
     // The reference server leaves device_id out when none was stored, the original sends null
     // (docs/UPSTREAM.md#the-reference-server-errors-and-fields).

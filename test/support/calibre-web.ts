@@ -31,6 +31,8 @@ export interface CalibreWebOptions {
   library: string;
   /** Columns of app.db's `settings` row to set before start (config_port and config_calibre_dir are set). */
   settings?: Record<string, string | number | null>;
+  /** The loopback port to listen on (a free one when absent), for a server that must know it beforehand. */
+  port?: number;
 }
 
 /** What is missing for running Calibre-Web here, or undefined. */
@@ -44,7 +46,7 @@ function calibreWebMissing(): string | undefined {
 export async function startCalibreWeb(options: CalibreWebOptions): Promise<CalibreWeb> {
   const missing = calibreWebMissing();
   if (missing) throw new Error(`cannot run Calibre-Web: ${missing}`);
-  const port = await freePort();
+  const port = options.port ?? (await freePort());
   const db = new Database(options.appDb);
   try {
     const settings = { ...options.settings, config_port: port, config_calibre_dir: options.library };

@@ -1,4 +1,5 @@
-import { cpSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { randomUUID } from 'node:crypto';
+import { copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
@@ -19,8 +20,11 @@ export interface FixtureCopy {
 }
 
 export interface FixtureOptions {
-  /** Which app.db: plain, LDAP-configured, or keeping read status in Calibre's "Read" column (`config_read_column` 1). */
-  app?: 'app.db' | 'app-ldap.db' | 'app-readcol.db';
+  /**
+   * Which app.db: plain, LDAP-configured, keeping read status in Calibre's "Read" column
+   * (`config_read_column` 1), or with the progress rows other CWA versions leave.
+   */
+  app?: 'app.db' | 'app-ldap.db' | 'app-readcol.db' | 'app-cwa-rows.db';
   /** Which library: with CWA's checksum table, plain calibre, plain calibre with a yes/no column `#read` (book 5 read), or none. */
   library?: 'calibre-cwa' | 'calibre' | 'calibre-readcol' | null;
   /** The test itself changes metadata.db as calibre would; otherwise the copy must stay byte-identical. */
@@ -79,4 +83,33 @@ export function execute(path: string, sql: string): void {
   } finally {
     db.close();
   }
+}
+
+/** Writes to a temp copy of metadata.db as calibre would (its triggers need these functions). */
+export function calibreWrite(library: string, sql: string): void {
+  const db = new Database(join(library, 'metadata.db'));
+  db.function('title_sort', (title: unknown) => String(title));
+  db.function('uuid4', () => randomUUID());
+  try {
+    db.exec(sql);
+  } finally {
+    db.close();
+  }
+}
+
+/**
+ * Book 6 in a temp copy of the library: a second "The Quiet Lighthouse" by Mara Ellison (a duplicate
+ * import), whose EPUB is the older revision of book 1's and has the same file name.
+ */
+export function addSecondLighthouse(library: string): void {
+  calibreWrite(
+    library,
+    `INSERT INTO books (id, title, author_sort, path)
+       VALUES (6, 'The Quiet Lighthouse', 'Ellison, Mara', 'Mara Ellison/The Quiet Lighthouse (6)');
+     INSERT INTO books_authors_link (book, author) VALUES (6, 1);
+     INSERT INTO data (book, format, uncompressed_size, name) VALUES (6, 'EPUB', 1641, 'The Quiet Lighthouse - Mara Ellison');`,
+  );
+  const folder = join(library, 'Mara Ellison', 'The Quiet Lighthouse (6)');
+  mkdirSync(folder);
+  copyFileSync(join(FIXTURES, 'books', 'the-quiet-lighthouse.rev1.epub'), join(folder, 'The Quiet Lighthouse - Mara Ellison.epub'));
 }
