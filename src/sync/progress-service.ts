@@ -123,7 +123,8 @@ export class ProgressService {
     );
     const row = rows.find((r) => servable(r, match?.format, bookIdKey === document ? undefined : bookIdKey));
     // A KOReader position CWA keyed by the book id counts as one of the book's, as the bridge compares.
-    const kobo = match && (await koboBridge?.positionFor(user.id, match, [...new Set([document, ...documents, String(match.bookId)])], read, log));
+    const kobo =
+      match && (await koboBridge?.positionFor(user.id, match, [...new Set([document, ...documents, String(match.bookId)])], read, log));
     this.deps.onSync?.('pull', match !== undefined);
     if (kobo) return { document, ...kobo, ...calibreFields(match) };
     return row ? { ...progressFields(document, row), ...calibreFields(match) } : {};
