@@ -6,6 +6,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
+import { LAUNCH_FLAGS } from '../src/cli/heap-settings.js';
 import { PROJECT_ROOT } from '../src/paths.js';
 import type { ProbeWindow } from './probe-window.js';
 
@@ -109,14 +110,14 @@ export interface SidecarOptions {
 }
 
 /**
- * The built CLI as the Docker image runs it (IMAGE_ENV), logging at its default level (info) to a
+ * The built CLI as the Docker image and `npm start` run it (IMAGE_ENV, node's LAUNCH_FLAGS), logging at its default level (info) to a
  * file; `options.env` may override any of it. Ready = the first
  * 200 from `/kosync/healthcheck`, polled every 2 ms from the moment the process is spawned.
  */
 export async function startSidecar(files: Files, options: SidecarOptions = {}): Promise<Server> {
   const port = await freePort();
   return spawnServer(
-    [...(options.nodeArgs ?? []), options.cli ?? SIDECAR_CLI, 'serve'],
+    [...LAUNCH_FLAGS, ...(options.nodeArgs ?? []), options.cli ?? SIDECAR_CLI, 'serve'],
     {
       PATH: process.env.PATH ?? '',
       KOSYNC_APP_DB: files.appDb,

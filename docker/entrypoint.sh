@@ -6,9 +6,11 @@
 set -eu
 
 cli=/app/dist/src/cli.js
+# node flags read only at its start: the launch flags of src/cli/heap-settings.ts (LAUNCH_FLAGS).
+node_flags=--v8-pool-size=1
 
 if [ "$(id -u)" != 0 ]; then
-  exec node "$cli" "$@"
+  exec node $node_flags "$cli" "$@"
 fi
 
 refuse() {
@@ -41,4 +43,4 @@ export HOME="${HOME:-/}"
 
 # The base image has setuid programs (su, mount, passwd...); no-new-privs keeps them from raising
 # the server, or anything it runs, back to root.
-exec setpriv --reuid="$uid" --regid="$gid" --clear-groups --no-new-privs -- node "$cli" "$@"
+exec setpriv --reuid="$uid" --regid="$gid" --clear-groups --no-new-privs -- node $node_flags "$cli" "$@"

@@ -1,4 +1,4 @@
-#!/usr/bin/env node
+#!/usr/bin/env -S node --v8-pool-size=1
 import { applyHeapSettings } from './cli/heap-settings.js';
 
 // Before the rest of the program is loaded: loading it is what would first grow the young generation.

@@ -27,6 +27,16 @@ const SETTINGS = [
   },
 ];
 
+/**
+ * Node flags the program is launched with, on the lines that start it: `src/cli.ts`'s shebang (the
+ * installed CLI), `npm start` and the image's entrypoint (test/launch-flags.test.ts keeps the three
+ * equal to this list). Node reads them only before it starts, so `applyHeapSettings` cannot set them.
+ * `--v8-pool-size=1`: one V8 background thread instead of four, for concurrent marking and compiling;
+ * each thread's malloc arena and stack kept ~2 MiB resident (5–9 MiB in all after a load, issue 17
+ * in BENCHMARKS.md), and on two cores the other three only competed with the event loop.
+ */
+export const LAUNCH_FLAGS = ['--v8-pool-size=1'] as const;
+
 /** The program's heap flags not overridden by node's command line (`execArgv`) or NODE_OPTIONS. */
 export function heapFlags(execArgv: readonly string[], nodeOptions: string | undefined): string[] {
   const given = new Set([...execArgv, ...(nodeOptions ?? '').split(/\s+/)].map((arg) => arg.split('=', 1)[0]!.replaceAll('_', '-')));
