@@ -14,12 +14,10 @@ import { answerError, answerFrameworkError, sendError } from './http/error-answe
 import { downloadTaps, type Library, libraryOf } from './library.js';
 import { LOG_REDACTION, MAX_PARAM_LENGTH, SERVER_LIMITS } from './http/server-limits.js';
 import { signInHook } from './http/sign-in.js';
-import { downloadRoutes } from './routes/downloads.js';
 import { healthRoutes } from './routes/health.js';
 import { pageRoutes } from './routes/page.js';
 import { syncsRoutes } from './routes/syncs.js';
 import { usersRoutes } from './routes/users.js';
-import { KoboBridge } from './sync/kobo-bridge.js';
 import { ProgressService } from './sync/progress-service.js';
 import { ReadColumnMarker } from './sync/read-column.js';
 import { Telemetry } from './telemetry/telemetry.js';
@@ -127,6 +125,9 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
     app.addHook('onReady', async () => library.scanner.start(app.log));
     app.addHook('onClose', () => library.scanner.stop());
   }
+  // The Kobo bridge's EPUB reading (yauzl, saxes) and the download tap's HTTP client (undici, under
+  // @fastify/reply-from) are loaded only when they are on: ~8 MiB resident otherwise (BENCHMARKS.md, issue 17).
+  const koboBridge = config.koboBridge && library ? new (await import('./sync/kobo-bridge.js')).KoboBridge(library.calibreDb) : undefined;
   app.decorate('kosync', {
     config,
     appDb: databases.appDb,
@@ -139,7 +140,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
       misses: library?.misses,
       clock,
       shareProgressAcrossFiles: config.shareProgressAcrossFiles,
-      koboBridge: config.koboBridge && library ? new KoboBridge(library.calibreDb) : undefined,
+      koboBridge,
       readColumn:
         config.readColumn && library ? new ReadColumnMarker({ appDb: databases.appDb, calibre: library.calibreDb, clock }) : undefined,
       onLockWait: telemetry.lockWaited,
@@ -171,6 +172,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
   }
   if (config.calibreWebUrl) {
     // Calibre-Web's download routes are at the root of its host, outside BASE.
+    const { downloadRoutes } = await import('./routes/downloads.js');
     await app.register(downloadRoutes, {
       calibreWebUrl: config.calibreWebUrl,
       tapFor: downloadTaps(databases, clock),
