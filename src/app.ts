@@ -11,6 +11,7 @@ import { KosyncError } from './errors.js';
 import { baseTwiceRewriter } from './http/base-alias.js';
 import { limitConnections, proxyPeers } from './http/connection-limits.js';
 import { answerError, answerFrameworkError, sendError } from './http/error-answers.js';
+import { NO_JSON_SCHEMAS } from './http/no-json-schemas.js';
 import { downloadTaps, type Library, libraryOf } from './library.js';
 import { LOG_REDACTION, MAX_PARAM_LENGTH, SERVER_LIMITS } from './http/server-limits.js';
 import { signInHook } from './http/sign-in.js';
@@ -75,6 +76,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
       redact: LOG_REDACTION,
     },
     ...SERVER_LIMITS,
+    schemaController: NO_JSON_SCHEMAS,
     bodyLimit: BODY_LIMIT,
     trustProxy: config.trustProxy,
     // One line per request comes from Telemetry's onResponse hook instead (user, route, status, time).

@@ -1,5 +1,6 @@
 import { join } from 'node:path';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { testApp } from './support/app.js';
 import { builtCli } from './support/built-cli.js';
 import { startChildServer } from './support/child-server.js';
 import { copyFixtures, type FixtureCopy } from './support/fixtures.js';
@@ -41,9 +42,30 @@ describe('optional features are loaded only when they are on', () => {
     expect(loaded.filter((name) => OPTIONAL.includes(name))).toEqual([]);
   });
 
+  it("no server imports fastify's JSON-schema compilers (ajv): no route has a JSON schema", async () => {
+    files = copyFixtures();
+    const loaded = await packagesLoaded(cli, files, { KOSYNC_KOBO_BRIDGE: 'true', KOSYNC_CALIBRE_WEB_URL: 'http://127.0.0.1:9' });
+    expect(loaded).toContain('fastify');
+    expect(loaded.filter((name) => name === 'ajv' || name.includes('ajv-compiler'))).toEqual([]);
+  });
+
   it('turning them on imports both', async () => {
     files = copyFixtures();
     const loaded = await packagesLoaded(cli, files, { KOSYNC_KOBO_BRIDGE: 'true', KOSYNC_CALIBRE_WEB_URL: 'http://127.0.0.1:9' });
     expect(loaded.filter((name) => OPTIONAL.includes(name))).toEqual(OPTIONAL);
+  });
+});
+
+describe('a route given a JSON schema', () => {
+  it('fails the start with a message naming zod, instead of loading a compiler for it', async () => {
+    const { app, close } = await testApp();
+    try {
+      app.post('/schema-by-mistake', { schema: { body: { type: 'object' } } }, async () => ({}));
+      await expect(app.ready()).rejects.toThrow(
+        'calibre-web-kosync checks bodies with zod (src/http/request-body.ts); a route was given a JSON schema',
+      );
+    } finally {
+      await close().catch(() => undefined);
+    }
   });
 });

@@ -1,7 +1,7 @@
 // Preloaded into a server run by test/optional-features-loading.test.ts (`node --import`): records the
-// npm packages the program imports (through node's module resolution hook), and prints them sorted on
-// stderr as `packages a,b,c` when the process exits.
-import { register } from 'node:module';
+// npm packages the program imports (ES modules through node's resolution hook, CommonJS ones from
+// require's cache), and prints them sorted on stderr as `packages a,b,c` when the process exits.
+import { createRequire, register } from 'node:module';
 import { MessageChannel } from 'node:worker_threads';
 
 const packages = new Set();
@@ -10,7 +10,12 @@ port1.on('message', (name) => packages.add(name));
 port1.unref();
 register(new URL('./loaded-packages-hook.mjs', import.meta.url), { data: { port: port2 }, transferList: [port2] });
 
+const PACKAGE = /\/node_modules\/((?:@[^/]+\/)?[^/]+)\//;
+
 process.on('exit', () => {
-  // Messages still queued from the loader thread are delivered before the exit handlers run out.
+  for (const file of Object.keys(createRequire(import.meta.url).cache)) {
+    const inPackage = PACKAGE.exec(file);
+    if (inPackage) packages.add(inPackage[1]);
+  }
   process.stderr.write(`packages ${[...packages].sort().join(',')}\n`);
 });
