@@ -139,6 +139,9 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
       misses: library?.misses,
       clock,
       shareProgressAcrossFiles: config.shareProgressAcrossFiles,
+      stateDb: databases.stateDb,
+      historyLimit: config.historyLimit,
+      keepFurthest: config.keepFurthest,
       koboBridge: config.koboBridge && library ? new KoboBridge(library.calibreDb) : undefined,
       readColumn:
         config.readColumn && library ? new ReadColumnMarker({ appDb: databases.appDb, calibre: library.calibreDb, clock }) : undefined,
