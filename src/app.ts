@@ -1,5 +1,6 @@
 import fastify, { LogController, type FastifyInstance, type FastifyRequest } from 'fastify';
 import type { DestinationStream } from 'pino';
+import { Account } from './account/documents.js';
 import type { Authenticator } from './auth/authenticator.js';
 import { createLoginServices } from './auth/login-services.js';
 import { localPasswordVerifier, type PasswordVerifier } from './auth/password-verifier.js';
@@ -14,6 +15,7 @@ import { answerError, answerFrameworkError, sendError } from './http/error-answe
 import { downloadTaps, type Library, libraryOf } from './library.js';
 import { LOG_REDACTION, MAX_PARAM_LENGTH, SERVER_LIMITS } from './http/server-limits.js';
 import { signInHook } from './http/sign-in.js';
+import { accountApiRoutes } from './routes/account-api.js';
 import { downloadRoutes } from './routes/downloads.js';
 import { healthRoutes } from './routes/health.js';
 import { pageRoutes } from './routes/page.js';
@@ -48,10 +50,14 @@ interface KosyncServices {
   /** Undefined without a Calibre library: progress then syncs unmatched. */
   library: Library | undefined;
   progress: ProgressService;
+  /** A reader's own documents, history, restore and links (the account page, the API). */
+  account: Account;
   authenticator: Authenticator;
   syncKeys: SyncKeys;
   /** The sign-in hook (src/http/sign-in.ts): route families that need a user add it as their preHandler. */
   signIn(request: FastifyRequest): Promise<void>;
+  /** The account API's sign-in: the sync logins, or the account page's session. */
+  accountSignIn(request: FastifyRequest): Promise<void>;
 }
 
 declare module 'fastify' {
@@ -127,28 +133,32 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
     app.addHook('onReady', async () => library.scanner.start(app.log));
     app.addHook('onClose', () => library.scanner.stop());
   }
+  const progress = new ProgressService({
+    appDb: databases.appDb,
+    matcher: library?.matcher,
+    misses: library?.misses,
+    clock,
+    shareProgressAcrossFiles: config.shareProgressAcrossFiles,
+    stateDb: databases.stateDb,
+    historyLimit: config.historyLimit,
+    keepFurthest: config.keepFurthest,
+    koboBridge: config.koboBridge && library ? new KoboBridge(library.calibreDb) : undefined,
+    readColumn:
+      config.readColumn && library ? new ReadColumnMarker({ appDb: databases.appDb, calibre: library.calibreDb, clock }) : undefined,
+    onLockWait: telemetry.lockWaited,
+    onSync: telemetry.synced,
+  });
+  const signIn = signInHook(authenticator, telemetry.signIns);
   app.decorate('kosync', {
     config,
     appDb: databases.appDb,
     library,
     authenticator,
     syncKeys,
-    progress: new ProgressService({
-      appDb: databases.appDb,
-      matcher: library?.matcher,
-      misses: library?.misses,
-      clock,
-      shareProgressAcrossFiles: config.shareProgressAcrossFiles,
-      stateDb: databases.stateDb,
-      historyLimit: config.historyLimit,
-      keepFurthest: config.keepFurthest,
-      koboBridge: config.koboBridge && library ? new KoboBridge(library.calibreDb) : undefined,
-      readColumn:
-        config.readColumn && library ? new ReadColumnMarker({ appDb: databases.appDb, calibre: library.calibreDb, clock }) : undefined,
-      onLockWait: telemetry.lockWaited,
-      onSync: telemetry.synced,
-    }),
-    signIn: signInHook(authenticator, telemetry.signIns),
+    progress,
+    account: new Account({ appDb: databases.appDb, stateDb: databases.stateDb, library, progress, clock }),
+    signIn,
+    accountSignIn: signIn,
   } satisfies KosyncServices);
   telemetry.install(app);
   app.decorateRequest('lockDeadline', 0);
@@ -169,6 +179,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
   const routeFamilies = [usersRoutes, syncsRoutes, healthRoutes];
   for (const routes of routeFamilies) await app.register(routes, { prefix: config.basePath });
   await app.register(pageRoutes, { prefix: config.basePath });
+  await app.register(accountApiRoutes, { prefix: config.basePath });
   if (config.rootAliases && config.basePath !== '') {
     for (const routes of routeFamilies) await app.register(routes);
   }
