@@ -1,9 +1,11 @@
+import fastifyCookie from '@fastify/cookie';
 import fastify, { LogController, type FastifyInstance, type FastifyRequest } from 'fastify';
 import type { DestinationStream } from 'pino';
 import { Account } from './account/documents.js';
 import type { Authenticator } from './auth/authenticator.js';
 import { createLoginServices } from './auth/login-services.js';
 import { localPasswordVerifier, type PasswordVerifier } from './auth/password-verifier.js';
+import { Sessions } from './auth/sessions.js';
 import type { SyncKeys } from './auth/sync-keys.js';
 import { systemClock, type Clock } from './clock.js';
 import type { Config } from './config.js';
@@ -14,6 +16,7 @@ import { limitConnections, proxyPeers } from './http/connection-limits.js';
 import { answerError, answerFrameworkError, sendError } from './http/error-answers.js';
 import { downloadTaps, type Library, libraryOf } from './library.js';
 import { LOG_REDACTION, MAX_PARAM_LENGTH, SERVER_LIMITS } from './http/server-limits.js';
+import { accountSignInHook } from './http/session-sign-in.js';
 import { signInHook } from './http/sign-in.js';
 import { accountApiRoutes } from './routes/account-api.js';
 import { downloadRoutes } from './routes/downloads.js';
@@ -54,6 +57,8 @@ interface KosyncServices {
   account: Account;
   authenticator: Authenticator;
   syncKeys: SyncKeys;
+  /** The account page's sessions. */
+  sessions: Sessions;
   /** The sign-in hook (src/http/sign-in.ts): route families that need a user add it as their preHandler. */
   signIn(request: FastifyRequest): Promise<void>;
   /** The account API's sign-in: the sync logins, or the account page's session. */
@@ -149,6 +154,8 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
     onSync: telemetry.synced,
   });
   const signIn = signInHook(authenticator, telemetry.signIns);
+  const sessions = new Sessions({ stateDb: databases.stateDb, appDb: databases.appDb, clock, days: config.sessionDays });
+  await app.register(fastifyCookie, { secret: sessions.secret });
   app.decorate('kosync', {
     config,
     appDb: databases.appDb,
@@ -157,8 +164,9 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
     syncKeys,
     progress,
     account: new Account({ appDb: databases.appDb, stateDb: databases.stateDb, library, progress, clock }),
+    sessions,
     signIn,
-    accountSignIn: signIn,
+    accountSignIn: accountSignInHook(signIn, sessions),
   } satisfies KosyncServices);
   telemetry.install(app);
   app.decorateRequest('lockDeadline', 0);

@@ -120,7 +120,7 @@ export class Account {
   async link(user: UserRow, document: string, bookId: number, log: FastifyBaseLogger, deadline: number): Promise<DocumentView> {
     await this.document(user, document, log, deadline);
     const calibre = this.deps.library?.calibreDb;
-    const formats = calibre && findBook(calibre.conn, bookId) ? listBookFormats(calibre.conn, bookId) : [];
+    const formats = calibre && Number.isSafeInteger(bookId) && findBook(calibre.conn, bookId) ? listBookFormats(calibre.conn, bookId) : [];
     if (formats.length === 0) throw new KosyncError('unknownBook');
     const format = linkFormat(formats, findUnmatchedOf(this.deps.stateDb.conn, user.id, document)?.filename ?? undefined);
     const at = formatSqlDatetime(this.deps.clock.nowMicros());
