@@ -18,6 +18,11 @@ import { answeredFraction } from '../sync/cwa-rows.js';
 import type { ProgressService } from '../sync/progress-service.js';
 import { searchBooks } from './book-search.js';
 
+/** Where a failing library lookup is reported (the request's log, or the CLI's). */
+interface WarnLog {
+  warn(obj: object, message: string): void;
+}
+
 /** The library a reader's documents are matched against; undefined when the server has none. */
 interface AccountLibrary {
   calibreDb: CalibreDb;
@@ -79,13 +84,13 @@ export class Account {
   constructor(private readonly deps: AccountDeps) {}
 
   /** Every document the user synced, newest first. */
-  async documents(user: UserRow, log: FastifyBaseLogger, deadline: number): Promise<DocumentView[]> {
+  async documents(user: UserRow, log: WarnLog, deadline: number): Promise<DocumentView[]> {
     const rows = await this.deps.appDb.reading((conn) => listProgressOfUser(conn, user.id), this.waitUntil(deadline));
     return rows.map((row) => this.view(user, row, log));
   }
 
   /** One document of the user, or 404 code 2000 when they never synced it. */
-  async document(user: UserRow, document: string, log: FastifyBaseLogger, deadline: number): Promise<DocumentView> {
+  async document(user: UserRow, document: string, log: WarnLog, deadline: number): Promise<DocumentView> {
     const row = await this.deps.appDb.reading((conn) => findProgress(conn, user.id, document), this.waitUntil(deadline));
     if (!row) throw new KosyncError('unknownDocument');
     return this.view(user, row, log);
@@ -142,7 +147,7 @@ export class Account {
     return searchBooks(library.titles, query).map((book) => ({ ...book, formats: listBookFormats(library.calibreDb.conn, book.id) }));
   }
 
-  private view(user: UserRow, row: ProgressRow, log: FastifyBaseLogger): DocumentView {
+  private view(user: UserRow, row: ProgressRow, log: WarnLog): DocumentView {
     const base = { document: row.document, ...position(row, answeredFraction(row)) };
     const library = this.deps.library;
     if (!library) return { ...base, book: null, match: null, reason: null, message: null, likelyBooks: [] };
@@ -170,7 +175,7 @@ export class Account {
   }
 
   /** The document's book for this user; a failing library lookup is logged and leaves it unmatched, as a sync does. */
-  private match(library: AccountLibrary, document: string, userId: number, log: FastifyBaseLogger): BookMatch | undefined {
+  private match(library: AccountLibrary, document: string, userId: number, log: WarnLog): BookMatch | undefined {
     try {
       return library.matcher.match(document, { userId });
     } catch (error) {
@@ -182,6 +187,12 @@ export class Account {
   private waitUntil(deadline: number): number {
     return Math.max(0, deadline - this.deps.clock.monotonicMs());
   }
+}
+
+/** The API's fields of a document (docs/PROTOCOL.md §9.5), in its order: what the API and `documents --json` answer. */
+export function documentJson(view: DocumentView) {
+  const { document, book, match, reason, progress, percentage, device, device_id, timestamp } = view;
+  return { document, book, match, reason, progress, percentage, device, device_id, timestamp };
 }
 
 /** A stored row or history entry as the API answers it; `fraction` when the row needs CWA v3.1's reading (§2.4). */

@@ -1,6 +1,6 @@
 import type { FastifyPluginAsync } from 'fastify';
 import { z } from 'zod';
-import type { DocumentView } from '../account/documents.js';
+import { documentJson } from '../account/documents.js';
 import { KosyncError } from '../errors.js';
 import { sendJson } from '../http/json.js';
 import { parseJsonBody } from '../http/request-body.js';
@@ -19,12 +19,6 @@ function parsed<T>(schema: z.ZodType<T>, value: unknown, field: string): T {
   const result = schema.safeParse(value);
   if (!result.success) throw new KosyncError('invalidFields', `Invalid ${field} field`);
   return result.data;
-}
-
-/** The API's fields of a document (docs/PROTOCOL.md §9.5), in its order. */
-export function documentJson(view: DocumentView) {
-  const { document, book, match, reason, progress, percentage, device, device_id, timestamp } = view;
-  return { document, book, match, reason, progress, percentage, device, device_id, timestamp };
 }
 
 type DocumentParams = { Params: { document: string } };
