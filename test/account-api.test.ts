@@ -100,7 +100,7 @@ describe('GET BASE/api/v1/documents and …/history', () => {
 });
 
 describe('POST BASE/api/v1/documents/:document/restore', () => {
-  it('makes a past position current, stamped now; the next pull answers it and app.db holds what a push from that device writes', async () => {
+  it('makes a past position current, stamped now: the next pull answers it, app.db holds what that device’s push writes', async () => {
     const t = await scanned();
     const twin = await scanned(); // the same pushes, then a real push where t restores
     for (const app of [t, twin]) {
@@ -150,7 +150,7 @@ describe('POST BASE/api/v1/documents/:document/restore', () => {
 });
 
 describe('PUT and DELETE BASE/api/v1/documents/:document/book (manual links)', () => {
-  it('links an unmatched document for its reader alone: their next push writes book_read_link, another user’s match is unchanged', async () => {
+  it('links a document for its reader alone: their next push writes book_read_link, another user’s match is unchanged', async () => {
     const t = await scanned();
     await push(t, DOC, 30, 'Phone', DAVE, { metadata: { filename: 'lighthouse-copy.epub' } });
     await push(t, DOC, 20, 'Kobo', ERIN);

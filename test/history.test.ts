@@ -88,7 +88,7 @@ describe('the history of accepted pushes (docs/PROTOCOL.md §9.1)', () => {
 });
 
 describe('never moving backwards, KOSYNC_KEEP_FURTHEST (docs/PROTOCOL.md §9.2)', () => {
-  it('on: another device behind the position is answered as usual and kept in the history, the position and read status unchanged', async () => {
+  it('on: another device behind the position is answered as usual, kept in the history, position and read status unchanged', async () => {
     await app({ KOSYNC_KEEP_FURTHEST: 'true' });
     await push(60, 'Kobo');
     const readStatus = tableRows(t!.files.appDb, 'book_read_link');

@@ -28,7 +28,8 @@ function postButton(action: string, fields: Record<string, string | number>, lab
   const hidden = Object.entries(fields)
     .map(([name, value]) => `<input type="hidden" name="${name}" value="${h(String(value))}">`)
     .join('');
-  return `<form class="inline" method="post" action="${h(action)}">${hidden}<button type="submit" class="${kind}">${h(label)}</button></form>`;
+  const button = `<button type="submit" class="${kind}">${h(label)}</button>`;
+  return `<form class="inline" method="post" action="${h(action)}">${hidden}${button}</form>`;
 }
 
 /** The signed-in reader's sync: their key, devices and documents with history, restore and links. */
@@ -86,13 +87,15 @@ ${linkHtml(d, view)}
 </article>`;
 }
 
+const bookLine = (title: string, authors: string[]) => `${h(title)}${authors.length ? ` by ${h(authors.join(', '))}` : ''}`;
+
+const linkButton = (base: string, document: string, bookId: number) =>
+  postButton(`${base}account/link`, { document, book_id: bookId }, 'Link to this book');
+
 function likelyHtml(d: DocumentView, base: string): string {
   if (d.likelyBooks.length === 0) return '';
   return `<p>Likely books:</p><ul>${d.likelyBooks
-    .map(
-      (b) =>
-        `<li>${h(b.title)}${b.authors.length ? ` by ${h(b.authors.join(', '))}` : ''} ${postButton(`${base}account/link`, { document: d.document, book_id: b.bookId }, 'Link to this book')}</li>`,
-    )
+    .map((b) => `<li>${bookLine(b.title, b.authors)} ${linkButton(base, d.document, b.bookId)}</li>`)
     .join('')}</ul>`;
 }
 
@@ -118,7 +121,8 @@ function linkHtml(d: DocumentView, view: AccountView): string {
       : `<ul>${here.books
           .map(
             (b) =>
-              `<li>${h(b.title)}${b.authors.length ? ` by ${h(b.authors.join(', '))}` : ''} <span class="muted">${h(b.formats.join(', '))}</span> ${postButton(`${base}account/link`, { document: d.document, book_id: b.id }, 'Link to this book')}</li>`,
+              `<li>${bookLine(b.title, b.authors)} <span class="muted">${h(b.formats.join(', '))}</span> ` +
+              `${linkButton(base, d.document, b.id)}</li>`,
           )
           .join('')}</ul>`
     : '';
