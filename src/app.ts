@@ -1,8 +1,11 @@
+import fastifyCookie from '@fastify/cookie';
 import fastify, { LogController, type FastifyInstance, type FastifyRequest } from 'fastify';
 import type { DestinationStream } from 'pino';
+import { Account } from './account/documents.js';
 import type { Authenticator } from './auth/authenticator.js';
 import { createLoginServices } from './auth/login-services.js';
 import { localPasswordVerifier, type PasswordVerifier } from './auth/password-verifier.js';
+import { Sessions } from './auth/sessions.js';
 import type { SyncKeys } from './auth/sync-keys.js';
 import { systemClock, type Clock } from './clock.js';
 import type { Config } from './config.js';
@@ -14,7 +17,9 @@ import { answerError, answerFrameworkError, sendError } from './http/error-answe
 import { NO_JSON_SCHEMAS } from './http/no-json-schemas.js';
 import { downloadTaps, type Library, libraryOf } from './library.js';
 import { LOG_REDACTION, MAX_PARAM_LENGTH, SERVER_LIMITS } from './http/server-limits.js';
+import { accountSignInHook } from './http/session-sign-in.js';
 import { signInHook } from './http/sign-in.js';
+import { accountApiRoutes } from './routes/account-api.js';
 import { healthRoutes } from './routes/health.js';
 import { pageRoutes } from './routes/page.js';
 import { syncsRoutes } from './routes/syncs.js';
@@ -47,10 +52,16 @@ interface KosyncServices {
   /** Undefined without a Calibre library: progress then syncs unmatched. */
   library: Library | undefined;
   progress: ProgressService;
+  /** A reader's own documents, history, restore and links (the account page, the API). */
+  account: Account;
   authenticator: Authenticator;
   syncKeys: SyncKeys;
+  /** The account page's sessions. */
+  sessions: Sessions;
   /** The sign-in hook (src/http/sign-in.ts): route families that need a user add it as their preHandler. */
   signIn(request: FastifyRequest): Promise<void>;
+  /** The account API's sign-in: the sync logins, or the account page's session. */
+  accountSignIn(request: FastifyRequest): Promise<void>;
 }
 
 declare module 'fastify' {
@@ -130,25 +141,35 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
   // The Kobo bridge's EPUB reading (yauzl, saxes) and the download tap's HTTP client (undici, under
   // @fastify/reply-from) are loaded only when they are on: ~8 MiB resident otherwise (BENCHMARKS.md, issue 17).
   const koboBridge = config.koboBridge && library ? new (await import('./sync/kobo-bridge.js')).KoboBridge(library.calibreDb) : undefined;
+  const progress = new ProgressService({
+    appDb: databases.appDb,
+    matcher: library?.matcher,
+    misses: library?.misses,
+    clock,
+    shareProgressAcrossFiles: config.shareProgressAcrossFiles,
+    stateDb: databases.stateDb,
+    historyLimit: config.historyLimit,
+    keepFurthest: config.keepFurthest,
+    koboBridge,
+    readColumn:
+      config.readColumn && library ? new ReadColumnMarker({ appDb: databases.appDb, calibre: library.calibreDb, clock }) : undefined,
+    onLockWait: telemetry.lockWaited,
+    onSync: telemetry.synced,
+  });
+  const signIn = signInHook(authenticator, telemetry.signIns);
+  const sessions = new Sessions({ stateDb: databases.stateDb, appDb: databases.appDb, clock, days: config.sessionDays });
+  await app.register(fastifyCookie, { secret: sessions.secret });
   app.decorate('kosync', {
     config,
     appDb: databases.appDb,
     library,
     authenticator,
     syncKeys,
-    progress: new ProgressService({
-      appDb: databases.appDb,
-      matcher: library?.matcher,
-      misses: library?.misses,
-      clock,
-      shareProgressAcrossFiles: config.shareProgressAcrossFiles,
-      koboBridge,
-      readColumn:
-        config.readColumn && library ? new ReadColumnMarker({ appDb: databases.appDb, calibre: library.calibreDb, clock }) : undefined,
-      onLockWait: telemetry.lockWaited,
-      onSync: telemetry.synced,
-    }),
-    signIn: signInHook(authenticator, telemetry.signIns),
+    progress,
+    account: new Account({ appDb: databases.appDb, stateDb: databases.stateDb, library, progress, clock }),
+    sessions,
+    signIn,
+    accountSignIn: accountSignInHook(signIn, sessions),
   } satisfies KosyncServices);
   telemetry.install(app);
   app.decorateRequest('lockDeadline', 0);
@@ -169,6 +190,7 @@ export async function buildApp(config: Config, deps: AppDeps): Promise<FastifyIn
   const routeFamilies = [usersRoutes, syncsRoutes, healthRoutes];
   for (const routes of routeFamilies) await app.register(routes, { prefix: config.basePath });
   await app.register(pageRoutes, { prefix: config.basePath });
+  await app.register(accountApiRoutes, { prefix: config.basePath });
   if (config.rootAliases && config.basePath !== '') {
     for (const routes of routeFamilies) await app.register(routes);
   }

@@ -108,6 +108,9 @@ export const envSchema = z
     KOSYNC_SHARE_PROGRESS_ACROSS_FILES: booleanText.default(true),
     KOSYNC_KOBO_BRIDGE: booleanText.default(false),
     KOSYNC_READ_COLUMN: booleanText.default(false),
+    KOSYNC_KEEP_FURTHEST: booleanText.default(false),
+    KOSYNC_HISTORY_LIMIT: integer(1, 10_000).default(50),
+    KOSYNC_SESSION_DAYS: integer(1, 365).default(30),
     KOSYNC_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
     KOSYNC_LOCK_WAIT_MS: integer(0, 60_000).default(4000),
     KOSYNC_REMEMBER_SECONDS: integer(0, 7 * 24 * 3600).default(12 * 3600),
@@ -151,6 +154,16 @@ export const envSchema = z
     koboBridge: e.KOSYNC_KOBO_BRIDGE,
     /** A finished book is marked read in Calibre's Read column when Calibre-Web uses one (docs/PROTOCOL.md §7.2). Off by default. */
     readColumn: e.KOSYNC_READ_COLUMN,
+    /**
+     * Never move backwards: a push from another device than the current position's that is behind it is
+     * answered as usual and kept in the history, but does not replace the position. Off by default (the
+     * original keeps the newest).
+     */
+    keepFurthest: e.KOSYNC_KEEP_FURTHEST,
+    /** Accepted pushes kept per user and document in the state DB's history (the account page, restore). */
+    historyLimit: e.KOSYNC_HISTORY_LIMIT,
+    /** How long a sign-in on the account page lasts. */
+    sessionDays: e.KOSYNC_SESSION_DAYS,
     logLevel: e.KOSYNC_LOG_LEVEL,
     /** How long a PUT waits for a lock held by Calibre-Web before answering 503/1000. */
     lockWaitMs: e.KOSYNC_LOCK_WAIT_MS,

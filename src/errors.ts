@@ -24,6 +24,10 @@ export const ERRORS = {
   tooManyConnections: unavailable('Too many connections, try again later'),
   internal: { code: 2000, status: 502, message: 'Unknown server error' },
   notFound: { code: 2000, status: 404, message: 'Not found' },
+  // The account API (docs/PROTOCOL.md §9.5): what the request names is not there.
+  unknownDocument: { code: 2000, status: 404, message: 'No such document among your synced documents' },
+  unknownPosition: { code: 2000, status: 404, message: "No such position in this document's history" },
+  unknownBook: { code: 2000, status: 404, message: 'No such book in the library' },
   unauthorized: { code: 2001, status: 401, message: 'Unauthorized' },
   tooManyAttempts: { code: 2001, status: 429, message: 'Too many failed logins, try again later' },
   invalidFields: badRequest(403, 'Invalid request data'),
@@ -32,6 +36,8 @@ export const ERRORS = {
   malformedRequest: badRequest(400, 'Malformed HTTP request'),
   requestTimeout: badRequest(408, 'Request took too long to arrive'),
   headersTooLarge: badRequest(431, 'Request line or headers too large'),
+  // A write signed in with the account page's session cookie, sent from another site (docs/PROTOCOL.md §9.4).
+  crossSite: badRequest(403, 'Cross-site request refused'),
   invalidDocument: { code: 2004, status: 403, message: 'Invalid document field' },
   registrationDisabled: { code: 2005, status: 402, message: 'User registration is disabled' },
 } as const satisfies Record<string, ErrorEntry>;

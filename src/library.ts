@@ -6,6 +6,7 @@ import type { Databases } from './databases.js';
 import type { CalibreDb } from './db/calibre-db.js';
 import type { BookMatcher } from './matching/book-matcher.js';
 import type { MissExplainer } from './matching/explain.js';
+import type { LibraryTitles } from './matching/library-titles.js';
 import { libraryMatching } from './matching/library-matcher.js';
 import { MissReporter } from './matching/miss-reporter.js';
 
@@ -19,6 +20,8 @@ export interface Library {
   /** Why a document matches no book; `misses` says it in the log for a push. */
   explainer: MissExplainer;
   misses: MissReporter;
+  /** The library's books with their authors, read at most once a minute (for searching books to link). */
+  titles: LibraryTitles;
   /** Keeps the checksum index in step with the library; its owner starts and stops it. */
   scanner: ChecksumScanner;
 }
@@ -38,9 +41,9 @@ export function libraryOf(config: Pick<Config, 'scanIntervalSeconds'>, databases
     intervalMs: config.scanIntervalSeconds * 1000,
     unknownRefreshGapMs: UNKNOWN_REFRESH_GAP_MS,
   });
-  const { matcher, explainer } = libraryMatching(calibreDb, stateDb, clock, () => scanner.requestRefresh());
+  const { matcher, explainer, titles } = libraryMatching(calibreDb, stateDb, clock, () => scanner.requestRefresh());
   const misses = new MissReporter({ explainer, state: stateDb, clock });
-  return { calibreDb, matcher, explainer, misses, scanner };
+  return { calibreDb, matcher, explainer, misses, titles, scanner };
 }
 
 /** The download tap's recorder: a file Calibre-Web serves is recorded in the state DB's checksum index. */

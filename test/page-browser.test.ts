@@ -49,8 +49,8 @@ describe.skipIf(noChromium)('the setup page in headless Chromium', () => {
     await expect(page.locator('#server-url').textContent()).resolves.toBe(pageUrl);
     await page.screenshot({ path: `${ARTIFACTS}page-light-phone.png`, fullPage: true });
 
-    await page.getByLabel('Username').fill('dave');
-    await page.getByLabel('Password').fill('oldtimer');
+    await page.locator('#enable + p + form').getByLabel('Username').fill('dave');
+    await page.locator('#enable + p + form').getByLabel('Password').fill('oldtimer');
     const [response] = await Promise.all([page.waitForNavigation(), page.getByRole('button', { name: 'Enable KOReader sync' }).click()]);
     expect(response?.status()).toBe(200);
     expect(page.url()).toBe(`${pageUrl}/enable`);
@@ -61,8 +61,8 @@ describe.skipIf(noChromium)('the setup page in headless Chromium', () => {
     expect(problems).toEqual([]); // e.g. a style blocked by the Content-Security-Policy
 
     // The page shown after submitting posts to the same place again.
-    await page.getByLabel('Username').fill('dave');
-    await page.getByLabel('Password').fill('wrong');
+    await page.locator('#enable + p + form').getByLabel('Username').fill('dave');
+    await page.locator('#enable + p + form').getByLabel('Password').fill('wrong');
     const [again] = await Promise.all([page.waitForNavigation(), page.getByRole('button', { name: 'Enable KOReader sync' }).click()]);
     expect(again?.status()).toBe(403);
     await expect(page.getByRole('alert').textContent()).resolves.toBe('Wrong username or password.');

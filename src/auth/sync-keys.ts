@@ -4,7 +4,7 @@ import { formatSqlDatetime, storedDatetimeToEpochSeconds } from '../db/datetime.
 import type { Connection } from '../db/query.js';
 import type { StateDb } from '../db/state-db.js';
 import { type OutdatedKeyReason, SyncKeyOutdated } from '../domain-errors.js';
-import { confirmSyncKey, findSyncKey, markSyncKeyUsed, saveSyncKey, type SyncKeyRow } from '../repos/sync-keys.js';
+import { confirmSyncKey, deleteSyncKey, findSyncKey, markSyncKeyUsed, saveSyncKey, type SyncKeyRow } from '../repos/sync-keys.js';
 import type { UserRow } from '../repos/users.js';
 import type { LdapPresence } from './ldap/directory.js';
 import { md5Hex } from '../util/md5.js';
@@ -191,6 +191,22 @@ export class SyncKeys {
   bindingOf(user: UserRow): string {
     const row = findSyncKey(this.deps.stateDb, user.id);
     return `${user.password}\0${row?.verifier ?? ''}`;
+  }
+
+  /** When the user's key was enabled and last used (epoch seconds), or undefined when there is none. */
+  status(user: UserRow): { enabledAt: number; lastUsedAt: number | null } | undefined {
+    const row = findSyncKey(this.deps.stateDb, user.id);
+    if (!row) return undefined;
+    return {
+      enabledAt: storedDatetimeToEpochSeconds(row.updated_at) ?? 0,
+      lastUsedAt: row.last_used_at === null ? null : (storedDatetimeToEpochSeconds(row.last_used_at) ?? null),
+    };
+  }
+
+  /** Revokes the user's key from the account page, after any recording in flight (which would bring it back). */
+  async revoke(user: UserRow): Promise<void> {
+    await this.pending.get(user.id);
+    await this.deps.stateWrites.writing((conn) => deleteSyncKey(conn, user.id), ENABLE_WAIT_MS, `sync-key:${user.id}`);
   }
 
   /** Resolves when every background recording has finished. */

@@ -17,6 +17,8 @@ export interface ParsedArgs {
   positionals: string[];
   /** Boolean switches of a command (e.g. `--json`). */
   switches: Set<string>;
+  /** Options of a command that take a value (e.g. `--user dave`). */
+  options: Map<string, string>;
   help: boolean;
 }
 
@@ -34,16 +36,17 @@ export function parseArgs(
   argv: readonly string[],
   env: Record<string, string | undefined>,
   knownSwitches: readonly string[] = [],
+  knownOptions: readonly string[] = [],
 ): ParsedArgs {
   const variables = new Map(ENV_VARIABLES.map((v) => [flagFor(v), v]));
   const { tokens } = parseTokens({
     args: [...argv],
-    options: Object.fromEntries([...variables.keys()].map((flag) => [flag.slice(2), { type: 'string' as const }])),
+    options: Object.fromEntries([...variables.keys(), ...knownOptions].map((flag) => [flag.slice(2), { type: 'string' as const }])),
     allowPositionals: true,
     strict: false,
     tokens: true,
   });
-  const result: ParsedArgs = { command: undefined, env: { ...env }, positionals: [], switches: new Set(), help: false };
+  const result: ParsedArgs = { command: undefined, env: { ...env }, positionals: [], switches: new Set(), options: new Map(), help: false };
   const word = (value: string) => {
     if (result.command === undefined && result.positionals.length === 0) result.command = value;
     else result.positionals.push(value);
@@ -59,7 +62,10 @@ export function parseArgs(
       else word(argv[token.index]!);
     } else if (token.rawName === '--help' && !token.inlineValue) result.help = true;
     else if (knownSwitches.includes(token.rawName) && !token.inlineValue) result.switches.add(token.rawName);
-    else {
+    else if (knownOptions.includes(token.rawName)) {
+      if (token.value === undefined) throw new UsageError(`${token.rawName} needs a value`);
+      result.options.set(token.rawName, token.value);
+    } else {
       const variable = variables.get(token.rawName);
       if (!variable) throw new UsageError(`unknown option ${token.rawName}`);
       if (token.value === undefined) throw new UsageError(`${token.rawName} needs a value`);

@@ -6,6 +6,8 @@ export interface CommandContext {
   clock: Clock;
   positionals: string[];
   switches: Set<string>;
+  /** Its options' values, e.g. `--user` → `dave`. */
+  options: Map<string, string>;
   stdout: NodeJS.WritableStream & { isTTY?: boolean };
   stderr: NodeJS.WritableStream;
 }
@@ -20,5 +22,7 @@ export interface Command {
   help?: string;
   /** Boolean flags the command takes, e.g. `--json`. */
   switches?: string[];
+  /** Options the command takes with a value, e.g. `--user`. */
+  options?: string[];
   run(context: CommandContext): Promise<number>;
 }

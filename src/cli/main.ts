@@ -50,9 +50,10 @@ function commandHelp(command: Command): string {
 /** Runs the CLI; returns the exit code (0 ok, 1 failure, 2 usage error). */
 export async function main(io: Io): Promise<number> {
   const switches = COMMANDS.flatMap((c) => c.switches ?? []);
+  const options = COMMANDS.flatMap((c) => c.options ?? []);
   let args: ParsedArgs;
   try {
-    args = parseArgs(io.argv, io.env, switches);
+    args = parseArgs(io.argv, io.env, switches, options);
   } catch (error) {
     if (!(error instanceof UsageError)) throw error;
     io.stderr.write(`${PROGRAM}: ${error.message}\n\n${overview()}`);
@@ -67,7 +68,9 @@ export async function main(io: Io): Promise<number> {
     io.stdout.write(args.command === undefined ? overview() : commandHelp(command));
     return 0;
   }
-  const unknownSwitch = [...args.switches].find((s) => !command.switches?.includes(s));
+  const unknownSwitch = [...args.switches, ...args.options.keys()].find(
+    (s) => !command.switches?.includes(s) && !command.options?.includes(s),
+  );
   if (unknownSwitch) {
     io.stderr.write(`${PROGRAM} ${command.name}: unknown option ${unknownSwitch}\n`);
     return 2;
@@ -79,6 +82,7 @@ export async function main(io: Io): Promise<number> {
       clock: io.clock ?? systemClock,
       positionals: args.positionals,
       switches: args.switches,
+      options: args.options,
       stdout: io.stdout,
       stderr: io.stderr,
     });

@@ -160,10 +160,51 @@ export interface UnmatchedDocumentsTable {
   last_seen: string;
 }
 
+/** `progress_history` (schema/state/005-history-links-sessions.sql): every accepted push, the newest few per (user, document). */
+export interface ProgressHistoryTable {
+  id: Generated<number>;
+  user_id: number;
+  document: string;
+  progress: string;
+  /** 0–100, as kosync_progress stores it. */
+  percentage: number;
+  device: string;
+  device_id: string | null;
+  timestamp: string;
+}
+
+/** `document_links` (schema/state/005-…): a document a reader linked to a book by hand, for that reader alone. */
+export interface DocumentLinksTable {
+  user_id: number;
+  document: string;
+  book_id: number;
+  format: string;
+  linked_at: string;
+}
+
+/** `sessions` (schema/state/005-…): the account page's signed-in sessions, by the sha256 of their cookie's id. */
+export interface SessionsTable {
+  id_hash: string;
+  user_id: number;
+  password_fingerprint: string;
+  created_at: string;
+  expires_at: string;
+}
+
+/** `server_secrets` (schema/state/005-…): keys made once, e.g. the session cookie's signing key. */
+export interface ServerSecretsTable {
+  name: string;
+  value: string;
+}
+
 /** The sidecar's own state DB (KOSYNC_STATE_DB; migrations in schema/state/). */
 export interface StateDatabase {
   sync_keys: SyncKeysTable;
   library_files: LibraryFilesTable;
   document_ids: DocumentIdsTable;
   unmatched_documents: UnmatchedDocumentsTable;
+  progress_history: ProgressHistoryTable;
+  document_links: DocumentLinksTable;
+  sessions: SessionsTable;
+  server_secrets: ServerSecretsTable;
 }

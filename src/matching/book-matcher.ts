@@ -2,9 +2,10 @@ import type { MatchCache } from './match-cache.js';
 
 /**
  * Which source matched a document: CWA's table, the index's partial MD5s of library files or of files
- * Calibre-Web served, file names, or KOReader's metadata (now, or an alias of this user learnt before).
+ * Calibre-Web served, file names, KOReader's metadata (now, or an alias of this user learnt before), or
+ * the reader's own link.
  */
-export type MatchSource = 'cwa' | 'binary' | 'download' | 'filename' | 'metadata';
+export type MatchSource = 'cwa' | 'binary' | 'download' | 'filename' | 'metadata' | 'manual';
 
 /** A KOReader document matched to a book of the Calibre library. */
 export interface BookMatch {
@@ -56,6 +57,8 @@ export interface Asker {
 }
 
 interface BookMatcherOptions {
+  /** The asking user's own choices (manual links): asked before everything, the cache included. */
+  overrides?: readonly UserSource[];
   /** Asked in order, first answer wins. */
   sources: readonly BookSource[];
   /** Asked in order after the sources, for the user who asks. */
@@ -102,6 +105,12 @@ export class BookMatcher {
   }
 
   private matchWith(cache: MatchCache | undefined, document: string, { userId, hints }: Asker): BookMatch | undefined {
+    if (userId !== undefined) {
+      for (const source of this.options.overrides ?? []) {
+        const found = source.match(document, userId);
+        if (found) return found;
+      }
+    }
     const cached = cache?.match(document);
     if (cached) return cached;
     for (const source of this.options.sources) {
@@ -132,7 +141,8 @@ export class BookMatcher {
       shared = [...new Set(this.options.sources.flatMap((s) => s.documentsOf(bookId, format)))];
       cache?.rememberDocuments(bookId, format, shared);
     }
-    if (userId === undefined || !this.options.userSources?.length) return shared;
-    return [...new Set([...shared, ...this.options.userSources.flatMap((s) => s.documentsOf(bookId, format, userId))])];
+    const own = [...(this.options.overrides ?? []), ...(this.options.userSources ?? [])];
+    if (userId === undefined || own.length === 0) return shared;
+    return [...new Set([...shared, ...own.flatMap((s) => s.documentsOf(bookId, format, userId))])];
   }
 }

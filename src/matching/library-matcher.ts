@@ -6,6 +6,7 @@ import { CwaChecksumSource } from './cwa-checksums.js';
 import { MissExplainer } from './explain.js';
 import { ChecksumIndexSource, FilenameIdSource, UserAliasSource } from './index-sources.js';
 import { LibraryTitles } from './library-titles.js';
+import { ManualLinkSource } from './manual-links.js';
 import { MatchCache } from './match-cache.js';
 import { MetadataSource } from './metadata-source.js';
 
@@ -15,7 +16,7 @@ const MATCH_CACHE_ENTRIES = 2000;
 const MATCH_CACHE_TTL_MS = 60_000;
 
 /**
- * The matcher of a library, in lookup order: CWA's book_format_checksums when present, then the
+ * The matcher of a library, in lookup order: the asking reader's own links, CWA's book_format_checksums when present, then the
  * sidecar's index (partial MD5s of library files and of files Calibre-Web served, then filename ids),
  * then the asking user's aliases, then KOReader's metadata; and the explainer of what matches nothing,
  * comparing metadata with the same table of titles. `onMiss` hears of every document that matched
@@ -27,16 +28,17 @@ export function libraryMatching(
   state: StateDb,
   clock: Clock,
   onMiss: () => void,
-): { matcher: BookMatcher; explainer: MissExplainer } {
+): { matcher: BookMatcher; explainer: MissExplainer; titles: LibraryTitles } {
   const titles = new LibraryTitles(calibre, clock);
   const matcher = new BookMatcher({
+    overrides: [new ManualLinkSource(calibre, state)],
     sources: [new CwaChecksumSource(calibre), new ChecksumIndexSource(calibre, state), new FilenameIdSource(calibre, state)],
     userSources: [new UserAliasSource(calibre, state)],
     hintSources: [new MetadataSource(titles, state, clock)],
     onMiss,
     cache: matchCache(calibre, state, clock),
   });
-  return { matcher, explainer: new MissExplainer({ calibre, state, titles }) };
+  return { matcher, explainer: new MissExplainer({ calibre, state, titles }), titles };
 }
 
 /**

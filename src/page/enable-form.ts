@@ -44,3 +44,23 @@ function formFields(body: unknown): Record<string, string> | undefined {
   }
   return fields;
 }
+
+/** The fields the signed-in page's forms send (all hidden, made by the page); undefined when the body is not such a form. */
+const ACCOUNT_FIELDS = ['document', 'timestamp', 'book_id'] as const;
+
+export function parseAccountForm(
+  contentType: string | undefined,
+  body: unknown,
+): Partial<Record<(typeof ACCOUNT_FIELDS)[number], string>> | undefined {
+  if (!/^application\/x-www-form-urlencoded\s*(;|$)/i.test(contentType ?? '')) return undefined;
+  if (!Buffer.isBuffer(body)) return body === undefined ? {} : undefined;
+  const text = decodeStrictUtf8(body);
+  if (text === undefined) return undefined;
+  const params = new URLSearchParams(text);
+  const fields: Partial<Record<(typeof ACCOUNT_FIELDS)[number], string>> = {};
+  for (const name of ACCOUNT_FIELDS) {
+    const value = params.get(name);
+    if (value !== null) fields[name] = value;
+  }
+  return fields;
+}

@@ -15,6 +15,8 @@ interface SetupPageView {
   notice?: Notice;
   /** Whether a successful Basic login also enables the key (KOSYNC_RECORD_KEYS_ON_LOGIN). */
   recordsOnLogin: boolean;
+  /** The signed-in reader's part (src/page/account-page.ts), or where the sign-in form posts when nobody is signed in. */
+  account: { html: string } | { signInAction: string };
 }
 
 /** The HTML of the `BASE` page: setup for stock KOReader, CWA's plugin and Readest, and the enable form. */
@@ -36,6 +38,7 @@ export function renderSetupPage(view: SetupPageView): string {
 <p>Reading progress for your Calibre-Web library, shared between KOReader devices and Calibre-Web.</p>
 </header>
 ${noticeHtml(view.notice, url)}
+${'html' in view.account ? view.account.html : signInHtml(view.account.signInAction)}
 <section aria-labelledby="server">
 <h2 id="server">Server address</h2>
 <span class="url" id="server-url">${url}</span>
@@ -99,6 +102,23 @@ send the same key as KOReader.</p>
 </body>
 </html>
 `;
+}
+
+function signInHtml(action: string): string {
+  return `<section aria-labelledby="signin">
+<h2 id="signin">Your reading</h2>
+<p>Sign in with your Calibre-Web account to see what you synced: which book each document is, its position and
+history on every device, and to restore an earlier position or link a document to its book.</p>
+<form method="post" action="${h(action)}" accept-charset="utf-8">
+<label>Username
+<input name="username" autocomplete="username" autocapitalize="none" autocorrect="off" spellcheck="false" required maxlength="100">
+</label>
+<label>Password
+<input name="password" type="password" autocomplete="current-password" required maxlength="1024">
+</label>
+<button type="submit">Sign in</button>
+</form>
+</section>`;
 }
 
 function noticeHtml(notice: Notice | undefined, url: string): string {

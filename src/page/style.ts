@@ -54,6 +54,16 @@ button {
   background: var(--accent); color: var(--accent-text);
 }
 @media (min-width: 34rem) { button { justify-self: start; padding: .65rem 1.4rem; } }
+button.secondary { background: var(--code); color: var(--text); border: 1px solid var(--input-line); }
+form.inline { display: inline-block; margin: .2rem 0; }
+form.inline button { padding: .35rem .8rem; font-size: .9rem; }
+form.search { margin-top: .6rem; }
+article.document { border-top: 1px solid var(--line); padding: .8rem 0 .4rem; overflow-wrap: anywhere; }
+article.document h3 { margin-top: 0; }
+.reason { color: var(--err); }
+details { margin: .5rem 0; }
+summary { cursor: pointer; font-weight: 600; }
+ol.history li { margin: .4rem 0; }
 `;
 
 /** For the Content-Security-Policy: the inline stylesheet is the only style the page may use. */

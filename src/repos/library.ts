@@ -131,3 +131,28 @@ export function listBooksWithAuthors(conn: Connection): LibraryBook[] {
   }
   return [...books.values()];
 }
+
+const bookFormats = prepared((p: { id: number }) =>
+  calibreQuery.selectFrom('data').select('format').where('book', '=', p.id).orderBy('format'),
+);
+
+/** A book's formats (upper case, alphabetical); none when metadata.db no longer has the book. */
+export function listBookFormats(conn: Connection, bookId: number): string[] {
+  return conn.all(bookFormats, { id: bookId }).map((r) => r.format.toUpperCase());
+}
+
+const bookAuthors = prepared((p: { id: number }) =>
+  calibreQuery
+    .selectFrom('books_authors_link as l')
+    .innerJoin('authors as a', 'a.id', 'l.author')
+    .select('a.name')
+    .where('l.book', '=', p.id)
+    .orderBy('l.id'),
+);
+
+/** A book with its authors in Calibre-Web's order, or undefined when metadata.db no longer has it. */
+export function findBook(conn: Connection, bookId: number): LibraryBook | undefined {
+  const title = findBookTitle(conn, bookId);
+  if (title === undefined) return undefined;
+  return { id: bookId, title, authors: conn.all(bookAuthors, { id: bookId }).map((r) => r.name) };
+}

@@ -117,3 +117,15 @@ export function saveProgress(conn: Connection, write: ProgressWrite): void {
   if (existing) conn.run(updateProgress, { ...write, id: existing.id });
   else conn.run(insertProgress, write);
 }
+
+/** Every row of one user, newest first (the account page's list of documents). */
+export function listProgressOfUser(conn: Connection, userId: number): ProgressRow[] {
+  return conn.all(
+    appQuery
+      .selectFrom('kosync_progress')
+      .select(PROGRESS_COLUMNS)
+      .where('user_id', '=', userId)
+      .orderBy('timestamp', 'desc')
+      .orderBy('id', 'desc'),
+  );
+}

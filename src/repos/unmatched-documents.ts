@@ -35,3 +35,10 @@ export function findUnmatched(conn: Connection, document: string): UnmatchedDocu
       .orderBy('user_id'),
   );
 }
+
+/** One user's push of a document that matched nothing, with its metadata, if there was one. */
+export function findUnmatchedOf(conn: Connection, userId: number, document: string): UnmatchedDocument | undefined {
+  return conn.first(
+    stateQuery.selectFrom('unmatched_documents').selectAll().where('user_id', '=', userId).where('document', '=', document),
+  );
+}

@@ -1,12 +1,14 @@
 import type { FastifyBaseLogger } from 'fastify';
 import type { AppDb } from '../db/app-db.js';
+import type { StateDb } from '../db/state-db.js';
 import { formatSqlDatetime, storedDatetimeToEpochSeconds } from '../db/datetime.js';
 import type { Connection } from '../db/query.js';
 import { endsTransaction } from '../db/storage-failure.js';
 import type { Clock } from '../clock.js';
 import type { Asker, BookMatch, BookMatcher, MatchLookup } from '../matching/book-matcher.js';
 import type { MissReporter } from '../matching/miss-reporter.js';
-import { listNewestProgress, listProgress, saveProgress, type ProgressRow } from '../repos/progress.js';
+import { recordHistory } from '../repos/progress-history.js';
+import { findProgress, listNewestProgress, listProgress, saveProgress, type ProgressRow } from '../repos/progress.js';
 import { isFinished, moveKoboBookmark, updateReadStatus } from '../repos/read-status.js';
 import type { UserRow } from '../repos/users.js';
 import { answeredFraction, servable } from './cwa-rows.js';
@@ -22,6 +24,11 @@ interface ProgressServiceDeps {
   misses?: MissReporter | undefined;
   clock: Clock;
   shareProgressAcrossFiles: boolean;
+  /** Where every accepted push is kept (progress_history), the newest `historyLimit` per user and document. */
+  stateDb: Pick<StateDb, 'later'>;
+  historyLimit: number;
+  /** KOSYNC_KEEP_FURTHEST: another device's push behind the current position does not replace it. */
+  keepFurthest: boolean;
   /** KOSYNC_KOBO_BRIDGE (with a library): pushes move the Kobo bookmark, pulls answer a Kobo's position. */
   koboBridge?: KoboBridge | undefined;
   /** KOSYNC_READ_COLUMN (with a library): a finished book is marked read in Calibre's Read column. */
@@ -50,8 +57,17 @@ type GetAnswer =
       timestamp?: number;
     } & Partial<CalibreFields>);
 
+/** How a push is made: by a reader (the protocol's PUT), or by the reader's own choice of a past position (restore). */
+interface PushOptions {
+  /** A restore: written even when KOSYNC_KEEP_FURTHEST would keep a further position. */
+  restore?: boolean;
+}
+
 /** The two sync operations (docs/PROTOCOL.md §2 and §4) over app.db and the library. */
 export class ProgressService {
+  /** Tells history recordings apart while they wait for the state DB (each is kept, none supersedes another). */
+  private recordings = 0;
+
   constructor(private readonly deps: ProgressServiceDeps) {}
 
   /**
@@ -63,14 +79,22 @@ export class ProgressService {
    * savepoint, and a finished book is marked read in Calibre's Read column once the push has committed.
    */
   /** `deadline` (monotonic ms) ends any wait for app.db's lock: the request's budget, what authentication left of it. */
-  async put(user: UserRow, update: ProgressUpdate, log: FastifyBaseLogger, deadline: number): Promise<PutAnswer> {
+  async put(
+    user: UserRow,
+    update: ProgressUpdate,
+    log: FastifyBaseLogger,
+    deadline: number,
+    options: PushOptions = {},
+  ): Promise<PutAnswer> {
     const match = this.match(update.document, log, { userId: user.id, hints: update.hints });
     if (!match) this.reportMiss(user, update, log);
     const koboLocation = match && (await this.deps.koboBridge?.locationFor(match, update.progress, log));
     const nowMicros = this.deps.clock.nowMicros();
     const now = formatSqlDatetime(nowMicros);
-    await this.deps.appDb.transaction(
+    const keepFurthest = this.deps.keepFurthest && !options.restore;
+    const replaced = await this.deps.appDb.transaction(
       (conn) => {
+        if (keepFurthest && isBehindAnotherDevice(findProgress(conn, user.id, update.document), update)) return false;
         saveProgress(conn, {
           userId: user.id,
           document: update.document,
@@ -80,7 +104,7 @@ export class ProgressService {
           deviceId: update.deviceId,
           timestamp: now,
         });
-        if (!match) return;
+        if (!match) return true;
         conn.statement('SAVEPOINT read_status').run();
         try {
           const readStatus = { userId: user.id, bookId: match.bookId, percentage: update.percentage, now };
@@ -93,10 +117,12 @@ export class ProgressService {
           log.error({ err: error, bookId: match.bookId }, 'read status not updated; progress kept');
         }
         conn.statement('RELEASE read_status').run();
+        return true;
       },
       { lockWaitMs: this.waitUntil(deadline), onLockWait: this.deps.onLockWait },
     );
-    if (match && isFinished(update.percentage)) await this.deps.readColumn?.markFinished(match.bookId, log, deadline);
+    this.recordHistory(user, update, formatSqlDatetime(nowMicros));
+    if (match && replaced && isFinished(update.percentage)) await this.deps.readColumn?.markFinished(match.bookId, log, deadline);
     this.deps.onSync?.('push', match !== undefined);
     return { document: update.document, timestamp: Math.floor(nowMicros / 1_000_000), ...calibreFields(match) };
   }
@@ -128,6 +154,17 @@ export class ProgressService {
     this.deps.onSync?.('pull', match !== undefined);
     if (kobo) return { document, ...kobo, ...calibreFields(match) };
     return row ? { ...progressFields(document, row), ...calibreFields(match) } : {};
+  }
+
+  /**
+   * Keeps the accepted push in the state DB's history once app.db has committed it. The state DB may be
+   * locked by another process: the entry then waits for it in the background, and one dropped is logged.
+   */
+  private recordHistory(user: UserRow, update: ProgressUpdate, timestamp: string): void {
+    const entry = { userId: user.id, document: update.document, ...pick(update), timestamp };
+    this.deps.stateDb.later(`history:${++this.recordings}`, 'a push kept in the history', (conn) =>
+      recordHistory(conn, entry, this.deps.historyLimit),
+    );
   }
 
   private waitUntil(deadline: number): number {
@@ -168,6 +205,20 @@ function orElse<T>(log: FastifyBaseLogger, instead: string, fallback: T, work: (
     log.warn({ err: error }, instead);
     return fallback;
   }
+}
+
+const pick = ({ progress, percentage, device, deviceId }: ProgressUpdate) => ({ progress, percentage, device, deviceId });
+
+/**
+ * KOSYNC_KEEP_FURTHEST (docs/PROTOCOL.md §9.2): whether a push is from another device than the stored
+ * position's (by device_id when both have one, else by device name) and behind it. The same device may
+ * always go back (the reader chose to).
+ */
+function isBehindAnotherDevice(current: ProgressRow | undefined, update: ProgressUpdate): boolean {
+  if (!current) return false;
+  const sameDevice =
+    update.deviceId !== null && current.device_id !== null ? update.deviceId === current.device_id : update.device === current.device;
+  return !sameDevice && update.percentage / 100 < answeredFraction(current);
 }
 
 function progressFields(document: string, row: ProgressRow) {

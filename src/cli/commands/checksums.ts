@@ -13,6 +13,7 @@ const METHOD_NAMES: Record<MatchSource, string> = {
   download: 'the KOReader partial MD5 of a file Calibre-Web served (download tap)',
   filename: 'the md5 of its file name (KOReader "filename" method)',
   metadata: "an alias recorded from KOReader's metadata",
+  manual: "the reader's own link (account page or API)",
 };
 const BAR_WIDTH = 30;
 

@@ -8,6 +8,7 @@ import { StateDb } from '../../db/state-db.js';
 import { deleteSyncKey, listSyncKeys, type SyncKeyRow } from '../../repos/sync-keys.js';
 import { findUserById, findUserByName, type UserRow } from '../../repos/users.js';
 import type { Command, CommandContext } from '../command.js';
+import { table } from '../table.js';
 
 interface Opened {
   appDb: AppDb;
@@ -36,13 +37,6 @@ function stateOf(key: SyncKeyRow, user: UserRow | undefined, expiresAt: number |
 /** `2026-11-28 15:21:55.781869` → `2026-11-28 15:21 UTC`. */
 function shortTime(stored: string | null): string {
   return stored === null ? '-' : `${stored.slice(0, 16)} UTC`;
-}
-
-function table(rows: string[][]): string {
-  const widths = rows[0]!.map((_, column) => Math.max(...rows.map((row) => [...row[column]!].length)));
-  return `${rows
-    .map((row) => row.map((cell, i) => (i === row.length - 1 ? cell : cell + ' '.repeat(widths[i]! - [...cell].length))).join('  '))
-    .join('\n')}\n`;
 }
 
 function list({ appDb, stateDb }: Opened, { stdout, config, clock }: CommandContext): number {
