@@ -10,7 +10,7 @@ import type { ProgressHistoryTable } from '../db/tables.js';
 
 export type HistoryRow = Omit<Selectable<ProgressHistoryTable>, 'user_id' | 'document'>;
 
-interface HistoryEntry {
+export interface HistoryEntry {
   userId: number;
   document: string;
   progress: string;
@@ -34,19 +34,21 @@ const insertEntry = prepared((p: HistoryEntry) =>
   }),
 );
 
+/** Forgets all but the newest `keep`: older than the (keep + 1)-th newest, found by the index in keep steps. */
 const trimEntries = prepared((p: { userId: number; document: string; keep: number }) =>
   stateQuery
     .deleteFrom('progress_history')
     .where('user_id', '=', p.userId)
     .where('document', '=', p.document)
-    .where('id', 'not in', (qb) =>
+    .where('id', '<=', (qb) =>
       qb
         .selectFrom('progress_history')
         .select('id')
         .where('user_id', '=', p.userId)
         .where('document', '=', p.document)
         .orderBy('id', 'desc')
-        .limit(p.keep),
+        .limit(1)
+        .offset(p.keep),
     ),
 );
 
@@ -59,10 +61,14 @@ const entriesOf = prepared((p: { userId: number; document: string }) =>
     .orderBy('id', 'desc'),
 );
 
-/** Adds an accepted push and forgets all but the newest `keep` of the (user, document). */
-export function recordHistory(conn: Connection, entry: HistoryEntry, keep: number): void {
-  conn.run(insertEntry, entry);
-  conn.run(trimEntries, { userId: entry.userId, document: entry.document, keep });
+/** Adds accepted pushes, oldest first, and forgets all but the newest `keep` of each (user, document). */
+export function recordHistory(conn: Connection, entries: readonly HistoryEntry[], keep: number): void {
+  const documents = new Map<string, { userId: number; document: string; keep: number }>();
+  for (const entry of entries) {
+    conn.run(insertEntry, entry);
+    documents.set(`${entry.userId}\0${entry.document}`, { userId: entry.userId, document: entry.document, keep });
+  }
+  for (const trim of documents.values()) conn.run(trimEntries, trim);
 }
 
 /** A document's history for one user, newest first. */
