@@ -1,14 +1,10 @@
-import { mkdirSync } from 'node:fs';
-import { chromium, type Browser } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SECOND, testApp, type TestApp } from './support/app.js';
 import { DAVE_ID, query } from './support/fixtures.js';
 import { BOOK1_EPUB, put } from './support/requests.js';
-import { missingFile, skipWithout } from './support/system.js';
+import { ARTIFACTS, launchChromium, noChromium } from './support/browser.js';
 
-const CHROMIUM = '/usr/bin/chromium';
-const ARTIFACTS = new URL('../test-artifacts/', import.meta.url).pathname;
-const noChromium = skipWithout(missingFile(CHROMIUM, 'apt-get install chromium; .ci/run does'), 'the browser tests');
 const DOC = 'aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa';
 
 let t: TestApp;
@@ -23,24 +19,11 @@ async function push(document: string, percent: number, device: string) {
 
 beforeAll(async () => {
   if (noChromium) return;
-  mkdirSync(ARTIFACTS, { recursive: true });
   t = await testApp();
   await t.app.ready();
   await t.library!.scanner.idle();
   pageUrl = `${await t.app.listen({ host: '127.0.0.1', port: 0 })}/kosync`;
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-    ],
-  });
+  browser = await launchChromium();
 });
 afterAll(async () => {
   await browser?.close();

@@ -1,13 +1,8 @@
-import { mkdirSync } from 'node:fs';
-import { chromium, type Browser } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { testApp, type TestApp } from './support/app.js';
 import { query } from './support/fixtures.js';
-import { missingFile, skipWithout } from './support/system.js';
-
-const CHROMIUM = '/usr/bin/chromium';
-const ARTIFACTS = new URL('../test-artifacts/', import.meta.url).pathname;
-const noChromium = skipWithout(missingFile(CHROMIUM, 'apt-get install chromium; .ci/run does'), 'the browser tests');
+import { ARTIFACTS, launchChromium, noChromium } from './support/browser.js';
 
 let t: TestApp;
 let browser: Browser;
@@ -15,22 +10,9 @@ let pageUrl: string;
 
 beforeAll(async () => {
   if (noChromium) return;
-  mkdirSync(ARTIFACTS, { recursive: true });
   t = await testApp({ env: { KOSYNC_RECORD_KEYS_ON_LOGIN: 'false' } });
   pageUrl = `${await t.app.listen({ host: '127.0.0.1', port: 0 })}/kosync`;
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-    ],
-  });
+  browser = await launchChromium();
 });
 afterAll(async () => {
   await browser?.close();

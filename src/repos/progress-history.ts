@@ -7,20 +7,12 @@ import type { Selectable } from 'kysely';
 import { type Connection, prepared } from '../db/query.js';
 import { stateQuery } from '../db/state-db.js';
 import type { ProgressHistoryTable } from '../db/tables.js';
+import type { ProgressWrite } from './progress.js';
 
 export type HistoryRow = Omit<Selectable<ProgressHistoryTable>, 'user_id' | 'document'>;
 
-export interface HistoryEntry {
-  userId: number;
-  document: string;
-  progress: string;
-  /** 0–100. */
-  percentage: number;
-  device: string;
-  deviceId: string | null;
-  /** SQLAlchemy datetime text. */
-  timestamp: string;
-}
+/** An accepted push, as it was written to kosync_progress. */
+export type HistoryEntry = ProgressWrite;
 
 const insertEntry = prepared((p: HistoryEntry) =>
   stateQuery.insertInto('progress_history').values({

@@ -5,7 +5,8 @@ import type { KosyncProgressTable } from '../db/tables.js';
 
 export type ProgressRow = Omit<Selectable<KosyncProgressTable>, 'user_id'>;
 
-interface ProgressWrite {
+/** A push as written: to kosync_progress here, and to the state DB's history (progress-history.ts). */
+export interface ProgressWrite {
   userId: number;
   document: string;
   progress: string;
