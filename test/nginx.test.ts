@@ -1,43 +1,12 @@
-import { createServer, request as httpRequest, type Server } from 'node:http';
+import type { Server } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { testApp, T0, type TestApp } from './support/app.js';
 import { execute } from './support/fixtures.js';
 import { type Nginx, NGINX_SNIPPET, nginxMissing, startNginx } from './support/nginx.js';
 import { listenOnLoopback } from './support/ports.js';
+import { CLIENT_ADDRESS, HOST, send, startCalibreWebStub } from './support/proxied-requests.js';
 import { BOOK1_EPUB, DAVE } from './support/requests.js';
 import { skipWithout } from './support/system.js';
-
-/** The reader's address: a loopback address other than nginx's own, so the two can be told apart. */
-const CLIENT_ADDRESS = '127.0.0.5';
-const HOST = 'books.example';
-
-interface Answer {
-  status: number;
-  headers: Record<string, string | string[] | undefined>;
-  body: string;
-}
-
-/** One request as KOReader makes it: the path sent exactly as given, redirects never followed. */
-function send(port: number, method: string, path: string, headers: Record<string, string> = {}, body?: string): Promise<Answer> {
-  return new Promise((resolve, reject) => {
-    const request = httpRequest(
-      { host: '127.0.0.1', port, method, path, localAddress: CLIENT_ADDRESS, headers: { host: `${HOST}:${port}`, ...headers } },
-      (response) => {
-        const chunks: Buffer[] = [];
-        response.on('data', (chunk: Buffer) => chunks.push(chunk));
-        response.on('end', () =>
-          resolve({ status: response.statusCode!, headers: response.headers, body: Buffer.concat(chunks).toString('utf8') }),
-        );
-      },
-    );
-    request.on('error', reject);
-    request.end(body);
-  });
-}
-
-function listening(server: Server): Promise<number> {
-  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve((server.address() as { port: number }).port)));
-}
 
 describe.skipIf(skipWithout(nginxMissing(), 'the nginx tests'))(
   'the nginx snippet docker/nginx.conf, in front of the sidecar and Calibre-Web',
@@ -69,11 +38,9 @@ describe.skipIf(skipWithout(nginxMissing(), 'the nginx tests'))(
       });
       sidecarPort = await listenOnLoopback(sidecar.app);
 
-      // Stands in for Calibre-Web: answers every path with what it received.
-      calibreWeb = createServer((request, response) => {
-        response.writeHead(200, { 'content-type': 'text/plain' }).end(`calibre-web stub: ${request.method} ${request.url}`);
-      });
-      const calibreWebPort = await listening(calibreWeb);
+      const stub = await startCalibreWebStub();
+      calibreWeb = stub.server;
+      const calibreWebPort = stub.port;
 
       nginx = await startNginx({
         sidecarPort,

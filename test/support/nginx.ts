@@ -1,9 +1,8 @@
 import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { freePort } from './ports.js';
+import { freePort, portOpen } from './ports.js';
 import { missingFile } from './system.js';
 
 /** Debian's nginx-light (installed by .ci/run). */
@@ -89,15 +88,4 @@ export async function startNginx(options: NginxOptions & { prefix?: string }): P
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
   return { port, prefix, stop };
-}
-
-function portOpen(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = connect(port, '127.0.0.1');
-    socket.once('connect', () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.once('error', () => resolve(false));
-  });
 }
