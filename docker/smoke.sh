@@ -177,8 +177,11 @@ check "PUT matched the library book" '[1,"The Quiet Lighthouse"]' "$(fields "${p
 pulled=$(http -u dave:oldtimer "$base/syncs/progress/$book1")
 check "GET progress" '200 ["/body/DocFragment[1]/body/p[3]/text().0",0.5,"smoke"]' "${pulled%% *} $(fields "${pulled#* }" '[v.progress, v.percentage, v.device]')"
 
-server_pid=$("$engine" exec "$name" sh -c 'for p in /proc/[0-9]*; do if tr "\000" " " <"$p/cmdline" | grep -q "^node /app/dist/src/cli.js serve"; then echo "${p#/proc/}"; fi; done')
+server_pid=$("$engine" exec "$name" sh -c 'for p in /proc/[0-9]*; do if tr "\000" " " <"$p/cmdline" | grep -q "^node .*/app/dist/src/cli.js serve"; then echo "${p#/proc/}"; fi; done')
 [[ -n $server_pid ]] || fail "no node /app/dist/src/cli.js serve process in the container"
+# The entrypoint's node_flags: the program's launch flags (src/cli/heap-settings.ts LAUNCH_FLAGS).
+check "node runs the server with the program's launch flags" "node --v8-pool-size=1 /app/dist/src/cli.js serve" \
+  "$("$engine" exec "$name" sh -c "tr '\000' ' ' </proc/$server_pid/cmdline" | sed 's/ $//')"
 status=$("$engine" exec "$name" cat "/proc/$server_pid/status")
 check "PID 1 is tini" "/usr/bin/tini" "$("$engine" exec "$name" sh -c 'tr "\000" "\n" </proc/1/cmdline | head -n 1')"
 check "server runs as PUID (real, effective, saved, fs)" "$puid $puid $puid $puid" "$(awk '/^Uid:/ { print $2, $3, $4, $5 }' <<<"$status")"

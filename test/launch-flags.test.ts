@@ -18,7 +18,7 @@ function threadsAtExit(command: string, args: string[]): number {
 }
 
 describe("the program's launch flags", () => {
-  it('are on every line that starts the program: the shebang, npm start and the image entrypoint', () => {
+  it('are on every line that starts the program (the shebang, npm start, the image entrypoint) and checked in the running image', () => {
     const flags = LAUNCH_FLAGS.join(' ');
     const shebang = readFileSync(join(PROJECT_ROOT, 'src', 'cli.ts'), 'utf8').split('\n', 1)[0];
     expect(shebang).toBe(`#!/usr/bin/env -S node ${flags}`);
@@ -28,6 +28,8 @@ describe("the program's launch flags", () => {
     expect(entrypoint).toContain(`\nnode_flags=${flags}\n`);
     expect(entrypoint.match(/\bnode \$node_flags "\$cli" "\$@"/g)).toHaveLength(2);
     expect(entrypoint).not.toMatch(/\bnode "\$cli"/);
+    const smoke = readFileSync(join(PROJECT_ROOT, 'docker', 'smoke.sh'), 'utf8');
+    expect(smoke).toContain(`"node ${flags} /app/dist/src/cli.js serve"`);
   });
 
   describe('run by the built CLI', () => {
