@@ -42,12 +42,27 @@ function runQueueWaitMs(): number {
   }
 }
 
-let since = { at: performance.now(), cpu: process.cpuUsage(), waited: runQueueWaitMs(), elu: performance.eventLoopUtilization() };
+/** Page faults that had to read from disk (node's own executable and libraries included). */
+const majorFaults = () => process.resourceUsage().majorPageFault;
+
+let since = {
+  at: performance.now(),
+  cpu: process.cpuUsage(),
+  waited: runQueueWaitMs(),
+  elu: performance.eventLoopUtilization(),
+  faults: majorFaults(),
+};
 
 function reset(): void {
   delay.reset();
   gc = emptyGc();
-  since = { at: performance.now(), cpu: process.cpuUsage(), waited: runQueueWaitMs(), elu: performance.eventLoopUtilization() };
+  since = {
+    at: performance.now(),
+    cpu: process.cpuUsage(),
+    waited: runQueueWaitMs(),
+    elu: performance.eventLoopUtilization(),
+    faults: majorFaults(),
+  };
 }
 
 /** The histogram records each timer turn's full interval (ns); the delay is what exceeds the resolution. */
@@ -71,6 +86,7 @@ function read(): ProbeWindow {
     gc,
     cpuMs: (cpu.user + cpu.system) / 1000,
     runQueueWaitMs: runQueueWaitMs() - since.waited,
+    majorFaults: majorFaults() - since.faults,
     elu: performance.eventLoopUtilization(since.elu).utilization,
     memory: {
       rss: memory.rss / 2 ** 20,

@@ -189,9 +189,10 @@ export function openLoopTables(report: OpenLoopReport): string[] {
       'loop delay p50 / p90 / p99 / p999 / max',
       'major GCs: n, total (longest)',
       'minor GCs: n, total (longest)',
+      'page faults from disk',
       'client send lag p99 / max',
     ]),
-    row(['---', '---:', '---:', '---:', '---:', '---:', '---:', '---:']),
+    row(['---', '---:', '---:', '---:', '---:', '---:', '---:', '---:', '---:']),
     serverRow('floor', report.floor),
     ...report.setups.flatMap((s) => [serverRow(`${s.name}: warm GET`, s.get), serverRow(`${s.name}: PUT`, s.put)]),
   );
@@ -209,6 +210,7 @@ function serverRow(name: string, { server, load }: PhaseResult): string {
     `${fmt(loop.p50, 2)} / ${fmt(loop.p90, 2)} / ${fmt(loop.p99, 2)} / ${fmt(loop.p999, 1)} / ${fmt(loop.max, 1)} ms`,
     gcCell(gc.major),
     gcCell(gc.minor),
+    String(server.majorFaults),
     `${fmt(load.sendLagP99, 2)} / ${fmt(load.sendLagMax, 1)} ms`,
   ]);
 }

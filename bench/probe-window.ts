@@ -13,6 +13,8 @@ export interface ProbeWindow {
   cpuMs: number;
   /** Time the main thread was ready to run but waited for a core (the machine's other work, the client). */
   runQueueWaitMs: number;
+  /** Page faults of the process over the window that read from disk: a loop stall with them waited for I/O. */
+  majorFaults: number;
   /** MiB at the end of the window: process.memoryUsage() and each V8 heap space's committed pages. */
   memory: { rss: number; heapCommitted: number; heapUsed: number; external: number; spaces: Record<string, number> };
 }
