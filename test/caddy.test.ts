@@ -1,53 +1,26 @@
-import type { Server } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { testApp, type TestApp } from './support/app.js';
 import { type Caddy, caddyMissing, startCaddy } from './support/caddy.js';
-import { execute } from './support/fixtures.js';
-import { listenOnLoopback } from './support/ports.js';
-import { CLIENT_ADDRESS, HOST, send, startCalibreWebStub } from './support/proxied-requests.js';
+import { addressSeenThrough, CLIENT_ADDRESS, HOST, type ProxiedSidecar, send, startProxiedSidecar } from './support/proxied-requests.js';
 import { BOOK1_EPUB, DAVE } from './support/requests.js';
 import { skipWithout } from './support/system.js';
 
 describe.skipIf(skipWithout(caddyMissing(), 'the Caddy tests'))(
   'the Caddy recipe docker/Caddyfile, in front of the sidecar and Calibre-Web',
   () => {
-    let sidecar: TestApp;
-    let calibreWeb: Server;
+    let behind: ProxiedSidecar;
     let caddy: Caddy | undefined;
     let withTap: Caddy | undefined;
-    let sidecarPort: number;
-    const logLines: string[] = [];
-    /** The method, path and headers of every request that reached the sidecar. */
-    const received: Array<{ url: string; headers: Record<string, string | string[] | undefined> }> = [];
 
     beforeAll(async () => {
-      sidecar = await testApp({
-        // Header login on in Calibre-Web, loopback trusted, and honoured by the sidecar: the recipe alone
-        // must keep a reader's own copy of the header away from it.
-        env: { KOSYNC_TRUST_PROXY: '127.0.0.1', KOSYNC_LOG_LEVEL: 'info', KOSYNC_PROXY_HEADER_LOGIN: 'true' },
-        prepare: (files) =>
-          execute(
-            files.appDb,
-            "UPDATE settings SET config_allow_reverse_proxy_header_login = 1, config_reverse_proxy_login_header_name = 'X-Remote-User', " +
-              "config_reverse_proxy_trusted_ips = '127.0.0.0/8'",
-          ),
-        logStream: { write: (line) => void logLines.push(line) },
-      });
-      sidecar.app.addHook('onRequest', async (request) => {
-        received.push({ url: request.url, headers: { ...request.headers } });
-      });
-      sidecarPort = await listenOnLoopback(sidecar.app);
-      const stub = await startCalibreWebStub();
-      calibreWeb = stub.server;
-      caddy = await startCaddy({ sidecarPort, calibreWebPort: stub.port });
-      withTap = await startCaddy({ sidecarPort, calibreWebPort: stub.port, downloadTap: true });
+      behind = await startProxiedSidecar();
+      caddy = await startCaddy({ sidecarPort: behind.sidecarPort, calibreWebPort: behind.calibreWebPort });
+      withTap = await startCaddy({ sidecarPort: behind.sidecarPort, calibreWebPort: behind.calibreWebPort, downloadTap: true });
     });
 
     afterAll(async () => {
       await caddy?.stop();
       await withTap?.stop();
-      await new Promise((resolve) => calibreWeb?.close(resolve));
-      await sidecar?.close();
+      await behind?.close();
     });
 
     it('passes a push and a pull through, JSON type untouched', async () => {
@@ -84,27 +57,21 @@ describe.skipIf(skipWithout(caddyMissing(), 'the Caddy tests'))(
     });
 
     it("clears a reader's own copy of Calibre-Web's login header, so it never reaches the sidecar", async () => {
-      const direct = await send(sidecarPort, 'GET', '/kosync/users/auth', { 'x-remote-user': 'dave' });
+      const direct = await send(behind.sidecarPort, 'GET', '/kosync/users/auth', { 'x-remote-user': 'dave' });
       expect([direct.status, JSON.parse(direct.body)]).toEqual([200, { authorized: 'OK' }]);
 
-      const before = received.length;
+      const before = behind.received.length;
       for (const name of ['X-Remote-User', 'x-remote-user']) {
         const answer = await send(caddy!.port, 'GET', '/kosync/users/auth', { [name]: 'dave' });
         expect([answer.status, JSON.parse(answer.body)]).toEqual([401, { code: 2001, message: 'Unauthorized' }]);
       }
-      const viaCaddy = received.slice(before);
+      const viaCaddy = behind.received.slice(before);
       expect(viaCaddy.map((r) => r.url)).toEqual(['/kosync/users/auth', '/kosync/users/auth']);
       for (const { headers } of viaCaddy) expect(headers['x-remote-user']).toBeUndefined();
     });
 
     it("lets the sidecar see the reader's own address, not the proxy's", async () => {
-      const before = logLines.length;
-      expect((await send(caddy!.port, 'GET', '/kosync/healthcheck')).status).toBe(200);
-      const line = logLines
-        .slice(before)
-        .map((l) => JSON.parse(l) as { msg?: string; ip?: string; path?: string })
-        .find((l) => l.msg === 'request' && l.path === '/kosync/healthcheck');
-      expect(line?.ip).toBe(CLIENT_ADDRESS);
+      expect(await addressSeenThrough(caddy!.port, behind)).toBe(CLIENT_ADDRESS);
     });
 
     it.each([
@@ -113,9 +80,9 @@ describe.skipIf(skipWithout(caddyMissing(), 'the Caddy tests'))(
       '/opds/download/1/epub/',
       '/kobo/abc123/download/1/epub',
     ])("with its download-tap block on, sends Calibre-Web's download route %s to the sidecar, path unchanged", async (path) => {
-      const before = received.length;
+      const before = behind.received.length;
       await send(withTap!.port, 'GET', path);
-      expect(received.slice(before).map((r) => r.url)).toEqual([path]);
+      expect(behind.received.slice(before).map((r) => r.url)).toEqual([path]);
     });
 
     it('with its download-tap block on, still sends the rest to Calibre-Web and /kosync to the sidecar', async () => {

@@ -14,18 +14,12 @@ import { cli } from './support/cli.js';
 import { execute, query } from './support/fixtures.js';
 import { md5 } from './support/keys.js';
 import { freePort, listenOnLoopback } from './support/ports.js';
-import { DAVE, ERIN, json, put } from './support/requests.js';
+import { DAVE, ERIN, json, put, BOOK3 } from './support/requests.js';
 
 /** What Calibre-Web names book 3's EPUB download (get_download_link): ASCII `filename`, UTF-8 `filename*`. */
 const BOOK3_DISPOSITION =
   'attachment; filename="Uber den Fluss - Zoe Angstrom.epub"; ' +
   "filename*=UTF-8''%C3%9Cber%20den%20Fluss%20-%20Zo%C3%AB%20%C3%85ngstr%C3%B6m.epub";
-const BOOK3 = {
-  calibre_book_id: 3,
-  calibre_book_title: 'Über den Fluss',
-  calibre_book_format: 'EPUB',
-  calibre_checksum_version: 'koreader',
-} as const;
 
 /** Bytes unlike any library file: byte i is (i·7 + ⌊i/251⌋) mod 256. */
 function bytesOf(size: number, salt = 0): Buffer {

@@ -1,59 +1,30 @@
-import type { Server } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { testApp, T0, type TestApp } from './support/app.js';
-import { execute } from './support/fixtures.js';
+import { T0 } from './support/app.js';
 import { type Nginx, NGINX_SNIPPET, nginxMissing, startNginx } from './support/nginx.js';
-import { listenOnLoopback } from './support/ports.js';
-import { CLIENT_ADDRESS, HOST, send, startCalibreWebStub } from './support/proxied-requests.js';
+import { addressSeenThrough, CLIENT_ADDRESS, HOST, type ProxiedSidecar, send, startProxiedSidecar } from './support/proxied-requests.js';
 import { BOOK1_EPUB, DAVE } from './support/requests.js';
 import { skipWithout } from './support/system.js';
 
 describe.skipIf(skipWithout(nginxMissing(), 'the nginx tests'))(
   'the nginx snippet docker/nginx.conf, in front of the sidecar and Calibre-Web',
   () => {
-    let sidecar: TestApp;
-    let calibreWeb: Server;
+    let behind: ProxiedSidecar;
     let nginx: Nginx | undefined;
     let port: number;
-    let sidecarPort: number;
-    const logLines: string[] = [];
-    /** The headers of every request that reached the sidecar. */
-    const received: Array<Record<string, string | string[] | undefined>> = [];
 
     beforeAll(async () => {
-      sidecar = await testApp({
-        // Header login on in Calibre-Web, loopback trusted, and honoured by the sidecar: the recipe alone
-        // must keep a reader's own copy of the header away from it.
-        env: { KOSYNC_TRUST_PROXY: '127.0.0.1', KOSYNC_LOG_LEVEL: 'info', KOSYNC_PROXY_HEADER_LOGIN: 'true' },
-        prepare: (files) =>
-          execute(
-            files.appDb,
-            "UPDATE settings SET config_allow_reverse_proxy_header_login = 1, config_reverse_proxy_login_header_name = 'X-Remote-User', " +
-              "config_reverse_proxy_trusted_ips = '127.0.0.0/8'",
-          ),
-        logStream: { write: (line) => void logLines.push(line) },
-      });
-      sidecar.app.addHook('onRequest', async (request) => {
-        received.push({ ...request.headers });
-      });
-      sidecarPort = await listenOnLoopback(sidecar.app);
-
-      const stub = await startCalibreWebStub();
-      calibreWeb = stub.server;
-      const calibreWebPort = stub.port;
-
+      behind = await startProxiedSidecar();
       nginx = await startNginx({
-        sidecarPort,
+        sidecarPort: behind.sidecarPort,
         serverName: HOST,
-        server: [`include ${NGINX_SNIPPET};`, `location / { proxy_pass http://127.0.0.1:${calibreWebPort}; }`],
+        server: [`include ${NGINX_SNIPPET};`, `location / { proxy_pass http://127.0.0.1:${behind.calibreWebPort}; }`],
       });
       port = nginx.port;
     });
 
     afterAll(async () => {
       await nginx?.stop();
-      await new Promise((resolve) => calibreWeb?.close(resolve));
-      await sidecar?.close();
+      await behind?.close();
     });
 
     it('passes the login check through, JSON type untouched', async () => {
@@ -129,10 +100,10 @@ describe.skipIf(skipWithout(nginxMissing(), 'the nginx tests'))(
 
     it("clears a reader's own copy of Calibre-Web's login header, so it never reaches the sidecar", async () => {
       // Straight from loopback the sidecar would honour it: the proxy is what must stop it.
-      const direct = await send(sidecarPort, 'GET', '/kosync/users/auth', { 'x-remote-user': 'dave' });
+      const direct = await send(behind.sidecarPort, 'GET', '/kosync/users/auth', { 'x-remote-user': 'dave' });
       expect([direct.status, JSON.parse(direct.body)]).toEqual([200, { authorized: 'OK' }]);
 
-      const before = received.length;
+      const before = behind.received.length;
       for (const name of ['X-Remote-User', 'x-remote-user']) {
         const answer = await send(port, 'GET', '/kosync/users/auth', { [name]: 'dave' });
         expect([answer.status, JSON.parse(answer.body)]).toEqual([401, { code: 2001, message: 'Unauthorized' }]);
@@ -145,19 +116,13 @@ describe.skipIf(skipWithout(nginxMissing(), 'the nginx tests'))(
         '{}',
       );
       expect(pushed.status).toBe(401);
-      const viaNginx = received.slice(before);
+      const viaNginx = behind.received.slice(before);
       expect(viaNginx).toHaveLength(3);
-      for (const headers of viaNginx) expect(headers['x-remote-user']).toBeUndefined();
+      for (const { headers } of viaNginx) expect(headers['x-remote-user']).toBeUndefined();
     });
 
     it("lets the sidecar see the reader's own address, not the proxy's", async () => {
-      const before = logLines.length;
-      expect((await send(port, 'GET', '/kosync/healthcheck')).status).toBe(200);
-      const line = logLines
-        .slice(before)
-        .map((l) => JSON.parse(l) as { msg?: string; ip?: string; path?: string })
-        .find((l) => l.msg === 'request' && l.path === '/kosync/healthcheck');
-      expect(line?.ip).toBe(CLIENT_ADDRESS);
+      expect(await addressSeenThrough(port, behind)).toBe(CLIENT_ADDRESS);
     });
   },
 );

@@ -5,17 +5,11 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { STATE_MIGRATIONS_DIR } from '../src/db/state-db.js';
 import { epochAt, testApp, type TestApp } from './support/app.js';
 import { DAVE_ID, ERIN_ID, query, tableRows } from './support/fixtures.js';
-import { BOOK1, DAVE, ERIN, get, json, put } from './support/requests.js';
+import { BOOK1, DAVE, ERIN, get, json, put, BOOK3 } from './support/requests.js';
 
 const DOC = 'aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa';
 const LIGHTHOUSE = { title: 'The Quiet Lighthouse', authors: 'Mara Ellison' };
 const RIVER = { title: 'Über den Fluss', authors: 'Zoë Ångström' };
-const BOOK3 = {
-  calibre_book_id: 3,
-  calibre_book_title: 'Über den Fluss',
-  calibre_book_format: 'EPUB',
-  calibre_checksum_version: 'koreader',
-} as const;
 
 let t: TestApp | undefined;
 afterEach(async () => {

@@ -1,8 +1,9 @@
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { freePort, portOpen } from './ports.js';
+import { freePort } from './ports.js';
+import { untilListening } from './server-process.js';
 import { missingFile } from './system.js';
 
 /** Debian's caddy (installed by .ci/run). */
@@ -53,22 +54,6 @@ export async function startCaddy(options: CaddyOptions): Promise<Caddy> {
     },
     stdio: ['ignore', 'ignore', 'pipe'],
   });
-  let stderr = '';
-  caddy.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-  const stop = async () => {
-    if (caddy.exitCode === null && caddy.signalCode === null) {
-      const exited = new Promise((resolve) => caddy.once('exit', resolve));
-      caddy.kill('SIGTERM');
-      await exited;
-    }
-    rmSync(dir, { recursive: true, force: true });
-  };
-  for (let i = 0; !(await portOpen(port)); i++) {
-    if (caddy.exitCode !== null || i > 200) {
-      await stop();
-      throw new Error(`caddy did not start: ${stderr}`);
-    }
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
+  const stop = await untilListening(caddy, { name: 'caddy', port, signal: 'SIGTERM', dir });
   return { port, stop };
 }

@@ -1,8 +1,9 @@
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { freePort, portOpen } from './ports.js';
+import { freePort } from './ports.js';
+import { untilListening } from './server-process.js';
 import { missingFile } from './system.js';
 
 /** Debian's nginx-light (installed by .ci/run). */
@@ -69,23 +70,12 @@ export async function startNginx(options: NginxOptions & { prefix?: string }): P
   const nginx = spawn(NGINX, ['-p', prefix, '-e', join(prefix, 'error.log'), '-c', join(prefix, 'nginx.conf'), '-g', 'daemon off;'], {
     stdio: ['ignore', 'ignore', 'pipe'],
   });
-  let stderr = '';
-  nginx.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-  const stop = async () => {
-    if (nginx.exitCode === null && nginx.signalCode === null) {
-      const exited = new Promise((resolve) => nginx.once('exit', resolve));
-      nginx.kill('SIGQUIT');
-      await exited;
-    }
-    rmSync(prefix, { recursive: true, force: true });
-  };
-  for (let i = 0; !(await portOpen(port)); i++) {
-    if (nginx.exitCode !== null || i > 100) {
-      const log = existsSync(join(prefix, 'error.log')) ? readFileSync(join(prefix, 'error.log'), 'utf8') : '';
-      await stop();
-      throw new Error(`nginx did not start: ${stderr}${log}`);
-    }
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
+  const stop = await untilListening(nginx, {
+    name: 'nginx',
+    port,
+    signal: 'SIGQUIT',
+    dir: prefix,
+    failureDetails: () => (existsSync(join(prefix, 'error.log')) ? readFileSync(join(prefix, 'error.log'), 'utf8') : ''),
+  });
   return { port, prefix, stop };
 }

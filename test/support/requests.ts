@@ -19,6 +19,14 @@ export const BOOK1 = {
   calibre_checksum_version: 'koreader',
 } as const;
 
+/** The calibre_* fields of book 3's EPUB, Über den Fluss. */
+export const BOOK3 = {
+  calibre_book_id: 3,
+  calibre_book_title: 'Über den Fluss',
+  calibre_book_format: 'EPUB',
+  calibre_checksum_version: 'koreader',
+} as const;
+
 /** The calibre_* fields of book 4's EPUB, A Field Guide to Small Birds (12 spine items, OEBPS/c0.xhtml … OEBPS/c11.xhtml). */
 export const BOOK4 = {
   calibre_book_id: 4,
