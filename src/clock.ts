@@ -31,6 +31,11 @@ function systemWallClock(): () => number {
   };
 }
 
+/** Milliseconds left until a monotonic `deadline` (Clock.monotonicMs), never below 0. */
+export function msLeft(deadline: number, nowMs: number): number {
+  return Math.max(0, deadline - nowMs);
+}
+
 export const systemClock: Clock = {
   nowMicros: systemWallClock(),
   monotonicMs: () => performance.now(),

@@ -1,11 +1,12 @@
 import type { FastifyBaseLogger } from 'fastify';
-import type { Clock } from '../clock.js';
+import { orElse, type WarnLog } from '../util/or-else.js';
+import { type Clock, msLeft } from '../clock.js';
 import type { AppDb } from '../db/app-db.js';
 import type { CalibreDb } from '../db/calibre-db.js';
 import { formatSqlDatetime, storedDatetimeToEpochSeconds } from '../db/datetime.js';
 import type { StateDb } from '../db/state-db.js';
 import { KosyncError } from '../errors.js';
-import type { BookMatch, BookMatcher, DocumentHints, MatchSource } from '../matching/book-matcher.js';
+import type { BookMatcher, DocumentHints, MatchSource } from '../matching/book-matcher.js';
 import type { LikelyBook, MissExplainer, MissReason } from '../matching/explain.js';
 import type { LibraryTitles } from '../matching/library-titles.js';
 import { deleteLink, saveLink } from '../repos/document-links.js';
@@ -17,11 +18,6 @@ import type { UserRow } from '../repos/users.js';
 import { answeredFraction } from '../sync/cwa-rows.js';
 import type { ProgressService } from '../sync/progress-service.js';
 import { searchBooks } from './book-search.js';
-
-/** Where a failing library lookup is reported (the request's log, or the CLI's). */
-interface WarnLog {
-  warn(obj: object, message: string): void;
-}
 
 /** The library a reader's documents are matched against; undefined when the server has none. */
 interface AccountLibrary {
@@ -151,7 +147,10 @@ export class Account {
     const base = { document: row.document, ...position(row, answeredFraction(row)) };
     const library = this.deps.library;
     if (!library) return { ...base, book: null, match: null, reason: null, message: null, likelyBooks: [] };
-    const match = this.match(library, row.document, user.id, log);
+    // A failing library lookup leaves the document unmatched, as a sync does.
+    const match = orElse(log, 'library lookup failed; document shown unmatched', undefined, () =>
+      library.matcher.match(row.document, { userId: user.id }),
+    );
     const book = match && findBook(library.calibreDb.conn, match.bookId);
     if (match && book) {
       const { id, title, authors } = book;
@@ -174,18 +173,8 @@ export class Account {
     return { ...base, book: null, match: null, reason: miss.reason, message: miss.message, likelyBooks: miss.likelyBooks };
   }
 
-  /** The document's book for this user; a failing library lookup is logged and leaves it unmatched, as a sync does. */
-  private match(library: AccountLibrary, document: string, userId: number, log: WarnLog): BookMatch | undefined {
-    try {
-      return library.matcher.match(document, { userId });
-    } catch (error) {
-      log.warn({ err: error }, 'library lookup failed; document shown unmatched');
-      return undefined;
-    }
-  }
-
   private waitUntil(deadline: number): number {
-    return Math.max(0, deadline - this.deps.clock.monotonicMs());
+    return msLeft(deadline, this.deps.clock.monotonicMs());
   }
 }
 

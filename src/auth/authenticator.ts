@@ -1,4 +1,5 @@
 import type { IncomingHttpHeaders } from 'node:http';
+import { msLeft } from '../clock.js';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { AppDb } from '../db/app-db.js';
 import { LoginFailed, VerificationsFull } from '../domain-errors.js';
@@ -80,10 +81,7 @@ export class Authenticator {
 
   /** The same check for credentials that did not come in headers (the page's sign-in form). */
   async authenticateCredentials(credentials: Credentials, clientAddress: string | undefined, deadline: number): Promise<Authenticated> {
-    const user = await this.deps.appDb.reading(
-      (conn) => findUserByName(conn, credentials.username),
-      Math.max(0, deadline - this.deps.now()),
-    );
+    const user = await this.deps.appDb.reading((conn) => findUserByName(conn, credentials.username), msLeft(deadline, this.deps.now()));
     const key = this.deps.remembered.keyFor(credentials);
     const binding = user && this.bindingOf(credentials, user);
     if (user && binding !== undefined && this.deps.remembered.find(key, user.id, binding)) {

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { msLeft } from '../clock.js';
 import type { PasswordVerifier } from './password-verifier.js';
 
 /**
@@ -73,7 +74,7 @@ export class DecoyPassword {
     const decoy = this.decoy;
     if (!decoy || this.now() - decoy.madeAt > REFRESH_MS) {
       try {
-        this.decoy = { hash: decoyHashLike(await this.storedHashes(decoy ? 0 : Math.max(0, deadline - this.now()))), madeAt: this.now() };
+        this.decoy = { hash: decoyHashLike(await this.storedHashes(decoy ? 0 : msLeft(deadline, this.now()))), madeAt: this.now() };
       } catch (error) {
         if (!decoy) throw error;
         // app.db busy: the decoy in hand stays until the next failed login tries again.

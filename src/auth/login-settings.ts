@@ -1,4 +1,5 @@
 import type { AppDb } from '../db/app-db.js';
+import { msLeft } from '../clock.js';
 import { readSettingsRow } from '../repos/settings.js';
 import { decryptWithKeyFile, FernetError } from './fernet.js';
 import type { ResolvedLdapSettings } from './ldap/directory.js';
@@ -75,7 +76,7 @@ export class LoginSettingsSource {
     const signature = this.dataVersion();
     const cached = this.cached;
     if (cached && cached.signature === signature && this.now() - cached.readAt < this.maxAgeMs) return cached.settings;
-    this.pending ??= this.reload(signature, cached ? 0 : Math.max(0, deadline - this.now())).finally(() => {
+    this.pending ??= this.reload(signature, cached ? 0 : msLeft(deadline, this.now())).finally(() => {
       this.pending = undefined;
     });
     return this.pending;

@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import type { Clock } from '../clock.js';
+import { type Clock, msLeft } from '../clock.js';
 import type { AppDb } from '../db/app-db.js';
 import { formatSqlDatetime } from '../db/datetime.js';
 import type { StateDb } from '../db/state-db.js';
@@ -57,7 +57,7 @@ export class Sessions {
     if (!session || session.expires_at <= formatSqlDatetime(this.deps.clock.nowMicros())) return undefined;
     const user = await this.deps.appDb.reading(
       (conn) => findUserById(conn, session.user_id),
-      Math.max(0, deadline - this.deps.clock.monotonicMs()),
+      msLeft(deadline, this.deps.clock.monotonicMs()),
     );
     if (!user || isGuest(user) || fingerprintOf(user.password) !== session.password_fingerprint) return undefined;
     return user;

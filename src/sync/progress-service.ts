@@ -1,10 +1,11 @@
 import type { FastifyBaseLogger } from 'fastify';
+import { orElse } from '../util/or-else.js';
 import type { AppDb } from '../db/app-db.js';
 import type { StateDb } from '../db/state-db.js';
 import { formatSqlDatetime, storedDatetimeToEpochSeconds } from '../db/datetime.js';
 import type { Connection } from '../db/query.js';
 import { endsTransaction } from '../db/storage-failure.js';
-import type { Clock } from '../clock.js';
+import { type Clock, msLeft } from '../clock.js';
 import type { Asker, BookMatch, BookMatcher, MatchLookup } from '../matching/book-matcher.js';
 import type { MissReporter } from '../matching/miss-reporter.js';
 import { type HistoryEntry, recordHistory } from '../repos/progress-history.js';
@@ -179,7 +180,7 @@ export class ProgressService {
   }
 
   private waitUntil(deadline: number): number {
-    return Math.max(0, deadline - this.deps.clock.monotonicMs());
+    return msLeft(deadline, this.deps.clock.monotonicMs());
   }
 
   /** The library book of a document; a failing library lookup is logged and leaves it unmatched, as CWA. */
@@ -202,19 +203,6 @@ export class ProgressService {
 
   private documentsOf(lookup: MatchLookup, log: FastifyBaseLogger): string[] {
     return orElse(log, 'library lookup failed; progress not shared across files', [], () => lookup.documents());
-  }
-}
-
-/**
- * What `work` answers, or, when it throws (the library's databases failing), `fallback`, with a warning
- * saying what the sync does instead.
- */
-function orElse<T>(log: FastifyBaseLogger, instead: string, fallback: T, work: () => T): T {
-  try {
-    return work();
-  } catch (error) {
-    log.warn({ err: error }, instead);
-    return fallback;
   }
 }
 

@@ -1,5 +1,5 @@
 import type { FastifyBaseLogger } from 'fastify';
-import type { Clock } from '../clock.js';
+import { type Clock, msLeft } from '../clock.js';
 import type { AppDb } from '../db/app-db.js';
 import { retryWhileBusy, until } from '../db/busy.js';
 import type { CalibreDb } from '../db/calibre-db.js';
@@ -30,7 +30,7 @@ export class ReadColumnMarker {
    * here, and a problem is logged.
    */
   async markFinished(bookId: number, log: FastifyBaseLogger, deadline: number): Promise<void> {
-    const budget = () => Math.max(0, deadline - this.deps.clock.monotonicMs());
+    const budget = () => msLeft(deadline, this.deps.clock.monotonicMs());
     try {
       const columnId = readColumnFromSettings(await this.deps.appDb.reading(readSettingsRow, budget()));
       if (columnId === undefined) return;

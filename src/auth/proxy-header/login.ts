@@ -1,4 +1,5 @@
 import { timingSafeEqual } from 'node:crypto';
+import { msLeft } from '../../clock.js';
 import type { IncomingHttpHeaders } from 'node:http';
 import type { AppDb } from '../../db/app-db.js';
 import { findUserByName, isGuest, type UserRow } from '../../repos/users.js';
@@ -46,7 +47,7 @@ export function proxyHeaderLogin(deps: ProxyHeaderLoginDeps): HeaderLoginCheck {
       deps.log.warn(`Discarded reverse proxy auth header '${login.headerName}': shared secret missing or wrong`);
       return undefined;
     }
-    const user = await deps.appDb.reading((conn) => findUserByName(conn, headerText(value)), Math.max(0, deadline - deps.now()));
+    const user = await deps.appDb.reading((conn) => findUserByName(conn, headerText(value)), msLeft(deadline, deps.now()));
     return user && !isGuest(user) ? user : undefined;
   };
 }
