@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { partialMd5OfBuffer } from '../src/checksums/partial-md5.js';
 import { basic, testApp, type TestApp } from './support/app.js';
-import { type CalibreWeb, startCalibreWeb, webLogin } from './support/calibre-web.js';
+import { type CalibreWeb, calibreWebMissing, startCalibreWeb, webLogin } from './support/calibre-web.js';
 import { query, tableRows } from './support/fixtures.js';
 import { type Nginx, nginxMissing, snippetWithDownloadTap, startNginx } from './support/nginx.js';
 import { freePort, listenOnLoopback } from './support/ports.js';
@@ -25,7 +25,9 @@ afterEach(async () => {
 });
 
 const missing =
-  nginxMissing() ?? missingFile('/usr/bin/calibredb', "apt-get install calibre (Calibre-Web's embed-metadata step); .ci/run does");
+  calibreWebMissing() ??
+  nginxMissing() ??
+  missingFile('/usr/bin/calibredb', "apt-get install calibre (Calibre-Web's embed-metadata step); .ci/run does");
 
 describe.skipIf(skipWithout(missing, 'the download tap tests with real Calibre-Web and nginx'))(
   'downloads from real Calibre-Web 0.6.27, embedding metadata with calibre, through nginx and the download tap',

@@ -35,8 +35,8 @@ export interface CalibreWebOptions {
   port?: number;
 }
 
-/** What is missing for running Calibre-Web here, or undefined. */
-function calibreWebMissing(): string | undefined {
+/** What is missing for running Calibre-Web here (../shared/calibre-web and Debian's Python), or undefined. */
+export function calibreWebMissing(): string | undefined {
   if (!existsSync(join(CALIBRE_WEB_SOURCE, 'cps.py'))) return `no Calibre-Web source at ${CALIBRE_WEB_SOURCE}`;
   if (!existsSync(PYTHON)) return `${PYTHON} is missing`;
   return undefined;
